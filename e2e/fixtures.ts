@@ -1,0 +1,47 @@
+import { test as base } from "@playwright/test";
+import { startApp, type AppOptions, type AppServer } from "../test-support/app-server";
+import { startRedisStack, type RedisStack } from "../test-support/redis-stack";
+import { startScriptedUpstream, type ScriptedUpstream } from "../test-support/upstream-server";
+
+export type StoreKind = "memory" | "upstash";
+
+type Fixtures = {
+  /** Which store the launched apps use; set with `test.use({ storeKind })`. */
+  storeKind: StoreKind;
+  upstream: ScriptedUpstream;
+  /** A real redis-server behind the Upstash-protocol bridge, when `storeKind` is "upstash". */
+  redisStack: RedisStack | undefined;
+  /** Starts the production app against this test's upstream (and Redis); stopped after the test. */
+  launch: (env?: Record<string, string>, options?: Omit<AppOptions, "env">) => Promise<AppServer>;
+};
+
+export const test = base.extend<Fixtures>({
+  storeKind: ["memory", { option: true }],
+  // eslint-disable-next-line no-empty-pattern -- Playwright requires the destructured fixtures argument
+  upstream: async ({}, use) => {
+    const upstream = await startScriptedUpstream();
+    await use(upstream);
+    await upstream.close();
+  },
+  redisStack: async ({ storeKind }, use) => {
+    const stack = storeKind === "upstash" ? await startRedisStack() : undefined;
+    await use(stack);
+    await stack?.stop();
+  },
+  launch: async ({ upstream, redisStack }, use, testInfo) => {
+    const apps: AppServer[] = [];
+    await use(async (env = {}, options = {}) => {
+      const app = await startApp({ ...options, env: { SLOW_API_URL: upstream.urlTemplate, ...redisStack?.env, ...env } });
+      apps.push(app);
+      return app;
+    });
+    await Promise.all(apps.map((app) => app.stop("SIGKILL")));
+    if (testInfo.status !== testInfo.expectedStatus) {
+      for (const [index, app] of apps.entries()) await testInfo.attach(`app-${index}.log`, { body: app.output() });
+    }
+  },
+});
+
+export const STORES: StoreKind[] = ["memory", "upstash"];
+
+export { expect } from "@playwright/test";

@@ -1,0 +1,230 @@
+import "server-only";
+import { randomUUID } from "node:crypto";
+import { LRUCache } from "lru-cache";
+import type { Source } from "./cache-source";
+import { describeError, logEvent } from "./log";
+import type { MemoryStore } from "./stores/memory";
+import type { GuardedStore } from "./stores/guarded";
+import type { CacheEntry } from "./stores/store";
+import { sleep, TimeoutError, withTimeout } from "./timeout";
+
+
+export type Lookup = { value: string; source: Source; createdAt: number };
+
+/** Produces the value for one key; must stop work when `signal` aborts. */
+export type Loader = (signal: AbortSignal) => Promise<string>;
+
+/** The loader did not finish within its budget. */
+export class LoadTimeoutError extends TimeoutError {
+  override name = "LoadTimeoutError";
+}
+
+export type CacheOptions = {
+  local: MemoryStore;
+  /** The store shared by every instance; without it the local tier is the only one. */
+  shared?: GuardedStore;
+  /** Prefix of every key this cache writes, e.g. `workerless:v1`. */
+  namespace: string;
+  /** How long a value is fresh. */
+  freshMs: number;
+  /** How long after that a stale value may still be served while it is refreshed. */
+  graceMs: number;
+  /** Budget for one loader call; the cross-instance lease lasts a little longer. */
+  loadTimeoutMs: number;
+  /** Values larger than this (UTF-8 bytes) are served but not cached. */
+  maxValueBytes: number;
+  /** First wait after a failed load before that key's loader is called again; doubles up to `backoffMaxMs`. */
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  /** Keeps work that outlives a response running (Next's `after()`); plain Node needs nothing. */
+  keepAlive?: (task: Promise<unknown>) => void;
+  now?: () => number;
+};
+
+export type CacheStats = {
+  hits: number;
+  stale: number;
+  misses: number;
+  coalesced: number;
+  loads: number;
+  loadErrors: number;
+  loadTimeouts: number;
+  skippedLoads: number;
+  uncacheable: number;
+};
+
+type Failure = { error: unknown; attempts: number; retryAt: number };
+/** One load in flight; `loaded` is false when another instance did the load and this one read its value. */
+type Landing = { entry: CacheEntry; loaded: boolean };
+type Flight = { promise: Promise<Landing> };
+
+const LEASE_MARGIN_MS = 1000;
+const POLL_FIRST_MS = 25;
+const POLL_MAX_MS = 250;
+
+/**
+ * A two-tier cache with stale-while-revalidate, stale-if-error and single-flight loads: one load per
+ * key per process, and one across processes while they share a store (a lease held in the store).
+ */
+export class Cache {
+  readonly stats: CacheStats = {
+    hits: 0,
+    stale: 0,
+    misses: 0,
+    coalesced: 0,
+    loads: 0,
+    loadErrors: 0,
+    loadTimeouts: 0,
+    skippedLoads: 0,
+    uncacheable: 0,
+  };
+  private readonly flights = new Map<string, Flight>();
+  private readonly failures = new LRUCache<string, Failure>({ max: 10_000 });
+  private readonly now: () => number;
+
+  constructor(private readonly options: CacheOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  /** The value for `key`: from a cache when usable, otherwise from the one load in flight for it. */
+  async get(key: string, load: Loader): Promise<Lookup> {
+    const entry = await this.read(key);
+    const now = this.now();
+    if (entry && entry.freshUntil > now) {
+      this.stats.hits += 1;
+      return { value: entry.value, source: "hit", createdAt: entry.createdAt };
+    }
+    if (entry && entry.staleUntil > now) {
+      this.stats.stale += 1;
+      this.revalidate(key, load);
+      return { value: entry.value, source: "stale", createdAt: entry.createdAt };
+    }
+    const joined = this.flights.get(key);
+    if (joined) this.stats.coalesced += 1;
+    else this.stats.misses += 1;
+    const { entry: fresh, loaded } = await (joined ?? this.start(key, load)).promise;
+    return { value: fresh.value, source: loaded && !joined ? "miss" : "shared", createdAt: fresh.createdAt };
+  }
+
+  private async read(key: string): Promise<CacheEntry | undefined> {
+    const { local, shared } = this.options;
+    const entry = local.get(key);
+    if (!shared || (entry && entry.freshUntil > this.now())) return entry;
+    const remote = await shared.get(this.entryKey(key));
+    if (!remote || (entry && remote.freshUntil <= entry.freshUntil)) return entry;
+    local.set(key, remote, this.now());
+    return remote;
+  }
+
+  private revalidate(key: string, load: Loader): void {
+    if (this.flights.has(key) || this.inBackoff(key)) return;
+    this.start(key, load);
+  }
+
+  private start(key: string, load: Loader): Flight {
+    const failure = this.failures.get(key);
+    if (failure && failure.retryAt > this.now()) {
+      this.stats.skippedLoads += 1;
+      return { promise: Promise.reject(failure.error) };
+    }
+    const promise = this.fly(key, load).finally(() => this.flights.delete(key));
+    const flight = { promise };
+    this.flights.set(key, flight);
+    // The load goes on after the caller stops waiting (a deadline, a stale answer): keep it alive, and
+    // consume its failure here, since it was already logged and a waiting caller gets it anyway.
+    const settled = promise.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.options.keepAlive?.(settled);
+    return flight;
+  }
+
+  private inBackoff(key: string): boolean {
+    const failure = this.failures.get(key);
+    return failure !== undefined && failure.retryAt > this.now();
+  }
+
+  private async fly(key: string, load: Loader): Promise<Landing> {
+    const { shared, loadTimeoutMs } = this.options;
+    if (!shared) return { entry: await this.loadAndStore(key, load), loaded: true };
+    const token = randomUUID();
+    const leaseKey = this.leaseKey(key);
+    const leaseMs = loadTimeoutMs + LEASE_MARGIN_MS;
+    const giveUpAt = this.now() + leaseMs + LEASE_MARGIN_MS;
+    let pause = POLL_FIRST_MS;
+    for (;;) {
+      const { entry, leased } = await shared.claim(this.entryKey(key), leaseKey, token, leaseMs, this.now());
+      if (entry) {
+        this.options.local.set(key, entry, this.now());
+        return { entry, loaded: false };
+      }
+      if (leased) {
+        try {
+          return { entry: await this.loadAndStore(key, load), loaded: true };
+        } finally {
+          await shared.releaseLease(leaseKey, token);
+        }
+      }
+      // A holder that died leaves a lease that expires; past that, nobody waits any longer.
+      if (this.now() >= giveUpAt) return { entry: await this.loadAndStore(key, load), loaded: true };
+      await sleep(pause);
+      pause = Math.min(pause * 2, POLL_MAX_MS);
+    }
+  }
+
+  private async loadAndStore(key: string, load: Loader): Promise<CacheEntry> {
+    const { local, shared, loadTimeoutMs, freshMs, graceMs, maxValueBytes } = this.options;
+    const started = this.now();
+    this.stats.loads += 1;
+    const controller = new AbortController();
+    let value: string;
+    try {
+      value = await withTimeout(load(controller.signal), loadTimeoutMs, () => {
+        const error = new LoadTimeoutError(`load of "${key}" took over ${loadTimeoutMs} ms`);
+        controller.abort(error);
+        return error;
+      });
+    } catch (error) {
+      this.recordFailure(key, error, started);
+      throw error;
+    }
+    this.failures.delete(key);
+    const now = this.now();
+    const entry: CacheEntry = { value, createdAt: now, freshUntil: now + freshMs, staleUntil: now + freshMs + graceMs };
+    const bytes = Buffer.byteLength(value);
+    logEvent("info", "upstream_call", { key, outcome: "ok", ms: now - started, bytes });
+    if (bytes > maxValueBytes) {
+      this.stats.uncacheable += 1;
+      return entry;
+    }
+    local.set(key, entry, now);
+    await shared?.set(this.entryKey(key), entry);
+    return entry;
+  }
+
+  private recordFailure(key: string, error: unknown, started: number): void {
+    const { backoffBaseMs, backoffMaxMs } = this.options;
+    const timedOut = error instanceof LoadTimeoutError;
+    if (timedOut) this.stats.loadTimeouts += 1;
+    else this.stats.loadErrors += 1;
+    const attempts = (this.failures.get(key)?.attempts ?? 0) + 1;
+    const delay = Math.min(backoffBaseMs * 2 ** (attempts - 1), backoffMaxMs);
+    this.failures.set(key, { error, attempts, retryAt: this.now() + delay });
+    logEvent("warn", "upstream_call", {
+      key,
+      outcome: timedOut ? "timeout" : "error",
+      ms: this.now() - started,
+      error: describeError(error),
+      retryInMs: delay,
+    });
+  }
+
+  private entryKey(key: string): string {
+    return `${this.options.namespace}:find:${key}`;
+  }
+
+  private leaseKey(key: string): string {
+    return `${this.options.namespace}:lease:${key}`;
+  }
+}

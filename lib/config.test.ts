@@ -1,0 +1,342 @@
+import { describe, it, expect } from "vitest";
+import { ConfigError, readConfig, type Config } from "./config";
+
+type Env = Record<string, string | undefined>;
+
+/** Runs `readConfig` expecting a ConfigError, and returns it so its message can be checked. */
+function configError(env: Env): ConfigError {
+  try {
+    readConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error(`readConfig accepted ${JSON.stringify(env)}`);
+}
+
+const DEFAULTS: Config = {
+  store: { kind: "memory" },
+  upstream: { kind: "simulator", maxMs: 3000 },
+  fragments: ["a", "b", "c"],
+  cacheTtlSeconds: 60,
+  cacheGraceSeconds: 300,
+  fragmentTimeoutMs: 4000,
+  upstreamTimeoutMs: 10_000,
+  redisTimeoutMs: 300,
+  redisCoolDownMs: 5000,
+  cacheMaxEntries: 10_000,
+  cacheMaxBytes: 64 * 1024 * 1024,
+  cacheMaxValueBytes: 1024 * 1024,
+};
+
+describe("readConfig defaults", () => {
+  it("returns every documented default for an empty environment", () => {
+    expect(readConfig({})).toEqual(DEFAULTS);
+  });
+
+  it("uses the in-memory store and the 3000 ms simulator when nothing is configured", () => {
+    const config = readConfig({});
+    expect(config.store).toEqual({ kind: "memory" });
+    expect(config.upstream).toEqual({ kind: "simulator", maxMs: 3000 });
+  });
+
+  it("ignores unrelated variables such as the rest of process.env", () => {
+    expect(readConfig({ PATH: "/usr/bin", HOME: "/root", NODE_ENV: "test" })).toEqual(DEFAULTS);
+  });
+
+  it("treats empty and whitespace-only values as unset", () => {
+    const blanks: Env = {
+      UPSTASH_REDIS_REST_URL: "",
+      UPSTASH_REDIS_REST_TOKEN: "   ",
+      KV_REST_API_URL: "\t",
+      KV_REST_API_TOKEN: "",
+      SLOW_API_URL: " ",
+      SLOW_API_MAX_MS: "",
+      FRAGMENTS: "  ",
+      CACHE_TTL_SECONDS: "",
+      CACHE_GRACE_SECONDS: " ",
+      FRAGMENT_TIMEOUT_MS: "",
+      UPSTREAM_TIMEOUT_MS: "",
+      REDIS_TIMEOUT_MS: "",
+      REDIS_COOLDOWN_MS: "",
+      CACHE_MAX_ENTRIES: "",
+      CACHE_MAX_BYTES: "",
+      CACHE_MAX_VALUE_BYTES: "\n",
+    };
+    expect(readConfig(blanks)).toEqual(DEFAULTS);
+  });
+
+  it("treats undefined values as unset", () => {
+    expect(readConfig({ SLOW_API_MAX_MS: undefined, FRAGMENTS: undefined })).toEqual(DEFAULTS);
+  });
+
+  it("does not modify the environment object it is given", () => {
+    const env: Env = { FRAGMENTS: " x , y ", CACHE_TTL_SECONDS: "" };
+    const copy = { ...env };
+    readConfig(env);
+    expect(env).toEqual(copy);
+  });
+});
+
+describe("readConfig numbers", () => {
+  it("reads every numeric variable into its field", () => {
+    const config = readConfig({
+      SLOW_API_MAX_MS: "250",
+      CACHE_TTL_SECONDS: "5",
+      CACHE_GRACE_SECONDS: "0",
+      FRAGMENT_TIMEOUT_MS: "1500",
+      UPSTREAM_TIMEOUT_MS: "2500",
+      REDIS_TIMEOUT_MS: "50",
+      REDIS_COOLDOWN_MS: "0",
+      CACHE_MAX_ENTRIES: "7",
+      CACHE_MAX_BYTES: "2048",
+      CACHE_MAX_VALUE_BYTES: "512",
+    });
+    expect(config).toEqual({
+      ...DEFAULTS,
+      upstream: { kind: "simulator", maxMs: 250 },
+      cacheTtlSeconds: 5,
+      cacheGraceSeconds: 0,
+      fragmentTimeoutMs: 1500,
+      upstreamTimeoutMs: 2500,
+      redisTimeoutMs: 50,
+      redisCoolDownMs: 0,
+      cacheMaxEntries: 7,
+      cacheMaxBytes: 2048,
+      cacheMaxValueBytes: 512,
+    });
+  });
+
+  it("trims surrounding whitespace and accepts leading zeros", () => {
+    const config = readConfig({ CACHE_TTL_SECONDS: " 90 ", FRAGMENT_TIMEOUT_MS: "0100" });
+    expect(config.cacheTtlSeconds).toBe(90);
+    expect(config.fragmentTimeoutMs).toBe(100);
+  });
+
+  it("accepts a simulator delay of 0 ms", () => {
+    expect(readConfig({ SLOW_API_MAX_MS: "0" }).upstream).toEqual({ kind: "simulator", maxMs: 0 });
+  });
+
+  it("accepts the inclusive upper bounds", () => {
+    const config = readConfig({
+      SLOW_API_MAX_MS: "600000",
+      CACHE_TTL_SECONDS: "31536000",
+      REDIS_TIMEOUT_MS: "60000",
+      CACHE_MAX_ENTRIES: "10000000",
+      CACHE_MAX_BYTES: String(2 ** 40),
+      CACHE_MAX_VALUE_BYTES: String(512 * 1024 * 1024),
+    });
+    expect(config.upstream).toEqual({ kind: "simulator", maxMs: 600_000 });
+    expect(config.cacheTtlSeconds).toBe(31_536_000);
+    expect(config.redisTimeoutMs).toBe(60_000);
+    expect(config.cacheMaxEntries).toBe(10_000_000);
+    expect(config.cacheMaxBytes).toBe(2 ** 40);
+    expect(config.cacheMaxValueBytes).toBe(512 * 1024 * 1024);
+  });
+
+  const numericVariables = [
+    "SLOW_API_MAX_MS",
+    "CACHE_TTL_SECONDS",
+    "CACHE_GRACE_SECONDS",
+    "FRAGMENT_TIMEOUT_MS",
+    "UPSTREAM_TIMEOUT_MS",
+    "REDIS_TIMEOUT_MS",
+    "REDIS_COOLDOWN_MS",
+    "CACHE_MAX_ENTRIES",
+    "CACHE_MAX_BYTES",
+    "CACHE_MAX_VALUE_BYTES",
+  ] as const;
+  const badNumbers = ["abc", "-1", "1.5", "1e3", "0x10", "12abc", "+5", "Infinity", "1 000", "9".repeat(400)];
+
+  for (const variable of numericVariables) {
+    it(`rejects malformed values of ${variable} with a ConfigError naming it`, () => {
+      for (const value of badNumbers) {
+        const error = configError({ [variable]: value });
+        expect(error.message, `${variable}=${value}`).toContain(variable);
+        expect(error.name).toBe("ConfigError");
+      }
+    });
+  }
+
+  it.each([
+    ["SLOW_API_MAX_MS", "600001"],
+    ["CACHE_TTL_SECONDS", "31536001"],
+    ["CACHE_GRACE_SECONDS", "31536001"],
+    ["FRAGMENT_TIMEOUT_MS", "600001"],
+    ["UPSTREAM_TIMEOUT_MS", "600001"],
+    ["REDIS_TIMEOUT_MS", "60001"],
+    ["REDIS_COOLDOWN_MS", "600001"],
+    ["CACHE_MAX_ENTRIES", "10000001"],
+    ["CACHE_MAX_BYTES", String(2 ** 40 + 1)],
+    ["CACHE_MAX_VALUE_BYTES", String(512 * 1024 * 1024 + 1)],
+    ["CACHE_MAX_BYTES", "99999999999999999999999"],
+  ])("rejects %s=%s as too big, naming the variable", (variable, value) => {
+    expect(configError({ [variable]: value }).message).toContain(variable);
+  });
+
+  it.each([
+    ["CACHE_TTL_SECONDS", "0"],
+    ["FRAGMENT_TIMEOUT_MS", "0"],
+    ["UPSTREAM_TIMEOUT_MS", "0"],
+    ["REDIS_TIMEOUT_MS", "0"],
+    ["CACHE_MAX_ENTRIES", "0"],
+    ["CACHE_MAX_BYTES", "1023"],
+    ["CACHE_MAX_VALUE_BYTES", "0"],
+  ])("rejects %s=%s as below its minimum, naming the variable", (variable, value) => {
+    expect(configError({ [variable]: value }).message).toContain(variable);
+  });
+
+  it("names the bad variable even when other variables are valid", () => {
+    const error = configError({ CACHE_TTL_SECONDS: "30", REDIS_TIMEOUT_MS: "fast", FRAGMENTS: "x" });
+    expect(error.message).toContain("REDIS_TIMEOUT_MS");
+    expect(error.message).not.toContain("CACHE_TTL_SECONDS");
+  });
+});
+
+describe("readConfig shared store", () => {
+  it("uses Upstash when both UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN are set", () => {
+    const config = readConfig({
+      UPSTASH_REDIS_REST_URL: "https://eu1-example.upstash.io",
+      UPSTASH_REDIS_REST_TOKEN: "secret-token",
+    });
+    expect(config.store).toEqual({ kind: "upstash", url: "https://eu1-example.upstash.io", token: "secret-token" });
+  });
+
+  it("uses the KV_REST_API_URL / KV_REST_API_TOKEN pair (Vercel KV names)", () => {
+    const config = readConfig({ KV_REST_API_URL: "https://kv.example.com", KV_REST_API_TOKEN: "kv-token" });
+    expect(config.store).toEqual({ kind: "upstash", url: "https://kv.example.com", token: "kv-token" });
+  });
+
+  it("accepts a plain http URL for a local REST bridge", () => {
+    const config = readConfig({ UPSTASH_REDIS_REST_URL: "http://127.0.0.1:8079", UPSTASH_REDIS_REST_TOKEN: "t" });
+    expect(config.store).toEqual({ kind: "upstash", url: "http://127.0.0.1:8079", token: "t" });
+  });
+
+  it("prefers the UPSTASH_* pair when both pairs are complete", () => {
+    const config = readConfig({
+      UPSTASH_REDIS_REST_URL: "https://upstash.example.com",
+      UPSTASH_REDIS_REST_TOKEN: "upstash-token",
+      KV_REST_API_URL: "https://kv.example.com",
+      KV_REST_API_TOKEN: "kv-token",
+    });
+    expect(config.store).toEqual({ kind: "upstash", url: "https://upstash.example.com", token: "upstash-token" });
+  });
+
+  it("throws naming UPSTASH_REDIS_REST_TOKEN when only the Upstash URL is set", () => {
+    const error = configError({ UPSTASH_REDIS_REST_URL: "https://upstash.example.com" });
+    expect(error.message).toMatch(/^UPSTASH_REDIS_REST_TOKEN is missing/);
+    expect(error.message).toContain("UPSTASH_REDIS_REST_URL");
+  });
+
+  it("throws naming UPSTASH_REDIS_REST_URL when only the Upstash token is set", () => {
+    const error = configError({ UPSTASH_REDIS_REST_TOKEN: "secret" });
+    expect(error.message).toMatch(/^UPSTASH_REDIS_REST_URL is missing/);
+  });
+
+  it("throws naming KV_REST_API_TOKEN when only the KV URL is set", () => {
+    const error = configError({ KV_REST_API_URL: "https://kv.example.com" });
+    expect(error.message).toMatch(/^KV_REST_API_TOKEN is missing/);
+    expect(error.message).toContain("KV_REST_API_URL");
+  });
+
+  it("throws naming KV_REST_API_URL when only the KV token is set", () => {
+    const error = configError({ KV_REST_API_TOKEN: "kv-token" });
+    expect(error.message).toMatch(/^KV_REST_API_URL is missing/);
+  });
+
+  it("counts a blank token as missing", () => {
+    const error = configError({ UPSTASH_REDIS_REST_URL: "https://upstash.example.com", UPSTASH_REDIS_REST_TOKEN: "  " });
+    expect(error.message).toMatch(/^UPSTASH_REDIS_REST_TOKEN is missing/);
+  });
+
+  it("counts a blank URL as missing", () => {
+    const error = configError({ KV_REST_API_URL: "", KV_REST_API_TOKEN: "kv-token" });
+    expect(error.message).toMatch(/^KV_REST_API_URL is missing/);
+  });
+
+  it("does not fall back to the KV pair when the Upstash pair is half set", () => {
+    const error = configError({
+      UPSTASH_REDIS_REST_URL: "https://upstash.example.com",
+      KV_REST_API_URL: "https://kv.example.com",
+      KV_REST_API_TOKEN: "kv-token",
+    });
+    expect(error.message).toMatch(/^UPSTASH_REDIS_REST_TOKEN is missing/);
+  });
+
+  it.each(["not a url", "ftp://upstash.example.com", "redis://127.0.0.1:6379", "upstash.example.com"])(
+    "rejects the non-http(s) store URL %j, naming the variable",
+    (url) => {
+      expect(configError({ UPSTASH_REDIS_REST_URL: url, UPSTASH_REDIS_REST_TOKEN: "t" }).message).toContain(
+        "UPSTASH_REDIS_REST_URL",
+      );
+      expect(configError({ KV_REST_API_URL: url, KV_REST_API_TOKEN: "t" }).message).toContain("KV_REST_API_URL");
+    },
+  );
+});
+
+describe("readConfig upstream", () => {
+  it("uses the HTTP upstream when SLOW_API_URL contains {query}", () => {
+    const config = readConfig({ SLOW_API_URL: "https://api.example.com/find?q={query}" });
+    expect(config.upstream).toEqual({ kind: "http", urlTemplate: "https://api.example.com/find?q={query}" });
+  });
+
+  it("ignores SLOW_API_MAX_MS when SLOW_API_URL is set", () => {
+    const config = readConfig({ SLOW_API_URL: "http://127.0.0.1:9999/{query}", SLOW_API_MAX_MS: "5" });
+    expect(config.upstream).toEqual({ kind: "http", urlTemplate: "http://127.0.0.1:9999/{query}" });
+  });
+
+  it("turns a percent-encoded %7Bquery%7D placeholder back into {query}", () => {
+    const config = readConfig({ SLOW_API_URL: "https://api.example.com/find/%7Bquery%7D" });
+    expect(config.upstream).toEqual({ kind: "http", urlTemplate: "https://api.example.com/find/{query}" });
+  });
+
+  it("throws naming SLOW_API_URL when it has no {query} placeholder", () => {
+    const error = configError({ SLOW_API_URL: "https://api.example.com/find?q=" });
+    expect(error.message).toContain("SLOW_API_URL");
+    expect(error.message).toContain("{query}");
+  });
+
+  it.each(["ftp://api.example.com/{query}", "file:///tmp/{query}", "javascript://x/{query}", "not a url {query}", "//api.example.com/{query}"])(
+    "throws naming SLOW_API_URL for the non-http(s) URL %j",
+    (url) => {
+      expect(configError({ SLOW_API_URL: url }).message).toContain("SLOW_API_URL");
+    },
+  );
+});
+
+describe("readConfig fragments", () => {
+  it("splits FRAGMENTS on commas and trims each name", () => {
+    expect(readConfig({ FRAGMENTS: " news , weather,sport " }).fragments).toEqual(["news", "weather", "sport"]);
+  });
+
+  it("drops duplicates, keeping first-seen order", () => {
+    expect(readConfig({ FRAGMENTS: "b,a,b, a ,c,a" }).fragments).toEqual(["b", "a", "c"]);
+  });
+
+  it("skips empty items between commas", () => {
+    expect(readConfig({ FRAGMENTS: ",a,,b," }).fragments).toEqual(["a", "b"]);
+  });
+
+  it("accepts a single fragment and names made of every allowed character class", () => {
+    expect(readConfig({ FRAGMENTS: "only" }).fragments).toEqual(["only"]);
+    expect(readConfig({ FRAGMENTS: "Az09_-,x" }).fragments).toEqual(["Az09_-", "x"]);
+  });
+
+  it("accepts a 64-character name", () => {
+    const name = "n".repeat(64);
+    expect(readConfig({ FRAGMENTS: name }).fragments).toEqual([name]);
+  });
+
+  it.each([",,", " , , ", ","])("rejects the list %j, which names no fragment", (list) => {
+    const error = configError({ FRAGMENTS: list });
+    expect(error.message).toContain("FRAGMENTS");
+    expect(error.message).toContain("at least one");
+  });
+
+  it.each(["a/b", "a,b/c", "../etc", "a b", "x".repeat(65), "a,%2F", "é", "a.b", "<script>"])(
+    "rejects the list %j, which holds an invalid name",
+    (list) => {
+      expect(configError({ FRAGMENTS: list }).message).toContain("FRAGMENTS");
+    },
+  );
+});

@@ -1,0 +1,130 @@
+import "server-only";
+import { z } from "zod";
+import { isFragmentName } from "./fragment-name";
+
+/** A missing or malformed environment variable; the message names it. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+export type StoreConfig =
+  | { kind: "memory" }
+  | { kind: "upstash"; url: string; token: string };
+
+export type UpstreamConfig =
+  | { kind: "simulator"; maxMs: number }
+  | { kind: "http"; urlTemplate: string };
+
+export type Config = {
+  store: StoreConfig;
+  upstream: UpstreamConfig;
+  /** Fragment names shown on `/`. @default ["a", "b", "c"] */
+  fragments: string[];
+  /** How long a cached result is fresh. @default 60 s */
+  cacheTtlSeconds: number;
+  /** How long after that a stale result is still served while one refresh runs. @default 300 s */
+  cacheGraceSeconds: number;
+  /** When a fragment stops holding the stream open and shows "still working". @default 4000 ms */
+  fragmentTimeoutMs: number;
+  /** Budget for one upstream call; a slower call is abandoned and counts as a failure. @default 10000 ms */
+  upstreamTimeoutMs: number;
+  /** Budget for one Redis round trip; a slower call is a miss. @default 300 ms */
+  redisTimeoutMs: number;
+  /** How long Redis is skipped after repeated failures before one probe. @default 5000 ms */
+  redisCoolDownMs: number;
+  /** Bounds of the in-process tier. @default 10000 entries, 64 MiB */
+  cacheMaxEntries: number;
+  cacheMaxBytes: number;
+  /** Results larger than this are served but not cached. @default 1 MiB */
+  cacheMaxValueBytes: number;
+};
+
+const integer = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, "must be a whole number")
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+const envSchema = z.object({
+  UPSTASH_REDIS_REST_URL: z.url({ protocol: /^https?$/ }).optional(),
+  UPSTASH_REDIS_REST_TOKEN: z.string().min(1).optional(),
+  KV_REST_API_URL: z.url({ protocol: /^https?$/ }).optional(),
+  KV_REST_API_TOKEN: z.string().min(1).optional(),
+  SLOW_API_URL: z
+    .url({ protocol: /^https?$/ })
+    .refine((url) => url.includes("{query}") || url.includes("%7Bquery%7D"), "must contain {query}")
+    .optional(),
+  SLOW_API_MAX_MS: integer(0, 600_000).default(3000),
+  FRAGMENTS: z
+    .string()
+    .default("a,b,c")
+    .transform((list) => [...new Set(list.split(",").map((name) => name.trim()).filter(Boolean))])
+    .refine((names) => names.length > 0, "must name at least one fragment")
+    .refine((names) => names.every(isFragmentName), "names are 1-64 characters of A-Z a-z 0-9 _ -"),
+  CACHE_TTL_SECONDS: integer(1, 31_536_000).default(60),
+  CACHE_GRACE_SECONDS: integer(0, 31_536_000).default(300),
+  FRAGMENT_TIMEOUT_MS: integer(1, 600_000).default(4000),
+  UPSTREAM_TIMEOUT_MS: integer(1, 600_000).default(10_000),
+  REDIS_TIMEOUT_MS: integer(1, 60_000).default(300),
+  REDIS_COOLDOWN_MS: integer(0, 600_000).default(5000),
+  CACHE_MAX_ENTRIES: integer(1, 10_000_000).default(10_000),
+  CACHE_MAX_BYTES: integer(1024, 2 ** 40).default(64 * 1024 * 1024),
+  CACHE_MAX_VALUE_BYTES: integer(1, 512 * 1024 * 1024).default(1024 * 1024),
+});
+
+type Env = Record<string, string | undefined>;
+
+/** Empty strings count as unset, so `FOO= npm start` means the default. */
+function withoutBlanks(env: Env): Env {
+  return Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== ""));
+}
+
+function pickStore(env: z.infer<typeof envSchema>): StoreConfig {
+  const pairs = [
+    { url: env.UPSTASH_REDIS_REST_URL, token: env.UPSTASH_REDIS_REST_TOKEN, names: ["UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN"] },
+    { url: env.KV_REST_API_URL, token: env.KV_REST_API_TOKEN, names: ["KV_REST_API_URL", "KV_REST_API_TOKEN"] },
+  ] as const;
+  for (const { url, token, names } of pairs) {
+    if (url && token) return { kind: "upstash", url, token };
+    if (url && !token) throw new ConfigError(`${names[1]} is missing: it is required when ${names[0]} is set`);
+    if (token && !url) throw new ConfigError(`${names[0]} is missing: it is required when ${names[1]} is set`);
+  }
+  return { kind: "memory" };
+}
+
+/** Reads and validates configuration from an environment; throws ConfigError naming the bad variable. */
+export function readConfig(rawEnv: Env): Config {
+  const parsed = envSchema.safeParse(withoutBlanks(rawEnv));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const variable = String(issue?.path[0] ?? "environment");
+    throw new ConfigError(`${variable} is invalid: ${issue?.message ?? "bad value"}`);
+  }
+  const env = parsed.data;
+  return {
+    store: pickStore(env),
+    upstream: env.SLOW_API_URL
+      ? { kind: "http", urlTemplate: env.SLOW_API_URL.replace("%7Bquery%7D", "{query}") }
+      : { kind: "simulator", maxMs: env.SLOW_API_MAX_MS },
+    fragments: env.FRAGMENTS,
+    cacheTtlSeconds: env.CACHE_TTL_SECONDS,
+    cacheGraceSeconds: env.CACHE_GRACE_SECONDS,
+    fragmentTimeoutMs: env.FRAGMENT_TIMEOUT_MS,
+    upstreamTimeoutMs: env.UPSTREAM_TIMEOUT_MS,
+    redisTimeoutMs: env.REDIS_TIMEOUT_MS,
+    redisCoolDownMs: env.REDIS_COOLDOWN_MS,
+    cacheMaxEntries: env.CACHE_MAX_ENTRIES,
+    cacheMaxBytes: env.CACHE_MAX_BYTES,
+    cacheMaxValueBytes: env.CACHE_MAX_VALUE_BYTES,
+  };
+}
+
+let current: Config | undefined;
+
+/** The process's configuration, read once. */
+export function getConfig(): Config {
+  current ??= readConfig(process.env);
+  return current;
+}

@@ -1,0 +1,68 @@
+import "server-only";
+import { Redis } from "@upstash/redis";
+import { isCacheEntry, type CacheEntry, type Claim, type SharedStore } from "./store";
+
+export type UpstashStoreOptions = {
+  url: string;
+  token: string;
+  /** Budget for one HTTP round trip; the request is aborted past it. */
+  timeoutMs: number;
+};
+
+// Read and lease in one script: as two commands they could run in either order (the client sends
+// same-tick reads and writes as separate requests) and miss a value stored just before a lease was freed.
+const CLAIM = `
+local value = redis.call("get", KEYS[1])
+if value then
+  local ok, entry = pcall(cjson.decode, value)
+  if ok and type(entry) == "table" and tonumber(entry.freshUntil) and tonumber(entry.freshUntil) > tonumber(ARGV[3]) then
+    return {value, 0}
+  end
+end
+local leased = redis.call("set", KEYS[2], ARGV[1], "NX", "PX", ARGV[2])
+return {"", leased and 1 or 0}`;
+
+// Deletes the lease only while it still holds the caller's token.
+const RELEASE_LEASE = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) else return 0 end`;
+
+/** Upstash Redis through its REST client; commands issued in one tick share one HTTP request. */
+export class UpstashStore implements SharedStore {
+  readonly kind = "upstash";
+  private readonly redis: Redis;
+
+  constructor({ url, token, timeoutMs }: UpstashStoreOptions) {
+    this.redis = new Redis({
+      url,
+      token,
+      // The client's default retries back off for ~4 s; a page never waits that long for its cache.
+      retry: false,
+      // A function (not a signal) makes an abort throw instead of resolving to a fake "Aborted" result.
+      signal: () => AbortSignal.timeout(timeoutMs),
+      enableTelemetry: false,
+    });
+  }
+
+  async get(key: string): Promise<CacheEntry | undefined> {
+    const value = await this.redis.get<unknown>(key);
+    return isCacheEntry(value) ? value : undefined;
+  }
+
+  async set(key: string, entry: CacheEntry): Promise<void> {
+    const ttlMs = entry.staleUntil - Date.now();
+    if (ttlMs > 0) await this.redis.set(key, entry, { px: ttlMs });
+  }
+
+  async claim(key: string, leaseKey: string, token: string, ttlMs: number, now: number): Promise<Claim> {
+    const [value, leased] = await this.redis.eval<string[], [unknown, unknown]>(CLAIM, [key, leaseKey], [token, String(Math.ceil(ttlMs)), String(now)]);
+    // The client has already JSON-parsed the stored entry; an empty string means there was none.
+    return { entry: isCacheEntry(value) ? value : undefined, leased: leased === 1 };
+  }
+
+  async releaseLease(key: string, token: string): Promise<void> {
+    await this.redis.eval(RELEASE_LEASE, [key], [token]);
+  }
+
+  async ping(): Promise<void> {
+    await this.redis.ping();
+  }
+}
