@@ -21,6 +21,8 @@ export type ScriptedUpstream = {
   hold(query: string): () => void;
   /** Requests received for `query` (all queries when omitted). */
   calls(query?: string): number;
+  /** Requests for `query` answered so far (a dropped one counts too). */
+  answered(query: string): number;
   /** Requests for `query` currently waiting on a hold. */
   waiting(query: string): number;
   /** Resolves once `count` requests for `query` have arrived. */
@@ -36,6 +38,7 @@ export async function startScriptedUpstream(): Promise<ScriptedUpstream> {
   const scripts = new Map<string, Script>();
   const holds = new Map<string, { release: Promise<void>; waiting: number; open: () => void }>();
   const counts = new Map<string, number>();
+  const answers = new Map<string, number>();
   const listeners = new Set<() => void>();
   let total = 0;
 
@@ -57,6 +60,7 @@ export async function startScriptedUpstream(): Promise<ScriptedUpstream> {
     }
     const { latencyMs = 0, status = 200, body = `result for ${query}`, drop = false } = scripts.get(query) ?? {};
     if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
+    answers.set(query, (answers.get(query) ?? 0) + 1);
     if (drop) {
       request.socket.destroy();
       return;
@@ -81,6 +85,7 @@ export async function startScriptedUpstream(): Promise<ScriptedUpstream> {
       };
     },
     calls: (query) => (query === undefined ? total : (counts.get(query) ?? 0)),
+    answered: (query) => answers.get(query) ?? 0,
     waiting: (query) => holds.get(query)?.waiting ?? 0,
     waitForCalls(query, count, timeoutMs = 10_000) {
       return new Promise((resolve, reject) => {
