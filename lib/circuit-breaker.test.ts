@@ -189,3 +189,15 @@ describe("CircuitBreaker open state", () => {
     expect(breaker.allow()).toBe(false);
   });
 });
+
+describe("CircuitBreaker late answers", () => {
+  it("keeps the circuit open when a call that started before it opened succeeds late", () => {
+    const { breaker } = breakerAt({ failureThreshold: 2, coolDownMs: 1000 });
+    expect(breaker.allow()).toBe(true);
+    fail(breaker, 2);
+    expect(breaker.state).toBe("open");
+    breaker.success();
+    expect(breaker.state).toBe("open");
+    expect(breaker.allow()).toBe(false);
+  });
+});

@@ -42,6 +42,8 @@ export class CircuitBreaker {
   }
 
   success(): void {
+    // A call that started before the circuit opened proves nothing about now; only the probe may close it.
+    if (this.current === "open") return;
     this.failures = 0;
     this.probing = false;
     this.current = "closed";

@@ -290,6 +290,15 @@ describe("readConfig upstream", () => {
     expect(config.upstream).toEqual({ kind: "http", urlTemplate: "https://api.example.com/find/{query}" });
   });
 
+  it("turns every placeholder back, in either case of percent-encoding", () => {
+    const config = readConfig({ SLOW_API_URL: "https://api.example.com/%7bquery%7d/%7Bquery%7D" });
+    expect(config.upstream).toEqual({ kind: "http", urlTemplate: "https://api.example.com/{query}/{query}" });
+  });
+
+  it("rejects a placeholder that only stands in the #fragment, which is never sent", () => {
+    expect(configError({ SLOW_API_URL: "https://api.example.com/#{query}" }).message).toContain("SLOW_API_URL");
+  });
+
   it("throws naming SLOW_API_URL when it has no {query} placeholder", () => {
     const error = configError({ SLOW_API_URL: "https://api.example.com/find?q=" });
     expect(error.message).toContain("SLOW_API_URL");

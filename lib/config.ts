@@ -49,12 +49,13 @@ const integer = (min: number, max: number) =>
 
 const envSchema = z.object({
   UPSTASH_REDIS_REST_URL: z.url({ protocol: /^https?$/ }).optional(),
-  UPSTASH_REDIS_REST_TOKEN: z.string().min(1).optional(),
+  UPSTASH_REDIS_REST_TOKEN: z.string().trim().min(1).optional(),
   KV_REST_API_URL: z.url({ protocol: /^https?$/ }).optional(),
-  KV_REST_API_TOKEN: z.string().min(1).optional(),
+  KV_REST_API_TOKEN: z.string().trim().min(1).optional(),
   SLOW_API_URL: z
     .url({ protocol: /^https?$/ })
-    .refine((url) => url.includes("{query}") || url.includes("%7Bquery%7D"), "must contain {query}")
+    .transform((url) => url.replace(/%7Bquery%7D/gi, "{query}"))
+    .refine((url) => url.split("#")[0]!.includes("{query}"), "must contain {query} (before any #)")
     .optional(),
   SLOW_API_MAX_MS: integer(0, 600_000).default(3000),
   FRAGMENTS: z
@@ -106,7 +107,7 @@ export function readConfig(rawEnv: Env): Config {
   return {
     store: pickStore(env),
     upstream: env.SLOW_API_URL
-      ? { kind: "http", urlTemplate: env.SLOW_API_URL.replace("%7Bquery%7D", "{query}") }
+      ? { kind: "http", urlTemplate: env.SLOW_API_URL }
       : { kind: "simulator", maxMs: env.SLOW_API_MAX_MS },
     fragments: env.FRAGMENTS,
     cacheTtlSeconds: env.CACHE_TTL_SECONDS,

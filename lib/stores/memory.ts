@@ -31,6 +31,7 @@ export class MemoryStore {
   set(key: string, entry: CacheEntry, now: number): void {
     const ttl = entry.staleUntil - now;
     if (ttl > 0) this.entries.set(key, entry, { ttl });
+    else this.entries.delete(key);
   }
 
   delete(key: string): void {

@@ -1,0 +1,70 @@
+import type { ScriptedUpstream } from "../test-support/upstream-server";
+import { expect, STORES, test } from "./fixtures";
+
+async function fragment(url: string) {
+  const response = await fetch(url);
+  const html = await response.text();
+  return { status: response.status, html, source: /data-source="(\w+)"/.exec(html)?.[1] };
+}
+
+/** Waits, with the app untouched, until a value cached with a 1 s TTL has gone stale. */
+const pastTtl = () => new Promise((resolve) => setTimeout(resolve, 1100));
+
+async function cacheFirst(url: string, upstream: ScriptedUpstream, key: string) {
+  upstream.script(key, { body: "first" });
+  expect((await fragment(`${url}/fragment/${key}`)).html).toContain(">first<");
+}
+
+for (const storeKind of STORES) {
+  test.describe(`stale values on the ${storeKind} store`, () => {
+    test.use({ storeKind });
+
+    test("100 concurrent requests within grace get the stale value at once, and one refresh runs", async ({ launch, upstream }) => {
+      const app = await launch({ FRAGMENTS: "st", CACHE_TTL_SECONDS: "1", CACHE_GRACE_SECONDS: "60" });
+      await cacheFirst(app.url, upstream, "st");
+      await pastTtl();
+      upstream.script("st", { body: "second" });
+      const release = upstream.hold("st");
+
+      const started = performance.now();
+      const answers = await Promise.all(Array.from({ length: 100 }, () => fragment(`${app.url}/fragment/st`)));
+      const elapsed = performance.now() - started;
+      expect(answers.every((answer) => answer.status === 200 && answer.html.includes(">first<") && answer.source === "stale")).toBe(true);
+      expect(elapsed).toBeLessThan(2000);
+      expect(upstream.calls("st")).toBe(2);
+
+      release();
+      await expect.poll(() => upstream.answered("st")).toBe(2);
+      await expect.poll(async () => (await fragment(`${app.url}/fragment/st`)).source).toBe("hit");
+      expect((await fragment(`${app.url}/fragment/st`)).html).toContain(">second<");
+      expect(upstream.calls("st")).toBe(2);
+    });
+
+    for (const failure of ["failing", "timing out"] as const) {
+      test(`serves the stale value while the upstream is ${failure}, backs off, and shows the error after grace`, async ({ launch, upstream }) => {
+        const app = await launch({ FRAGMENTS: "sf", CACHE_TTL_SECONDS: "1", CACHE_GRACE_SECONDS: "3", UPSTREAM_TIMEOUT_MS: "300" });
+        await cacheFirst(app.url, upstream, "sf");
+        await pastTtl();
+        upstream.script("sf", failure === "failing" ? { status: 500 } : { latencyMs: 1000 });
+
+        const served: Array<string | undefined> = [];
+        const until = performance.now() + 1800;
+        while (performance.now() < until) {
+          const answer = await fragment(`${app.url}/fragment/sf`);
+          expect(answer.html).toContain(">first<");
+          served.push(answer.source);
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        expect(new Set(served)).toEqual(new Set(["stale"]));
+        // Failures back off 1 s, then 2 s: at most two more calls in ~2 s, never one per request.
+        expect(upstream.calls("sf") - 1).toBeGreaterThanOrEqual(1);
+        expect(upstream.calls("sf") - 1).toBeLessThanOrEqual(2);
+        expect(served.length).toBeGreaterThan(10);
+
+        await expect
+          .poll(async () => (await fragment(`${app.url}/fragment/sf`)).status, { timeout: 10_000 })
+          .toBe(502);
+      });
+    }
+  });
+}

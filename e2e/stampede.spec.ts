@@ -1,0 +1,53 @@
+import { expect, test } from "./fixtures";
+
+test.use({ storeKind: "upstash" });
+
+/** A whole page, read to its end: the time is when the last fragment arrived. */
+async function loadPage(url: string) {
+  const started = performance.now();
+  const response = await fetch(url);
+  const body = await response.text();
+  return { status: response.status, body, ms: performance.now() - started };
+}
+
+test("three instances sharing Redis make one upstream call per cold key under 200 concurrent page loads", async ({ launch, upstream, redisStack }) => {
+  const keys = ["p1", "p2", "p3"];
+  for (const key of keys) upstream.script(key, { latencyMs: 1500 });
+  const env = { FRAGMENTS: keys.join(","), FRAGMENT_TIMEOUT_MS: "30000" };
+  const apps = [await launch(env), await launch(env), await launch(env)];
+
+  const pages = await Promise.all(Array.from({ length: 200 }, (_, index) => loadPage(apps[index % 3]!.url)));
+
+  expect(pages.filter((page) => page.status !== 200)).toEqual([]);
+  for (const key of keys) {
+    expect(pages.every((page) => page.body.includes(`result for ${key}`)), key).toBe(true);
+    expect(upstream.calls(key), `upstream calls for ${key}`).toBe(1);
+  }
+  expect(await redisStack!.client.keys("workerless:v1:lease:*")).toEqual([]);
+  console.info(`stampede: 200 page loads over 3 instances, upstream calls per key ${JSON.stringify(Object.fromEntries(keys.map((key) => [key, upstream.calls(key)])))}`);
+});
+
+test("when the instance holding the lease dies mid-call, the others finish within the lease and call once more", async ({ launch, upstream }) => {
+  // The lease lasts UPSTREAM_TIMEOUT_MS + 1 s.
+  const env = { FRAGMENTS: "x", UPSTREAM_TIMEOUT_MS: "2000", FRAGMENT_TIMEOUT_MS: "30000" };
+  const [holder, second, third] = [await launch(env), await launch(env), await launch(env)];
+  const release = upstream.hold("x");
+
+  const doomed = loadPage(holder!.url).catch(() => undefined);
+  await upstream.waitForCalls("x", 1);
+  const waiting = [loadPage(second!.url), loadPage(third!.url)];
+  await holder!.stop("SIGKILL");
+  const killedAt = performance.now();
+  release();
+
+  const pages = await Promise.all(waiting);
+  const finishedAfterKill = performance.now() - killedAt;
+  await doomed;
+  for (const page of pages) {
+    expect(page.status).toBe(200);
+    expect(page.body).toContain("result for x");
+  }
+  expect(upstream.calls("x")).toBe(2);
+  expect(finishedAfterKill).toBeLessThan(3000 + 1500);
+  console.info(`lease holder killed: survivors finished ${Math.round(finishedAfterKill)} ms after the kill; upstream calls ${upstream.calls("x")}`);
+});
