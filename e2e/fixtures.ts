@@ -24,7 +24,7 @@ export const test = base.extend<Fixtures>({
     await upstream.close();
   },
   redisStack: async ({ storeKind }, use) => {
-    const stack = storeKind === "upstash" ? await startRedisStack() : undefined;
+    const stack = storeKind === "upstash" ? await startRedisStack({ separateProcess: true }) : undefined;
     await use(stack);
     await stack?.stop();
   },

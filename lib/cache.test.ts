@@ -219,7 +219,7 @@ describe("Cache shared through Redis", () => {
 
   /** One app instance: its own in-process tier, the shared Redis behind the guard. */
   function instance(overrides: Partial<CacheOptions> = {}, timeoutMs = 300) {
-    const shared = new GuardedStore(new UpstashStore({ url: stack.bridge.url, token: stack.token, timeoutMs }), {
+    const shared = new GuardedStore(new UpstashStore({ url: stack.bridgeUrl, token: stack.token, timeoutMs }), {
       timeoutMs,
       breaker: new CircuitBreaker({ failureThreshold: 5, coolDownMs: 200 }),
     });
@@ -240,9 +240,9 @@ describe("Cache shared through Redis", () => {
     await instance().get("k", loader.load);
     const other = instance();
     expect(await other.get("k", loader.load)).toMatchObject({ value: "value 1", source: "hit" });
-    stack.bridge.resetStats();
+    stack.bridge!.resetStats();
     expect(await other.get("k", loader.load)).toMatchObject({ value: "value 1", source: "hit" });
-    expect(stack.bridge.stats().commands).toBe(0);
+    expect(stack.bridge!.stats().commands).toBe(0);
     expect(loader.calls()).toBe(1);
   });
 

@@ -61,6 +61,7 @@ type Flight = { promise: Promise<Landing> };
 const LEASE_MARGIN_MS = 1000;
 const POLL_FIRST_MS = 25;
 const POLL_MAX_MS = 250;
+const MAX_FAILED_CLAIMS = 2;
 
 /**
  * A two-tier cache with stale-while-revalidate, stale-if-error and single-flight loads: one load per
@@ -153,8 +154,13 @@ export class Cache {
     const leaseMs = loadTimeoutMs + LEASE_MARGIN_MS;
     const giveUpAt = this.now() + leaseMs + LEASE_MARGIN_MS;
     let pause = POLL_FIRST_MS;
+    let failedClaims = 0;
     for (;;) {
-      const { entry, leased } = await shared.claim(this.entryKey(key), leaseKey, token, leaseMs, this.now());
+      const claim = await shared.claim(this.entryKey(key), leaseKey, token, leaseMs, this.now());
+      // A failed claim leaves the lease unknown (a busy process can miss an answer that was on its way):
+      // ask once more, then go ahead alone rather than hold the page on a store that does not answer.
+      if (!claim && ++failedClaims >= MAX_FAILED_CLAIMS) return { entry: await this.loadAndStore(key, load), loaded: true };
+      const { entry, leased } = claim ?? {};
       if (entry) {
         this.options.local.set(key, entry, this.now());
         return { entry, loaded: false };

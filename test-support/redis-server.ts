@@ -83,7 +83,7 @@ async function spawnRedis(port: number): Promise<Running> {
   const args = [
     "--port", String(port), "--bind", HOST, "--protected-mode", "no",
     "--save", "", "--appendonly", "no", "--dir", dir,
-    "--daemonize", "no", "--loglevel", "warning", "--logfile", "",
+    "--daemonize", "no", "--loglevel", "warning", "--logfile", "", "--enable-debug-command", "local",
   ];
   const child = spawn(redisBinary(), args, { stdio: ["ignore", "pipe", "pipe"] });
   let tail = "";

@@ -37,20 +37,24 @@ export class GuardedStore {
   }
 
   get(key: string): Promise<CacheEntry | undefined> {
-    return this.guard("get", key, () => this.store.get(key), undefined);
+    return this.guard("get", key, () => this.store.get(key), undefined, undefined);
   }
 
   set(key: string, entry: CacheEntry): Promise<void> {
-    return this.guard("set", key, () => this.store.set(key, entry), undefined);
+    return this.guard("set", key, () => this.store.set(key, entry), undefined, undefined);
   }
 
-  /** Without a working store nobody can coordinate, so the caller goes ahead on its own. */
-  claim(key: string, leaseKey: string, token: string, ttlMs: number, now: number): Promise<Claim> {
-    return this.guard("claim", key, () => this.store.claim(key, leaseKey, token, ttlMs, now), { leased: true });
+  /**
+   * Undefined when this call failed: the lease may or may not be free, so the caller asks again.
+   * While the circuit is open nobody can coordinate, so the caller goes ahead on its own.
+   */
+  claim(key: string, leaseKey: string, token: string, ttlMs: number, now: number): Promise<Claim | undefined> {
+    const call = () => this.store.claim(key, leaseKey, token, ttlMs, now);
+    return this.guard<Claim | undefined>("claim", key, call, { leased: true }, undefined);
   }
 
   releaseLease(key: string, token: string): Promise<void> {
-    return this.guard("release", key, () => this.store.releaseLease(key, token), undefined);
+    return this.guard("release", key, () => this.store.releaseLease(key, token), undefined, undefined);
   }
 
   /** A real round trip for health checks, outside the circuit so it tells the truth. */
@@ -58,11 +62,12 @@ export class GuardedStore {
     await withTimeout(this.store.ping(), this.options.timeoutMs, () => new StoreTimeoutError("store ping timed out"));
   }
 
-  private async guard<T>(op: string, key: string, call: () => Promise<T>, fallback: T): Promise<T> {
+  /** Runs `call` within budget and circuit: `skipped` answers while the circuit is open, `failed` after a failure. */
+  private async guard<T>(op: string, key: string, call: () => Promise<T>, skipped: T, failed: T): Promise<T> {
     const { breaker, timeoutMs } = this.options;
     if (!breaker.allow()) {
       this.stats.skipped += 1;
-      return fallback;
+      return skipped;
     }
     const started = performance.now();
     try {
@@ -81,7 +86,7 @@ export class GuardedStore {
         error: describeError(error),
         breaker: breaker.state,
       });
-      return fallback;
+      return failed;
     }
   }
 }
