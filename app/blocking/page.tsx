@@ -1,0 +1,37 @@
+import { connection } from "next/server";
+import { FragmentView } from "../_components/fragment-view";
+import { findFragment, fragmentNames } from "@/lib/slow-find";
+
+/**
+ * The contrast to `/`: the same fragments, awaited before anything is rendered, as a page without
+ * Suspense does. No byte leaves until the slowest fragment is ready (the benchmark's "blocking").
+ */
+export default async function Blocking() {
+  // Rendered per request: fragment data must never be baked in at build time.
+  await connection();
+  const names = fragmentNames();
+  const results = await Promise.all(names.map((name) => findFragment(name)));
+  return (
+    <main>
+      <h1>Workerless, blocking</h1>
+      <p className="lede">
+        This page asks for the same parts as the home page but waits for all of them before sending anything: the
+        browser shows nothing at all until the slowest part is ready. The home page sends the page and its spinners at
+        once and streams each part the moment it is ready.
+      </p>
+      <div className="fragments">
+        {results.map((result) => (
+          <section
+            key={result.name}
+            className="fragment"
+            data-fragment={result.name}
+            aria-labelledby={`fragment-${result.name}`}
+          >
+            <h2 id={`fragment-${result.name}`}>{`Fragment ${result.name}`}</h2>
+            <FragmentView result={result} />
+          </section>
+        ))}
+      </div>
+    </main>
+  );
+}

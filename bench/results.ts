@@ -1,0 +1,32 @@
+import type { ColdResults } from "./phases/cold";
+import type { WarmResults } from "./phases/warm";
+import type { FloodResult } from "./scenarios/flood";
+import type { Traffic } from "./scenarios/round-trips";
+import type { Spread } from "./summary";
+
+export type RawSpread = { firstByte: Spread; fragments: Record<string, Spread>; done: Spread };
+
+export type ViewSpread = {
+  allVisible: Spread;
+  fragments: Record<string, Spread>;
+  firstContentfulPaint: Spread;
+  /** Loads in which a spinner was painted, of `runs`. */
+  spinnerLoads: number;
+  runs: number;
+  maxLayoutShift: number;
+};
+
+export type Target = { target: string; measured: string; met: boolean };
+
+/** Everything one run measured; `latest.json` holds exactly this. */
+export type Results = {
+  finishedAt: string;
+  durationSeconds: number;
+  machine: { cpus: number; cpuModel: string; node: string };
+  upstreamLatenciesMs: Record<string, number>;
+  cold: ColdResults;
+  warm: WarmResults;
+  sharedColdKey: { perKey: Traffic; upstreamCallsPerKey: number };
+  memory: FloodResult & { boundMiB: number };
+  targets: Target[];
+};

@@ -1,0 +1,83 @@
+import { chromium, type Browser, type BrowserContext } from "@playwright/test";
+import { existsSync } from "node:fs";
+import { startApp, type AppServer } from "../test-support/app-server";
+import type { RedisStack } from "../test-support/redis-stack";
+import type { ScriptedUpstream } from "../test-support/upstream-server";
+import { startSeed, type SeedServer } from "./baselines/seed/launch";
+import { FRAGMENT_NAMES } from "./plan";
+import type { RawSpread, ViewSpread } from "./results";
+import { viewPage, type BrowserView } from "./scenarios/browser-view";
+import type { RawTiming } from "./scenarios/raw-timing";
+import { spread } from "./summary";
+
+/** The services every contender runs against: one scripted upstream, one Redis behind the bridge. */
+export type Services = { upstream: ScriptedUpstream; stack: RedisStack };
+
+export function log(message: string): void {
+  console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export function launchApp({ upstream, stack }: Services, store: "memory" | "redis", env: Record<string, string> = {}): Promise<AppServer> {
+  return startApp({
+    env: {
+      SLOW_API_URL: upstream.urlTemplate,
+      FRAGMENTS: FRAGMENT_NAMES.join(","),
+      ...(store === "redis" ? stack.env : {}),
+      ...env,
+    },
+  });
+}
+
+export function launchSeed({ upstream, stack }: Services, ttlSeconds: number): Promise<SeedServer> {
+  return startSeed({
+    SLOW_API_URL: upstream.urlTemplate,
+    REDIS_URL: stack.redis.url,
+    CACHE_TTL_SECONDS: String(ttlSeconds),
+    FRAGMENTS: FRAGMENT_NAMES.join(","),
+  });
+}
+
+export async function launchBrowser(): Promise<Browser> {
+  const executablePath = existsSync("/usr/bin/chromium") ? "/usr/bin/chromium" : undefined;
+  return chromium.launch({ executablePath });
+}
+
+/** A tab per load in one context per contender, so static assets are cached as for a returning visitor. */
+export async function viewRuns(
+  context: BrowserContext,
+  url: string,
+  runs: number,
+  between: () => Promise<void>,
+): Promise<ViewSpread> {
+  const views: BrowserView[] = [];
+  for (let run = 0; run < runs; run++) {
+    await between();
+    views.push(await viewPage(context, url, FRAGMENT_NAMES));
+  }
+  return {
+    allVisible: spread(views.map((view) => view.allVisible)),
+    fragments: Object.fromEntries(FRAGMENT_NAMES.map((name) => [name, spread(views.map((view) => view.fragments[name] ?? Number.NaN))])),
+    firstContentfulPaint: spread(views.map((view) => view.firstContentfulPaint)),
+    spinnerLoads: views.filter((view) => view.spinnerPainted).length,
+    runs,
+    maxLayoutShift: Math.max(...views.map((view) => view.cumulativeLayoutShift)),
+  };
+}
+
+export async function rawRuns(measure: () => Promise<RawTiming>, runs: number, between: () => Promise<void>): Promise<RawSpread> {
+  const timings: RawTiming[] = [];
+  for (let run = 0; run < runs; run++) {
+    await between();
+    timings.push(await measure());
+  }
+  return {
+    firstByte: spread(timings.map((timing) => timing.firstByte)),
+    fragments: Object.fromEntries(FRAGMENT_NAMES.map((name) => [name, spread(timings.map((timing) => timing.fragments[name] ?? Number.NaN))])),
+    done: spread(timings.map((timing) => timing.done)),
+  };
+}
+

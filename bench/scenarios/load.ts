@@ -1,0 +1,49 @@
+import autocannon from "autocannon";
+import { cpuMs } from "../proc";
+import { round } from "../summary";
+
+/** One fixed-rate load run against one contender; rates and latencies are per page view. */
+export type LoadResult = {
+  offeredViews: number;
+  views: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  /** Server CPU time per completed page view, ms. */
+  cpuPerView: number;
+};
+
+export type LoadTarget = {
+  url: string;
+  pid: number;
+  /** Paths fetched for one page view: `["/"]`, or the seed's skeleton and its parts. */
+  paths: string[];
+};
+
+/**
+ * Offers `views` page views per second for `seconds` and reports what was served. For the seed, one view is
+ * its skeleton plus one request per part; latency is then per request, the best case for the seed.
+ */
+export async function offerLoad(target: LoadTarget, views: number, seconds: number, connections: number): Promise<LoadResult> {
+  const perView = target.paths.length;
+  const cpuBefore = cpuMs(target.pid);
+  const result = await autocannon({
+    url: target.url,
+    connections,
+    duration: seconds,
+    overallRate: views * perView,
+    requests: target.paths.map((path) => ({ method: "GET", path })),
+    // Its own thread, so the load generator does not hold up the bridge and upstream in this process.
+    workers: 1,
+  });
+  const cpuUsed = cpuMs(target.pid) - cpuBefore;
+  const served = result.requests.total / perView;
+  return {
+    offeredViews: views,
+    views: round(served / seconds),
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.timeouts + result.non2xx,
+    cpuPerView: served > 0 ? round(cpuUsed / served, 2) : Number.NaN,
+  };
+}
