@@ -2,7 +2,13 @@ import { connection } from "next/server";
 import { Suspense } from "react";
 import { Fragment } from "./_components/fragment";
 import { Spinner } from "./_components/spinner";
+import { Timeline, TimelinePlaceholder } from "./_components/timeline";
 import { fragmentNames } from "@/lib/slow-find";
+
+// Streaming needs the Node.js runtime; on Vercel a function may run this long (the fragment deadline plus
+// the background refresh that after() keeps alive).
+export const runtime = "nodejs";
+export const maxDuration = 60;
 
 export default async function Home() {
   // Rendered per request: fragment data must never be baked in at build time.
@@ -25,6 +31,9 @@ export default async function Home() {
           </section>
         ))}
       </div>
+      <Suspense fallback={<TimelinePlaceholder />}>
+        <Timeline names={names} />
+      </Suspense>
     </main>
   );
 }

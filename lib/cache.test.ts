@@ -304,4 +304,28 @@ describe("Cache shared through Redis", () => {
       { timeout: 5000, interval: 100 },
     );
   });
+
+  it("shows a purge on one instance at another once its local trust window passes", async () => {
+    const loader = countingLoader();
+    const [first, second] = [instance({ localTrustMs: 150 }), instance({ localTrustMs: 150 })];
+    await first.get("k", loader.load);
+    expect(await second.get("k", loader.load)).toMatchObject({ source: "hit" });
+
+    expect(await first.purge("k")).toBe(1);
+    expect(await second.get("k", loader.load)).toMatchObject({ value: "value 1", source: "hit" });
+    await new Promise((resolve) => setTimeout(resolve, 160));
+    expect(await second.get("k", loader.load)).toMatchObject({ value: "value 2", source: "miss" });
+  });
+
+  it("purges every entry of its namespace and nothing else", async () => {
+    const cache = instance();
+    const loader = countingLoader();
+    for (const key of ["a", "b", "c"]) await cache.get(key, loader.load);
+    await stack.client.set("someone-else:key", "keep");
+    await stack.client.set("workerless:v1:lease:x", "held", "PX", 60_000);
+
+    expect(await cache.purge()).toBe(3);
+    expect((await stack.client.keys("*")).sort()).toEqual(["someone-else:key", "workerless:v1:lease:x"]);
+    expect(await cache.get("a", loader.load)).toMatchObject({ source: "miss" });
+  });
 });

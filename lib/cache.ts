@@ -29,6 +29,11 @@ export type CacheOptions = {
   freshMs: number;
   /** How long after that a stale value may still be served while it is refreshed. */
   graceMs: number;
+  /**
+   * With a shared store: how long this process trusts its own copy before checking the store again, so
+   * a purge or a refresh by another instance shows here within this time. @default 5000 ms
+   */
+  localTrustMs?: number;
   /** Budget for one loader call; the cross-instance lease lasts a little longer. */
   loadTimeoutMs: number;
   /** Values larger than this (UTF-8 bytes) are served but not cached. */
@@ -108,13 +113,34 @@ export class Cache {
   }
 
   private async read(key: string): Promise<CacheEntry | undefined> {
-    const { local, shared } = this.options;
-    const entry = local.get(key);
-    if (!shared || (entry && entry.freshUntil > this.now())) return entry;
+    const { local, shared, localTrustMs = 5000 } = this.options;
+    const now = this.now();
+    const slot = local.lookup(key);
+    if (!shared || (slot && slot.entry.freshUntil > now && now - slot.storedAt < localTrustMs)) return slot?.entry;
     const remote = await shared.get(this.entryKey(key));
-    if (!remote || (entry && remote.freshUntil <= entry.freshUntil)) return entry;
-    local.set(key, remote, this.now());
-    return remote;
+    // The store did not answer: what this process holds is the best there is.
+    if (remote === undefined) return slot?.entry;
+    // Gone from the store (purged, or never stored there): this copy must not outlive it.
+    if (remote === null) {
+      if (slot) local.delete(key);
+      return undefined;
+    }
+    const newest = slot && slot.entry.createdAt > remote.createdAt ? slot.entry : remote;
+    local.set(key, newest, this.now());
+    return newest;
+  }
+
+  /** Forgets one key, or every key of this cache, here and in the shared store; resolves with keys deleted there. */
+  async purge(key?: string): Promise<number> {
+    const { local, shared } = this.options;
+    if (key === undefined) {
+      local.clear();
+      this.failures.clear();
+      return shared ? shared.deleteMatching(this.entryKey("*")) : 0;
+    }
+    local.delete(key);
+    this.failures.delete(key);
+    return shared ? shared.delete(this.entryKey(key)) : 0;
   }
 
   private revalidate(key: string, load: Loader): void {
@@ -155,6 +181,7 @@ export class Cache {
     const giveUpAt = this.now() + leaseMs + LEASE_MARGIN_MS;
     let pause = POLL_FIRST_MS;
     let failedClaims = 0;
+    let waited = false;
     for (;;) {
       const claim = await shared.claim(this.entryKey(key), leaseKey, token, leaseMs, this.now());
       // A failed claim leaves the lease unknown (a busy process can miss an answer that was on its way):
@@ -164,6 +191,10 @@ export class Cache {
       if (entry) {
         this.options.local.set(key, entry, this.now());
         return { entry, loaded: false };
+      }
+      if (!waited && claim && !leased) {
+        waited = true;
+        this.stats.coalesced += 1;
       }
       if (leased) {
         try {

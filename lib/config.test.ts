@@ -27,6 +27,8 @@ const DEFAULTS: Config = {
   cacheMaxEntries: 10_000,
   cacheMaxBytes: 64 * 1024 * 1024,
   cacheMaxValueBytes: 1024 * 1024,
+  cacheLocalSeconds: 5,
+  adminToken: undefined,
 };
 
 describe("readConfig defaults", () => {
@@ -272,6 +274,16 @@ describe("readConfig shared store", () => {
       expect(configError({ KV_REST_API_URL: url, KV_REST_API_TOKEN: "t" }).message).toContain("KV_REST_API_URL");
     },
   );
+});
+
+describe("readConfig admin token", () => {
+  it("enables purging with a long enough CACHE_ADMIN_TOKEN", () => {
+    expect(readConfig({ CACHE_ADMIN_TOKEN: " a-long-enough-secret " }).adminToken).toBe("a-long-enough-secret");
+  });
+
+  it("refuses a short CACHE_ADMIN_TOKEN, naming it", () => {
+    expect(configError({ CACHE_ADMIN_TOKEN: "short" }).message).toContain("CACHE_ADMIN_TOKEN");
+  });
 });
 
 describe("readConfig upstream", () => {

@@ -37,6 +37,10 @@ export type Config = {
   cacheMaxBytes: number;
   /** Results larger than this are served but not cached. @default 1 MiB */
   cacheMaxValueBytes: number;
+  /** With Redis: how long an instance trusts its in-process copy before checking Redis again. @default 5 s */
+  cacheLocalSeconds: number;
+  /** Bearer token for `POST /api/cache/purge`; unset disables the route. */
+  adminToken?: string;
 };
 
 const integer = (min: number, max: number) =>
@@ -73,6 +77,8 @@ const envSchema = z.object({
   CACHE_MAX_ENTRIES: integer(1, 10_000_000).default(10_000),
   CACHE_MAX_BYTES: integer(1024, 2 ** 40).default(64 * 1024 * 1024),
   CACHE_MAX_VALUE_BYTES: integer(1, 512 * 1024 * 1024).default(1024 * 1024),
+  CACHE_LOCAL_SECONDS: integer(0, 3600).default(5),
+  CACHE_ADMIN_TOKEN: z.string().trim().min(16, "must be at least 16 characters").optional(),
 });
 
 type Env = Record<string, string | undefined>;
@@ -119,6 +125,8 @@ export function readConfig(rawEnv: Env): Config {
     cacheMaxEntries: env.CACHE_MAX_ENTRIES,
     cacheMaxBytes: env.CACHE_MAX_BYTES,
     cacheMaxValueBytes: env.CACHE_MAX_VALUE_BYTES,
+    cacheLocalSeconds: env.CACHE_LOCAL_SECONDS,
+    adminToken: env.CACHE_ADMIN_TOKEN,
   };
 }
 

@@ -1,14 +1,22 @@
 import type { FragmentResult } from "@/lib/fragment-result";
 
-const SOURCE_LABELS = {
-  hit: "cached",
+/** How each outcome is named to a person, beside the value and on the timeline. */
+export const OUTCOME_LABELS = {
+  hit: "fresh from cache",
   stale: "stale, refreshing",
   miss: "fetched",
-  shared: "fetched by a concurrent request",
+  shared: "shared with a concurrent request",
+  pending: "timed out, still working",
+  error: "error",
 } as const;
+
+export function outcomeOf(result: FragmentResult): keyof typeof OUTCOME_LABELS {
+  return result.status === "ready" ? result.source : result.status;
+}
 
 /** One fragment's content for each of its states; shared by the server render and the retry control. */
 export function FragmentView({ result }: { result: FragmentResult }) {
+  const meta = <p className="fragment-meta">{`${OUTCOME_LABELS[outcomeOf(result)]} · ${result.ms} ms on the server`}</p>;
   switch (result.status) {
     case "ready":
       return (
@@ -16,20 +24,26 @@ export function FragmentView({ result }: { result: FragmentResult }) {
           <p className="fragment-value" data-source={result.source}>
             {result.value}
           </p>
-          <p className="fragment-meta">{`${SOURCE_LABELS[result.source]} · ${result.ms} ms`}</p>
+          {meta}
         </>
       );
     case "pending":
       return (
-        <p className="fragment-pending" role="status">
-          {`Still working on ${result.name}: its data is on the way.`}
-        </p>
+        <>
+          <p className="fragment-pending" role="status">
+            {`Still working on ${result.name}: its data is on the way.`}
+          </p>
+          {meta}
+        </>
       );
     case "error":
       return (
-        <p className="fragment-alert" role="alert">
-          {`This part (${result.name}) could not be loaded.`}
-        </p>
+        <>
+          <p className="fragment-alert" role="alert">
+            {`This part (${result.name}) could not be loaded.`}
+          </p>
+          {meta}
+        </>
       );
   }
 }

@@ -23,8 +23,8 @@ class FakeStore implements SharedStore {
     return Promise.resolve(value);
   }
 
-  get(key: string): Promise<CacheEntry | undefined> {
-    return this.act(`get ${key}`, key === "present" ? ENTRY : undefined);
+  get(key: string): Promise<CacheEntry | null> {
+    return this.act(`get ${key}`, key === "present" ? ENTRY : null);
   }
 
   set(key: string, entry: CacheEntry): Promise<void> {
@@ -37,6 +37,14 @@ class FakeStore implements SharedStore {
 
   releaseLease(key: string, token: string): Promise<void> {
     return this.act(`release ${key} ${token}`, undefined);
+  }
+
+  delete(key: string): Promise<number> {
+    return this.act(`delete ${key}`, 1);
+  }
+
+  deleteMatching(pattern: string): Promise<number> {
+    return this.act(`deleteMatching ${pattern}`, 2);
   }
 
   ping(): Promise<void> {
@@ -97,7 +105,7 @@ describe("GuardedStore passing calls through", () => {
   it("returns what the store answers", async () => {
     const { store, fake } = setup();
     await expect(store.get("present")).resolves.toEqual(ENTRY);
-    await expect(store.get("absent")).resolves.toBeUndefined();
+    await expect(store.get("absent")).resolves.toBeNull();
     await expect(store.set("k", ENTRY)).resolves.toBeUndefined();
     fake.claimAnswer = { leased: false };
     await expect(store.claim("k", "lease-key", "token-1", 5000, 42)).resolves.toEqual({ leased: false });
@@ -130,7 +138,7 @@ describe("GuardedStore on a failing store", () => {
   it.each([
     ["get", (store: GuardedStore) => store.get("k"), undefined],
     ["set", (store: GuardedStore) => store.set("k", ENTRY), undefined],
-    ["claim", (store: GuardedStore) => store.claim("k", "lease:k", "t", 100, 0), { leased: true }],
+    ["claim", (store: GuardedStore) => store.claim("k", "lease:k", "t", 100, 0), undefined],
     ["release", (store: GuardedStore) => store.releaseLease("k", "t"), undefined],
   ] as const)("answers %s with its fallback when the store rejects", async (op, call, fallback) => {
     const { store, fake } = setup();
@@ -201,7 +209,7 @@ describe("GuardedStore time budget", () => {
   it.each([
     ["get", (store: GuardedStore) => store.get("k"), undefined],
     ["set", (store: GuardedStore) => store.set("k", ENTRY), undefined],
-    ["claim", (store: GuardedStore) => store.claim("k", "lease:k", "t", 100, 0), { leased: true }],
+    ["claim", (store: GuardedStore) => store.claim("k", "lease:k", "t", 100, 0), undefined],
     ["release", (store: GuardedStore) => store.releaseLease("k", "t"), undefined],
   ] as const)("answers a hanging %s with its fallback exactly at timeoutMs", async (op, call, fallback) => {
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
@@ -334,7 +342,7 @@ describe("GuardedStore circuit breaker", () => {
     advanceClock(1000);
     let finishProbe!: (entry: CacheEntry) => void;
     vi.spyOn(fake, "get").mockImplementationOnce(
-      () => new Promise<CacheEntry | undefined>((resolve) => (finishProbe = resolve)),
+      () => new Promise<CacheEntry | null>((resolve) => (finishProbe = resolve)),
     );
     const probe = store.get("probe");
     expect(store.breakerState).toBe("half-open");

@@ -36,8 +36,9 @@ export class GuardedStore {
     return this.options.breaker.state;
   }
 
-  get(key: string): Promise<CacheEntry | undefined> {
-    return this.guard("get", key, () => this.store.get(key), undefined, undefined);
+  /** Null when the store holds no entry; undefined when it did not answer (or was skipped). */
+  get(key: string): Promise<CacheEntry | null | undefined> {
+    return this.guard<CacheEntry | null | undefined>("get", key, () => this.store.get(key), undefined, undefined);
   }
 
   set(key: string, entry: CacheEntry): Promise<void> {
@@ -55,6 +56,15 @@ export class GuardedStore {
 
   releaseLease(key: string, token: string): Promise<void> {
     return this.guard("release", key, () => this.store.releaseLease(key, token), undefined, undefined);
+  }
+
+  /** Administrative deletes are not guarded: the caller must learn that they failed. */
+  delete(key: string): Promise<number> {
+    return this.store.delete(key);
+  }
+
+  deleteMatching(pattern: string): Promise<number> {
+    return this.store.deleteMatching(pattern);
   }
 
   /** A real round trip for health checks, outside the circuit so it tells the truth. */

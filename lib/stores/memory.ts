@@ -11,31 +11,42 @@ export type MemoryStoreOptions = {
 
 const ENTRY_OVERHEAD_BYTES = 96;
 
+/** An entry and when this process last stored or confirmed it (epoch ms). */
+export type Slot = { entry: CacheEntry; storedAt: number };
+
 /** The in-process tier: bounded by entries and bytes, entries dropped when they stop being usable. */
 export class MemoryStore {
   readonly kind = "memory";
-  private readonly entries: LRUCache<string, CacheEntry>;
+  private readonly entries: LRUCache<string, Slot>;
 
   constructor({ maxEntries, maxBytes }: MemoryStoreOptions) {
-    this.entries = new LRUCache<string, CacheEntry>({
+    this.entries = new LRUCache<string, Slot>({
       max: maxEntries,
       maxSize: maxBytes,
-      sizeCalculation: (entry, key) => (entry.value.length + key.length) * 2 + ENTRY_OVERHEAD_BYTES,
+      sizeCalculation: ({ entry }, key) => (entry.value.length + key.length) * 2 + ENTRY_OVERHEAD_BYTES,
     });
   }
 
   get(key: string): CacheEntry | undefined {
+    return this.entries.get(key)?.entry;
+  }
+
+  lookup(key: string): Slot | undefined {
     return this.entries.get(key);
   }
 
   set(key: string, entry: CacheEntry, now: number): void {
     const ttl = entry.staleUntil - now;
-    if (ttl > 0) this.entries.set(key, entry, { ttl });
+    if (ttl > 0) this.entries.set(key, { entry, storedAt: now }, { ttl });
     else this.entries.delete(key);
   }
 
   delete(key: string): void {
     this.entries.delete(key);
+  }
+
+  clear(): void {
+    this.entries.clear();
   }
 
   get size(): number {

@@ -11,7 +11,8 @@ export type Claim = { entry?: CacheEntry; leased: boolean };
 /** A store shared by every instance of the app; its keys expire when their entries stop being usable. */
 export type SharedStore = {
   readonly kind: "upstash";
-  get(key: string): Promise<CacheEntry | undefined>;
+  /** Null when the key holds no entry. */
+  get(key: string): Promise<CacheEntry | null>;
   set(key: string, entry: CacheEntry): Promise<void>;
   /**
    * In one atomic step: the entry at `key` if it is fresh at `now`; otherwise the lease at `leaseKey`
@@ -20,6 +21,10 @@ export type SharedStore = {
   claim(key: string, leaseKey: string, token: string, ttlMs: number, now: number): Promise<Claim>;
   /** Deletes the lease only while it still holds `token`, so a late holder never frees someone else's. */
   releaseLease(key: string, token: string): Promise<void>;
+  /** Deletes one key; resolves with how many were deleted. */
+  delete(key: string): Promise<number>;
+  /** Deletes every key matching a glob `pattern`, in batches; resolves with how many were deleted. */
+  deleteMatching(pattern: string): Promise<number>;
   ping(): Promise<void>;
 };
 

@@ -42,9 +42,9 @@ export class UpstashStore implements SharedStore {
     });
   }
 
-  async get(key: string): Promise<CacheEntry | undefined> {
+  async get(key: string): Promise<CacheEntry | null> {
     const value = await this.redis.get<unknown>(key);
-    return isCacheEntry(value) ? value : undefined;
+    return isCacheEntry(value) ? value : null;
   }
 
   async set(key: string, entry: CacheEntry): Promise<void> {
@@ -60,6 +60,21 @@ export class UpstashStore implements SharedStore {
 
   async releaseLease(key: string, token: string): Promise<void> {
     await this.redis.eval(RELEASE_LEASE, [key], [token]);
+  }
+
+  delete(key: string): Promise<number> {
+    return this.redis.del(key);
+  }
+
+  async deleteMatching(pattern: string): Promise<number> {
+    let deleted = 0;
+    let cursor = "0";
+    do {
+      const [next, keys] = await this.redis.scan(cursor, { match: pattern, count: 500 });
+      if (keys.length > 0) deleted += await this.redis.del(...keys);
+      cursor = String(next);
+    } while (cursor !== "0");
+    return deleted;
   }
 
   async ping(): Promise<void> {

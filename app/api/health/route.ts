@@ -1,9 +1,9 @@
 import { connection } from "next/server";
-import { storeHealth } from "@/lib/slow-find";
+import { health } from "@/lib/health";
 
-/** Which store is in use and whether it answers a real round trip right now. */
+/** Which store is in use, whether it answers a real round trip right now, and the cache's counters. */
 export async function GET() {
   await connection();
-  const health = await storeHealth();
-  return Response.json(health, { status: health.ok ? 200 : 503, headers: { "cache-control": "no-store" } });
+  const report = await health();
+  return Response.json(report, { status: report.ok ? 200 : 503, headers: { "cache-control": "no-store" } });
 }

@@ -4,6 +4,11 @@ import { findFragment } from "@/lib/slow-find";
 
 const STATUS = { ready: 200, pending: 202, error: 502 } as const;
 
+// Streaming needs the Node.js runtime; on Vercel a function may run this long (the fragment deadline plus
+// the background refresh that after() keeps alive).
+export const runtime = "nodejs";
+export const maxDuration = 60;
+
 /** The seed's endpoint: one fragment's HTML, from the same cached lookup the page uses. */
 export async function GET(_request: Request, context: RouteContext<"/fragment/[name]">) {
   const { name } = await context.params;

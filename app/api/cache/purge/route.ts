@@ -1,0 +1,60 @@
+import { checkAdmin, purge } from "@/lib/admin";
+import { isFragmentName } from "@/lib/fragment-name";
+import { describeError, logEvent } from "@/lib/log";
+
+const MAX_BODY_BYTES = 1024;
+
+const json = (body: unknown, status: number, headers: Record<string, string> = {}) =>
+  Response.json(body, { status, headers: { "cache-control": "no-store", ...headers } });
+
+/** The body as text, or undefined once it passes `limit` bytes (reading stops there). */
+async function readBounded(request: Request, limit: number): Promise<string | undefined> {
+  if (Number(request.headers.get("content-length") ?? 0) > limit) return undefined;
+  if (!request.body) return "";
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
+    size += chunk.byteLength;
+    if (size > limit) return undefined;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** `{ "fragment": "<name>" }` or `{ "all": true }`; anything else is undefined. */
+async function readTarget(request: Request): Promise<{ fragment?: string } | undefined> {
+  const text = await readBounded(request, MAX_BODY_BYTES);
+  if (text === undefined) return undefined;
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof body !== "object" || body === null || Array.isArray(body)) return undefined;
+  const { fragment, all, ...rest } = body as Record<string, unknown>;
+  if (Object.keys(rest).length > 0) return undefined;
+  if (all === true && fragment === undefined) return {};
+  if (all === undefined && isFragmentName(fragment)) return { fragment };
+  return undefined;
+}
+
+/** Drops cached fragments on demand, so the next view fetches them fresh. Enabled by CACHE_ADMIN_TOKEN. */
+export async function POST(request: Request) {
+  const auth = checkAdmin(request.headers.get("authorization"));
+  if (auth === "disabled") return json({ error: "Not found" }, 404);
+  if (auth === "missing") return json({ error: "A bearer token is required" }, 401, { "www-authenticate": 'Bearer realm="cache"' });
+  if (auth === "wrong") return json({ error: "Wrong token" }, 403);
+
+  const target = await readTarget(request);
+  if (!target) return json({ error: 'Send {"fragment": "<name>"} or {"all": true}' }, 400);
+  const started = performance.now();
+  try {
+    const deleted = await purge(target.fragment);
+    logEvent("info", "cache_purge", { key: target.fragment ?? "*", outcome: "ok", deleted, ms: Math.round(performance.now() - started) });
+    return json({ purged: target.fragment ?? "all", deleted }, 200);
+  } catch (error) {
+    logEvent("error", "cache_purge", { key: target.fragment ?? "*", outcome: "error", error: describeError(error) });
+    return json({ error: "Redis did not answer: the purge may be incomplete, try again" }, 503);
+  }
+}

@@ -1,0 +1,69 @@
+import "server-only";
+import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
+import { counters, type Counters } from "./health";
+import { getRuntime } from "./runtime";
+
+const COUNTERS: Array<[keyof Counters, string, string]> = [
+  ["hits", "workerless_cache_hits_total", "Lookups answered by a fresh cached value."],
+  ["stale", "workerless_cache_stale_total", "Lookups answered by a stale value while one refresh ran."],
+  ["misses", "workerless_cache_misses_total", "Lookups that found no usable value and started a load."],
+  ["coalesced", "workerless_cache_coalesced_total", "Lookups that waited for a load already in flight, here or on another instance."],
+  ["loads", "workerless_upstream_calls_total", "Calls to the slow upstream API."],
+  ["loadErrors", "workerless_upstream_errors_total", "Upstream calls that failed."],
+  ["loadTimeouts", "workerless_upstream_timeouts_total", "Upstream calls abandoned past UPSTREAM_TIMEOUT_MS."],
+  ["skippedLoads", "workerless_upstream_backoff_total", "Loads not attempted because the key's upstream is backing off."],
+  ["uncacheable", "workerless_cache_uncacheable_total", "Values served but not cached for being over CACHE_MAX_VALUE_BYTES."],
+  ["storeErrors", "workerless_store_errors_total", "Redis calls that failed or ran out of time."],
+  ["storeSkipped", "workerless_store_skipped_total", "Redis calls skipped while the circuit was open."],
+];
+
+function createRegistry(): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: "workerless_" });
+  for (const [field, name, help] of COUNTERS) {
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      // The cache keeps the numbers; a scrape copies them.
+      collect() {
+        this.reset();
+        this.inc(counters()[field]);
+      },
+    });
+  }
+  new Gauge({
+    name: "workerless_store_circuit_open",
+    help: "1 while Redis is skipped after repeated failures, else 0.",
+    registers: [registry],
+    collect() {
+      this.set(getRuntime().shared?.breakerState === "open" ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: "workerless_local_entries",
+    help: "Entries held by the in-process tier.",
+    registers: [registry],
+    collect() {
+      this.set(getRuntime().local.size);
+    },
+  });
+  new Gauge({
+    name: "workerless_local_bytes",
+    help: "Bytes held by the in-process tier, as it counts them against CACHE_MAX_BYTES.",
+    registers: [registry],
+    collect() {
+      this.set(getRuntime().local.bytes);
+    },
+  });
+  return registry;
+}
+
+// One registry per process, however many route bundles import this module.
+const REGISTRY = Symbol.for("workerless.metrics");
+const processGlobal = globalThis as typeof globalThis & { [REGISTRY]?: Registry };
+
+export function metricsRegistry(): Registry {
+  processGlobal[REGISTRY] ??= createRegistry();
+  return processGlobal[REGISTRY];
+}

@@ -1,0 +1,54 @@
+import "server-only";
+import { after } from "next/server";
+import { Cache } from "./cache";
+import { CircuitBreaker } from "./circuit-breaker";
+import { getConfig, type Config } from "./config";
+import { GuardedStore } from "./stores/guarded";
+import { MemoryStore } from "./stores/memory";
+import { UpstashStore } from "./stores/upstash";
+import { createUpstream, type Upstream } from "./upstream";
+
+/** Versioned so a change of entry format never reads old entries. */
+const NAMESPACE = "workerless:v1";
+
+/** Everything a request needs, built once per process from the configuration. */
+export type Runtime = { config: Config; cache: Cache; upstream: Upstream; local: MemoryStore; shared?: GuardedStore };
+
+function createRuntime(config: Config): Runtime {
+  const local = new MemoryStore({ maxEntries: config.cacheMaxEntries, maxBytes: config.cacheMaxBytes });
+  const shared =
+    config.store.kind === "upstash"
+      ? new GuardedStore(
+          new UpstashStore({ url: config.store.url, token: config.store.token, timeoutMs: config.redisTimeoutMs }),
+          {
+            timeoutMs: config.redisTimeoutMs,
+            breaker: new CircuitBreaker({ failureThreshold: 5, coolDownMs: config.redisCoolDownMs }),
+          },
+        )
+      : undefined;
+  const cache = new Cache({
+    local,
+    shared,
+    namespace: NAMESPACE,
+    freshMs: config.cacheTtlSeconds * 1000,
+    graceMs: config.cacheGraceSeconds * 1000,
+    localTrustMs: config.cacheLocalSeconds * 1000,
+    loadTimeoutMs: config.upstreamTimeoutMs,
+    maxValueBytes: config.cacheMaxValueBytes,
+    backoffBaseMs: 1000,
+    backoffMaxMs: 30_000,
+    // On Vercel this maps to waitUntil, so a refresh outlives the response that started it.
+    keepAlive: (task) => after(() => task),
+  });
+  return { config, cache, upstream: createUpstream(config.upstream), local, shared };
+}
+
+// Next bundles each route separately, so a module-level singleton would give the page and the
+// `/fragment` route caches of their own; one per process lives on globalThis instead.
+const RUNTIME = Symbol.for("workerless.runtime");
+const processGlobal = globalThis as typeof globalThis & { [RUNTIME]?: Runtime };
+
+export function getRuntime(): Runtime {
+  processGlobal[RUNTIME] ??= createRuntime(getConfig());
+  return processGlobal[RUNTIME];
+}
