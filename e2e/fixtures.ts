@@ -17,20 +17,19 @@ type Fixtures = {
 
 export const test = base.extend<Fixtures>({
   storeKind: ["memory", { option: true }],
-  // eslint-disable-next-line no-empty-pattern -- Playwright requires the destructured fixtures argument
-  upstream: async ({}, use) => {
+  upstream: async ({}, provide) => {
     const upstream = await startScriptedUpstream();
-    await use(upstream);
+    await provide(upstream);
     await upstream.close();
   },
-  redisStack: async ({ storeKind }, use) => {
+  redisStack: async ({ storeKind }, provide) => {
     const stack = storeKind === "upstash" ? await startRedisStack({ separateProcess: true }) : undefined;
-    await use(stack);
+    await provide(stack);
     await stack?.stop();
   },
-  launch: async ({ upstream, redisStack }, use, testInfo) => {
+  launch: async ({ upstream, redisStack }, provide, testInfo) => {
     const apps: AppServer[] = [];
-    await use(async (env = {}, options = {}) => {
+    await provide(async (env = {}, options = {}) => {
       const app = await startApp({ ...options, env: { SLOW_API_URL: upstream.urlTemplate, ...redisStack?.env, ...env } });
       apps.push(app);
       return app;

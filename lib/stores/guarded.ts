@@ -1,5 +1,5 @@
 import "server-only";
-import { CircuitBreaker, type BreakerState } from "../circuit-breaker";
+import type { BreakerState, CircuitBreaker } from "../circuit-breaker";
 import { describeError, logEvent } from "../log";
 import { TimeoutError, withTimeout } from "../timeout";
 import type { CacheEntry, Claim, SharedStore } from "./store";
