@@ -11,13 +11,16 @@ test("caches each fragment in Redis under a namespaced key with an expiry", asyn
   await expect(page.getByText("result for k2", { exact: true })).toBeVisible();
 
   const client = redisStack!.client;
-  expect((await client.keys("workerless:v1:find:*")).sort()).toEqual(["workerless:v1:find:k1", "workerless:v1:find:k2"]);
+  // Written to Redis right after the value reached the page.
+  await expect
+    .poll(async () => (await client.keys("workerless:v1:find:*")).sort())
+    .toEqual(["workerless:v1:find:k1", "workerless:v1:find:k2"]);
   const ttl = await client.pttl("workerless:v1:find:k1");
   expect(ttl).toBeGreaterThan(80_000);
   expect(ttl).toBeLessThanOrEqual(90_000);
   const stored = JSON.parse((await client.get("workerless:v1:find:k1")) ?? "{}") as { value?: string };
   expect(stored.value).toBe("result for k1");
-  expect(await client.keys("workerless:v1:lease:*"), "leases are released").toEqual([]);
+  await expect.poll(() => client.keys("workerless:v1:lease:*"), { message: "leases are released" }).toEqual([]);
 
   const health = await (await fetch(`${app.url}/api/health`)).json();
   expect(health).toMatchObject({ store: "upstash", ok: true });

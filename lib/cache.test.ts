@@ -211,6 +211,9 @@ describe("Cache on the in-process tier", () => {
 
 describe("Cache shared through Redis", () => {
   let stack: RedisStack;
+  // Store writes and lease releases run after the caller has its value, as after() runs them in the app.
+  const background: Array<Promise<unknown>> = [];
+  const drained = () => Promise.all(background.splice(0));
 
   beforeAll(async () => {
     stack = await startRedisStack();
@@ -222,6 +225,7 @@ describe("Cache shared through Redis", () => {
 
   beforeEach(async () => {
     await stack.redis.start();
+    await drained();
     await stack.client.flushall();
   });
 
@@ -231,12 +235,13 @@ describe("Cache shared through Redis", () => {
       timeoutMs,
       breaker: new CircuitBreaker({ failureThreshold: 5, coolDownMs: 200 }),
     });
-    return memoryCache({ shared, namespace: "workerless:v1", ...overrides });
+    return memoryCache({ shared, namespace: "workerless:v1", keepAlive: (task) => background.push(task), ...overrides });
   }
 
   it("stores entries under namespaced keys that expire when grace ends", async () => {
     const cache = instance({ freshMs: 2000, graceMs: 3000 });
     await cache.get("k", countingLoader().load);
+    await drained();
     const ttl = await stack.client.pttl("workerless:v1:find:k");
     expect(ttl).toBeGreaterThan(4000);
     expect(ttl).toBeLessThanOrEqual(5000);
@@ -246,6 +251,7 @@ describe("Cache shared through Redis", () => {
   it("fills a new instance's local tier from Redis without a load", async () => {
     const loader = countingLoader();
     await instance().get("k", loader.load);
+    await drained();
     const other = instance();
     expect(await other.get("k", loader.load)).toMatchObject({ value: "value 1", source: "hit" });
     stack.bridge!.resetStats();
@@ -273,6 +279,7 @@ describe("Cache shared through Redis", () => {
     const second = instance();
     const loader = countingLoader((call) => (call === 1 ? new LoadError("boom") : `value ${call}`));
     await expect(first.get("k", loader.load)).rejects.toThrow("boom");
+    await drained();
     expect(await stack.client.keys("workerless:v1:*")).toEqual([]);
     const started = performance.now();
     expect(await second.get("k", loader.load)).toMatchObject({ value: "value 2", source: "miss" });
@@ -317,6 +324,7 @@ describe("Cache shared through Redis", () => {
     const loader = countingLoader();
     const [first, second] = [instance({ localTrustMs: 150 }), instance({ localTrustMs: 150 })];
     await first.get("k", loader.load);
+    await drained();
     expect(await second.get("k", loader.load)).toMatchObject({ source: "hit" });
 
     expect(await first.purge("k")).toBe(1);
@@ -329,6 +337,7 @@ describe("Cache shared through Redis", () => {
     const cache = instance();
     const loader = countingLoader();
     for (const key of ["a", "b", "c"]) await cache.get(key, loader.load);
+    await drained();
     await stack.client.set("someone-else:key", "keep");
     await stack.client.set("workerless:v1:lease:x", "held", "PX", 60_000);
 

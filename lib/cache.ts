@@ -197,11 +197,8 @@ export class Cache {
         this.stats.coalesced += 1;
       }
       if (leased) {
-        try {
-          return { entry: await this.loadAndStore(key, load), loaded: true };
-        } finally {
-          await shared.releaseLease(leaseKey, token);
-        }
+        const release = () => shared.releaseLease(leaseKey, token);
+        return { entry: await this.loadAndStore(key, load, release), loaded: true };
       }
       // A holder that died leaves a lease that expires; past that, nobody waits any longer.
       if (this.now() >= giveUpAt) return { entry: await this.loadAndStore(key, load), loaded: true };
@@ -210,7 +207,11 @@ export class Cache {
     }
   }
 
-  private async loadAndStore(key: string, load: Loader): Promise<CacheEntry> {
+  /**
+   * Calls the loader and fills the local tier. The caller gets the value at once; the shared store is
+   * written in the background, and only then is the lease released, so waiters always find the value.
+   */
+  private async loadAndStore(key: string, load: Loader, release?: () => Promise<void>): Promise<CacheEntry> {
     const { local, shared, loadTimeoutMs, freshMs, graceMs, maxValueBytes } = this.options;
     const started = this.now();
     this.stats.loads += 1;
@@ -224,6 +225,7 @@ export class Cache {
       });
     } catch (error) {
       this.recordFailure(key, error, started);
+      if (release) this.inBackground(release());
       throw error;
     }
     this.failures.delete(key);
@@ -231,13 +233,23 @@ export class Cache {
     const entry: CacheEntry = { value, createdAt: now, freshUntil: now + freshMs, staleUntil: now + freshMs + graceMs };
     const bytes = Buffer.byteLength(value);
     logEvent("info", "upstream_call", { key, outcome: "ok", ms: now - started, bytes });
-    if (bytes > maxValueBytes) {
-      this.stats.uncacheable += 1;
-      return entry;
+    const cacheable = bytes <= maxValueBytes;
+    if (cacheable) local.set(key, entry, now);
+    else this.stats.uncacheable += 1;
+    if (shared) {
+      this.inBackground(
+        (async () => {
+          if (cacheable) await shared.set(this.entryKey(key), entry);
+          await release?.();
+        })(),
+      );
     }
-    local.set(key, entry, now);
-    await shared?.set(this.entryKey(key), entry);
     return entry;
+  }
+
+  /** Store writes never reject (the guard answers failures), so nothing here can go unhandled. */
+  private inBackground(task: Promise<void>): void {
+    this.options.keepAlive?.(task);
   }
 
   private recordFailure(key: string, error: unknown, started: number): void {
