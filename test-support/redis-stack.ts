@@ -1,10 +1,10 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import IORedis from "ioredis";
 import { createBridge, type Bridge } from "../scripts/redis-bridge/server";
 import { freePort } from "./free-port";
 import { startRedisServer, type RedisServerHandle } from "./redis-server";
+import { startServiceProcess } from "./service-process";
 
 export type RedisStack = {
   redis: RedisServerHandle;
@@ -59,31 +59,15 @@ export async function startRedisStack({ separateProcess = false }: RedisStackOpt
 
 async function spawnBridge(redisUrl: string, token: string) {
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", join(ROOT, "scripts/redis-bridge/main.ts")], {
-    cwd: ROOT,
+  const bridge = await startServiceProcess({
+    name: "The bridge",
+    args: ["--import", "tsx", join(ROOT, "scripts/redis-bridge/main.ts")],
     env: { ...process.env, REDIS_URL: redisUrl, BRIDGE_PORT: String(port), BRIDGE_TOKEN: token },
-    stdio: ["ignore", "pipe", "pipe"],
+    port,
+    cwd: ROOT,
+    timeoutMs: 15_000,
+    // Any HTTP answer (401 without a token) means the bridge listens.
+    ready: async (url) => (await fetch(url, { method: "POST" })).status > 0,
   });
-  let output = "";
-  child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
-  child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  process.once("exit", () => child.kill("SIGKILL"));
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 15_000;
-  // Any HTTP answer (401 without a token) means the bridge listens.
-  while ((await fetch(url, { method: "POST" }).then((response) => response.status, () => 0)) === 0) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      child.kill("SIGKILL");
-      throw new Error(`The bridge did not start:\n${output}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return {
-    url,
-    async close() {
-      child.kill("SIGTERM");
-      await exited;
-    },
-  };
+  return { url: bridge.url, close: () => bridge.stop() };
 }
