@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The test suite runs a real redis-server and a real Chromium. On Debian or Ubuntu, missing ones are
-# installed from the distribution's packages; elsewhere this stops at once and names what to install.
+# The test suite runs a real redis-server, a real Chromium and a real nginx (in front of the app). On
+# Debian or Ubuntu, missing ones are installed from the distribution's packages; elsewhere this stops at
+# once and names what to install.
 set -euo pipefail
 
 have_chromium() {
@@ -11,6 +12,7 @@ have_chromium() {
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 have_chromium || missing+=(chromium)
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if command -v apt-get >/dev/null 2>&1; then
@@ -32,6 +34,7 @@ for tool in "${missing[@]}"; do
   case "$tool" in
     redis-server) echo "  redis-server: install Redis 6 or newer (e.g. 'brew install redis'), so redis-server is on PATH." >&2 ;;
     chromium) echo "  chromium: run 'npx playwright install chromium'." >&2 ;;
+    nginx) echo "  nginx: install nginx (e.g. 'brew install nginx'), so nginx is on PATH." >&2 ;;
   esac
 done
 exit 1

@@ -1,0 +1,237 @@
+import { request } from "node:http";
+import { createGunzip } from "node:zlib";
+import type { AppServer } from "../test-support/app-server";
+import { timeChunks, type TimedResponse } from "../test-support/chunk-timer";
+import { startNginx } from "../test-support/nginx";
+import type { ScriptedUpstream } from "../test-support/upstream-server";
+import { expect, test } from "./fixtures";
+
+// Listed out of completion order, so arrival order can only come from streaming.
+const LATENCIES: Record<string, number> = { d3: 1800, d1: 600, d2: 1200 };
+const FRAGMENTS = Object.keys(LATENCIES).join(",");
+const ADMIN_TOKEN = "deploy-test-admin-token-0123456789";
+
+/**
+ * Renders the page once with instant answers and purges what that cached, so the timed request measures
+ * streaming rather than the first load of the route's code on a busy machine.
+ */
+async function warm(app: AppServer, upstream: ScriptedUpstream) {
+  expect((await fetch(`${app.url}/`).then((response) => response.text())).length).toBeGreaterThan(0);
+  const purge = await fetch(`${app.url}/api/cache/purge`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+    body: JSON.stringify({ all: true }),
+  });
+  expect(purge.status).toBe(200);
+  for (const [name, latencyMs] of Object.entries(LATENCIES)) upstream.script(name, { latencyMs });
+}
+
+/** timeChunks for a client that accepts gzip: each chunk as it came out of the decompressor. */
+function timeGzipChunks(url: string): Promise<TimedResponse> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const req = request(url, { headers: { "accept-encoding": "gzip" } }, (response) => {
+      const chunks: TimedResponse["chunks"] = [];
+      const body = response.headers["content-encoding"] === "gzip" ? response.pipe(createGunzip()) : response;
+      body.on("data", (data: Buffer) => chunks.push({ at: performance.now() - started, text: data.toString("utf8") }));
+      body.on("error", reject);
+      body.on("end", () =>
+        resolve({
+          status: response.statusCode ?? 0,
+          headers: response.headers,
+          chunks,
+          arrival(marker) {
+            let text = "";
+            for (const chunk of chunks) {
+              text += chunk.text;
+              if (text.includes(marker)) return Math.round(chunk.at);
+            }
+            return undefined;
+          },
+        }),
+      );
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+/** The shell first, then each fragment after its own latency and before a slower one could be ready. */
+function expectStreamed(response: TimedResponse, label: string) {
+  expect(response.status).toBe(200);
+  const shell = response.arrival('data-fragment="d3"');
+  expect(shell, `${label}: the shell`).toBeDefined();
+  expect(response.arrival('aria-label="Loading fragment d1"'), `${label}: every spinner is in the shell`).toBe(shell);
+  expect(shell!, `${label}: the shell leaves well before the fastest fragment`).toBeLessThan(Math.min(...Object.values(LATENCIES)) / 2);
+  const ordered = Object.entries(LATENCIES).sort(([, a], [, b]) => a - b);
+  const arrivals: Record<string, number | undefined> = { shell };
+  for (const [index, [name, latencyMs]] of ordered.entries()) {
+    const arrived = response.arrival(`result for ${name}`);
+    arrivals[name] = arrived;
+    expect(arrived, `${label}: ${name} arrives`).toBeDefined();
+    expect(arrived!, `${label}: ${name} not before its latency`).toBeGreaterThanOrEqual(latencyMs - 5);
+    const slower = ordered[index + 1];
+    if (slower) expect(arrived!, `${label}: ${name} before ${slower[0]} could be ready`).toBeLessThan(slower[1]);
+  }
+  return arrivals;
+}
+
+test.describe("the standalone server", () => {
+  test("streams byte for byte like next start: shell first, each fragment after its own latency", async ({ launch, upstream }, testInfo) => {
+    const app = await launch({ FRAGMENTS, CACHE_ADMIN_TOKEN: ADMIN_TOKEN }, { standalone: true });
+    expect(app.output(), "really the standalone server").not.toContain("next start");
+    await warm(app, upstream);
+
+    const response = await timeChunks(`${app.url}/`);
+    expect(response.headers["x-accel-buffering"]).toBe("no");
+    const arrivals = expectStreamed(response, "standalone");
+    testInfo.annotations.push({ type: "arrivals", description: `standalone: ${JSON.stringify(arrivals)} ms` });
+    expect(upstream.calls()).toBe(6);
+  });
+
+  test("serves its static assets and public files", async ({ launch }) => {
+    const app = await launch({ FRAGMENTS: "x" }, { standalone: true });
+    const html = await (await fetch(`${app.url}/`)).text();
+    const asset = /\/_next\/static\/[^"'\s]+\.js/.exec(html)?.[0];
+    expect(asset, "the page links a built script").toBeDefined();
+    expect((await fetch(`${app.url}${asset}`)).status).toBe(200);
+    const spinner = await fetch(`${app.url}/spinner.svg`);
+    expect(spinner.status).toBe(200);
+    expect(spinner.headers.get("content-type")).toContain("image/svg+xml");
+  });
+});
+
+test.describe("behind nginx with its default proxy buffering", () => {
+  test("fragments still arrive one by one, byte timing through nginx", async ({ launch, upstream }, testInfo) => {
+    const app = await launch({ FRAGMENTS, CACHE_ADMIN_TOKEN: ADMIN_TOKEN });
+    const nginx = await startNginx({ upstreamPort: app.port });
+    try {
+      await warm(app, upstream);
+      const response = await timeChunks(`${nginx.url}/`);
+      expect(String(response.headers.server)).toMatch(/^nginx/);
+      const arrivals = expectStreamed(response, "through nginx");
+      testInfo.annotations.push({ type: "arrivals", description: `through nginx: ${JSON.stringify(arrivals)} ms` });
+    } finally {
+      await nginx.stop();
+    }
+  });
+
+  // nginx 1.22 passes small chunks on even with proxy_buffering on, as long as it does not transform the
+  // body; it holds them once it compresses (gzip flushes only on buffers it may not keep). That is the
+  // deployment where X-Accel-Buffering: no matters, and where ignoring it must break streaming.
+  test("when nginx compresses, the header keeps fragments streaming; a location that ignores it holds them to the end", async ({ launch, upstream }, testInfo) => {
+    const app = await launch({ FRAGMENTS, CACHE_ADMIN_TOKEN: ADMIN_TOKEN });
+    const gzip = ["gzip on;", 'proxy_set_header Accept-Encoding "";'];
+    const nginx = await startNginx({
+      upstreamPort: app.port,
+      locations: [
+        { prefix: "/" },
+        { prefix: "/gzip/", directives: gzip },
+        { prefix: "/gzip-ignoring/", directives: [...gzip, "proxy_ignore_headers X-Accel-Buffering;"] },
+      ],
+    });
+    try {
+      await warm(app, upstream);
+      const honoured = await timeGzipChunks(`${nginx.url}/gzip/`);
+      expect(honoured.headers["content-encoding"], "nginx compressed it").toBe("gzip");
+      const streamed = expectStreamed(honoured, "gzip through nginx");
+
+      await warm(app, upstream);
+      const ignored = await timeGzipChunks(`${nginx.url}/gzip-ignoring/`);
+      expect(ignored.status).toBe(200);
+      expect(ignored.headers["content-encoding"]).toBe("gzip");
+      const slowest = Math.max(...Object.values(LATENCIES));
+      const held: Record<string, number | undefined> = { shell: ignored.arrival('data-fragment="d3"') };
+      for (const name of Object.keys(LATENCIES)) held[name] = ignored.arrival(`result for ${name}`);
+      testInfo.annotations.push({
+        type: "arrivals",
+        description: `gzip, header honoured: ${JSON.stringify(streamed)} ms; header ignored: ${JSON.stringify(held)} ms`,
+      });
+      for (const [part, arrived] of Object.entries(held)) {
+        expect(arrived, `${part} arrives`).toBeDefined();
+        expect(arrived!, `${part} is held back until the slowest fragment is ready`).toBeGreaterThanOrEqual(slowest - 5);
+      }
+    } finally {
+      await nginx.stop();
+    }
+  });
+});
+
+test.describe("graceful shutdown", () => {
+  test("SIGTERM while a page streams: the response still completes with every fragment, then the process exits", async ({ launch, upstream }) => {
+    upstream.script("g0", { latencyMs: 100 });
+    upstream.script("g1", { latencyMs: 1500 });
+    // The bound after SIGTERM is FRAGMENT_TIMEOUT_MS + UPSTREAM_TIMEOUT_MS + 2 s = 9 s.
+    const app = await launch({ FRAGMENTS: "g0,g1", FRAGMENT_TIMEOUT_MS: "4000", UPSTREAM_TIMEOUT_MS: "3000" });
+
+    const started = performance.now();
+    const streaming = timeChunks(`${app.url}/`);
+    await upstream.waitForCalls("g1", 1);
+    const signalled = performance.now() - started;
+    const stopped = app.stop("SIGTERM");
+    await expect.poll(() => app.events().some((event) => event.event === "shutdown" && event.outcome === "draining")).toBe(true);
+    const refused = await fetch(`${app.url}/api/health`).then(
+      (answer) => `answered ${answer.status}`,
+      () => "refused",
+    );
+    expect(refused, "no new connections while draining").toBe("refused");
+
+    const response = await streaming;
+    const body = response.chunks.map((chunk) => chunk.text).join("");
+    expect(response.status).toBe(200);
+    expect(signalled, "the signal came while g1 was still loading").toBeLessThan(1500);
+    expect(body).toContain("result for g0");
+    expect(body).toContain("result for g1");
+    expect(body).toContain("</html>");
+    expect(response.arrival("result for g1")!).toBeGreaterThanOrEqual(1495);
+
+    await stopped;
+    const exitedAt = performance.now() - started;
+    expect(exitedAt, "exits on its own, well within the bound").toBeLessThan(1500 + 9000);
+    expect(app.events().filter((event) => event.event === "shutdown" && event.outcome === "forced")).toEqual([]);
+  });
+
+  test.describe("with Redis", () => {
+    test.use({ storeKind: "upstash" });
+
+    test("a background refresh in flight at SIGTERM still lands in Redis before the process exits", async ({ launch, upstream, redisStack }) => {
+      const app = await launch({
+        FRAGMENTS: "bg",
+        CACHE_TTL_SECONDS: "1",
+        CACHE_GRACE_SECONDS: "60",
+        FRAGMENT_TIMEOUT_MS: "2000",
+        UPSTREAM_TIMEOUT_MS: "8000",
+      });
+      upstream.script("bg", { body: "first" });
+      expect(await (await fetch(`${app.url}/fragment/bg`)).text()).toContain(">first<");
+      // Waiting on real time is the point: the cached value must go stale (TTL 1 s).
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+
+      upstream.script("bg", { body: "second" });
+      const release = upstream.hold("bg");
+      const stale = await (await fetch(`${app.url}/fragment/bg`)).text();
+      expect(stale).toContain(">first<");
+      expect(stale).toContain('data-source="stale"');
+      await upstream.waitForCalls("bg", 2);
+
+      const started = performance.now();
+      const stopped = app.stop("SIGTERM");
+      await expect.poll(() => app.events().some((event) => event.event === "shutdown" && event.outcome === "draining")).toBe(true);
+      let exited = false;
+      void stopped.then(() => (exited = true));
+      // Still draining with the refresh held: the process must not leave without it.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(exited, "the process waits for the refresh").toBe(false);
+      release();
+
+      await stopped;
+      const exitedAfter = performance.now() - started;
+      const stored = JSON.parse((await redisStack!.client.get("workerless:v1:find:bg")) ?? "{}") as { value?: string };
+      expect(stored.value, "the refresh landed in Redis").toBe("second");
+      expect(await redisStack!.client.keys("workerless:v1:lease:*"), "its lease was released").toEqual([]);
+      expect(app.events().filter((event) => event.event === "upstream_call" && event.outcome === "ok")).toHaveLength(2);
+      expect(app.events().filter((event) => event.event === "shutdown" && event.outcome === "forced")).toEqual([]);
+      expect(exitedAfter, "exits on its own once the refresh is done, within the bound").toBeLessThan(2000 + 8000 + 2000);
+    });
+  });
+});

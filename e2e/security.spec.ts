@@ -1,0 +1,184 @@
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { expect, test } from "./fixtures";
+
+const ADMIN_TOKEN = "security-admin-token-0123456789abcdef";
+const STATIC_DIR = join(__dirname, "..", ".next", "static");
+
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
+  return entries.filter((entry) => entry.isFile()).map((entry) => join(entry.parentPath, entry.name));
+}
+
+const nonceOf = (policy: string | null) => /'nonce-([A-Za-z0-9+/=_-]+)'/.exec(policy ?? "")?.[1];
+
+test.describe("secrets", () => {
+  test.use({ storeKind: "upstash" });
+
+  test("no server secret reaches the browser: page, scripts, RSC payloads, server action answers, built assets", async ({ page, launch, upstream, redisStack }) => {
+    upstream.script("s1", { latencyMs: 100 });
+    const releaseLate = upstream.hold("late");
+    const app = await launch({ FRAGMENTS: "s1,late", FRAGMENT_TIMEOUT_MS: "800", CACHE_ADMIN_TOKEN: ADMIN_TOKEN });
+    const secrets = {
+      "Redis token": redisStack!.token,
+      "Redis URL": redisStack!.bridgeUrl,
+      "admin token": ADMIN_TOKEN,
+      "upstream URL": upstream.urlTemplate.replace("/find/{query}", ""),
+    };
+
+    const bodies: Array<{ url: string; text: string }> = [];
+    const pending: Array<Promise<unknown>> = [];
+    page.on("response", (response) => {
+      if (response.status() >= 300 && response.status() < 400) return;
+      pending.push(
+        response.body().then(
+          (body) => bodies.push({ url: response.url(), text: body.toString("latin1") }),
+          () => undefined,
+        ),
+      );
+    });
+    await page.goto(app.url);
+    const late = page.getByRole("region", { name: "Fragment late" });
+    await expect(late.getByRole("button", { name: "Retry late" })).toBeVisible();
+    releaseLate();
+    await expect.poll(() => upstream.answered("late")).toBe(1);
+    await late.getByRole("button", { name: "Retry late" }).click();
+    await expect(late.getByText("result for late", { exact: true })).toBeVisible();
+    await Promise.all(pending);
+
+    const rsc = await fetch(`${app.url}/`, { headers: { RSC: "1" } });
+    expect(rsc.status).toBe(200);
+    expect(rsc.headers.get("content-type")).toContain("text/x-component");
+    bodies.push({ url: `${rsc.url} (RSC)`, text: await rsc.text() });
+    for (const path of ["/fragment/s1", "/api/health", "/api/metrics", "/blocking"]) {
+      const response = await fetch(`${app.url}${path}`);
+      bodies.push({ url: path, text: await response.text() });
+    }
+
+    const kinds = new Set(bodies.map(({ url }) => (url.includes("/_next/static/") ? "static" : url.endsWith("(RSC)") ? "rsc" : "other")));
+    expect([...kinds].sort()).toEqual(["other", "rsc", "static"]);
+    expect(bodies.some(({ text }) => text.includes("result for late")), "the server action's answer was collected").toBe(true);
+
+    const leaks: string[] = [];
+    for (const { url, text } of bodies) {
+      for (const [what, secret] of Object.entries(secrets)) if (text.includes(secret)) leaks.push(`${what} in ${url}`);
+    }
+    for (const file of await filesUnder(STATIC_DIR)) {
+      const text = await readFile(file, "latin1");
+      for (const [what, secret] of Object.entries(secrets)) if (text.includes(secret)) leaks.push(`${what} in ${file}`);
+      // Nothing server-side is bundled for the browser: no store client, no env names the server reads.
+      for (const marker of ["UPSTASH_REDIS_REST", "KV_REST_API", "CACHE_ADMIN_TOKEN", "SLOW_API_URL", "@upstash/redis", "workerless:v1"]) {
+        if (text.includes(marker)) leaks.push(`${marker} in ${file}`);
+      }
+      // Values the build machine had, if any, must not have been inlined either.
+      for (const name of ["UPSTASH_REDIS_REST_TOKEN", "KV_REST_API_TOKEN", "CACHE_ADMIN_TOKEN"]) {
+        const value = process.env[name];
+        if (value && value.length >= 8 && text.includes(value)) leaks.push(`build-time ${name} in ${file}`);
+      }
+    }
+    expect(leaks).toEqual([]);
+  });
+});
+
+test.describe("content security policy", () => {
+  test("a fresh nonce per response, on every script the streamed HTML carries", async ({ launch, upstream }) => {
+    upstream.script("c1", { latencyMs: 200 });
+    upstream.script("c2", { latencyMs: 500 });
+    const app = await launch({ FRAGMENTS: "c1,c2" });
+
+    const first = await fetch(`${app.url}/`);
+    const second = await fetch(`${app.url}/`);
+    const policies = [first.headers.get("content-security-policy"), second.headers.get("content-security-policy")];
+    const nonces = policies.map(nonceOf);
+    expect(nonces[0], policies[0] ?? "no CSP").toBeDefined();
+    expect(nonces[1]).toBeDefined();
+    expect(nonces[0]).not.toBe(nonces[1]);
+    expect(nonces[0]!.length).toBeGreaterThanOrEqual(16);
+    expect(policies[0]).toContain(`script-src 'self' 'nonce-${nonces[0]}' 'strict-dynamic'`);
+    expect(policies[0]).toContain(`style-src 'self' 'nonce-${nonces[0]}'`);
+    expect(policies[0]).toContain("object-src 'none'");
+    expect(policies[0]).toContain("frame-ancestors 'none'");
+    expect(policies[0]).not.toContain("unsafe-inline");
+    expect(policies[0]).not.toContain("unsafe-eval");
+
+    for (const [index, response] of [first, second].entries()) {
+      const html = await response.text();
+      // The streamed fragments (each with its own inline script) are part of this body.
+      expect(html).toContain("result for c2");
+      const scripts = html.match(/<script\b[^>]*>/g) ?? [];
+      const inline = scripts.filter((tag) => !/\bsrc=/.test(tag));
+      expect(inline.length, "streaming emits inline scripts").toBeGreaterThan(2);
+      for (const tag of scripts) expect(tag, "every script carries this response's nonce").toContain(`nonce="${nonces[index]}"`);
+      for (const tag of html.match(/<style\b[^>]*>/g) ?? []) expect(tag).toContain(`nonce="${nonces[index]}"`);
+      expect(html, "no inline style attributes").not.toMatch(/<[^>]+\sstyle="/);
+    }
+  });
+
+  test("Chromium reports no violation and no console error, and the page hydrates: Retry works", async ({ page, launch, upstream }) => {
+    upstream.script("h1", { latencyMs: 100 });
+    const releaseLate = upstream.hold("late");
+    const app = await launch({ FRAGMENTS: "h1,late", FRAGMENT_TIMEOUT_MS: "800" });
+
+    await page.addInitScript(() => {
+      const seen: string[] = [];
+      (window as unknown as { cspViolations: string[] }).cspViolations = seen;
+      document.addEventListener("securitypolicyviolation", (event) =>
+        seen.push(`${event.violatedDirective} ${event.blockedURI} ${event.sourceFile}:${event.lineNumber}`),
+      );
+    });
+    const consoleErrors: string[] = [];
+    page.on("console", (message) => {
+      if (message.type() === "error") consoleErrors.push(message.text());
+    });
+    page.on("pageerror", (error) => consoleErrors.push(`pageerror: ${error.message}`));
+
+    await page.goto(app.url);
+    await expect(page.getByRole("region", { name: "Fragment h1" }).getByText("result for h1", { exact: true })).toBeVisible();
+    const late = page.getByRole("region", { name: "Fragment late" });
+    const retry = late.getByRole("button", { name: "Retry late" });
+    await expect(retry).toBeVisible();
+    releaseLate();
+    await expect.poll(() => upstream.answered("late")).toBe(1);
+    await retry.click();
+    await expect(late.getByText("result for late", { exact: true })).toBeVisible();
+    await expect(retry).toHaveCount(0);
+
+    expect(await page.evaluate(() => (window as unknown as { cspViolations: string[] }).cspViolations)).toEqual([]);
+    expect(consoleErrors).toEqual([]);
+  });
+});
+
+test.describe("security headers", () => {
+  const EXPECTED = {
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "strict-origin-when-cross-origin",
+    "permissions-policy": "camera=(), microphone=(), geolocation=(), browsing-topics=()",
+    "cross-origin-opener-policy": "same-origin",
+    "strict-transport-security": "max-age=63072000; includeSubDomains",
+  };
+
+  test("on the page, a fragment, the API, a public file, a built asset and a rejected path", async ({ launch }) => {
+    const app = await launch({ FRAGMENTS: "x" });
+    const html = await (await fetch(`${app.url}/`)).text();
+    const asset = /\/_next\/static\/[^"'\s]+\.js/.exec(html)?.[0];
+    expect(asset, "the page links a built script").toBeDefined();
+
+    const paths = ["/", "/fragment/x", "/api/health", "/api/metrics", "/spinner.svg", asset!, "/fragment/a.b", "/no-such-page"];
+    const missing: string[] = [];
+    for (const path of paths) {
+      const response = await fetch(`${app.url}${path}`);
+      await response.arrayBuffer();
+      for (const [name, value] of Object.entries(EXPECTED)) {
+        if (response.headers.get(name) !== value) missing.push(`${path} (${response.status}): ${name} = ${response.headers.get(name)}`);
+      }
+      if (response.headers.get("x-powered-by") !== null) missing.push(`${path}: x-powered-by present`);
+    }
+    expect(missing).toEqual([]);
+    for (const path of ["/", "/fragment/x", "/api/health"]) {
+      const response = await fetch(`${app.url}${path}`);
+      await response.arrayBuffer();
+      expect(nonceOf(response.headers.get("content-security-policy")), `CSP on ${path}`).toBeDefined();
+    }
+  });
+});

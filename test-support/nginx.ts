@@ -1,0 +1,121 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePort } from "./free-port";
+
+export type NginxLocation = {
+  /** The location's prefix, e.g. `/` or `/ignoring/`. */
+  prefix: string;
+  /** Extra directives inside the location block, e.g. `proxy_ignore_headers X-Accel-Buffering;`. */
+  directives?: string[];
+};
+
+export type NginxOptions = {
+  /** The app behind nginx. */
+  upstreamPort: number;
+  /**
+   * Each location proxies to the app with its prefix replaced by `/`; nginx's defaults otherwise
+   * (proxy_buffering on). @default [{ prefix: "/" }]
+   */
+  locations?: NginxLocation[];
+};
+
+export type NginxServer = {
+  /** `http://127.0.0.1:PORT` */
+  url: string;
+  port: number;
+  /** Everything nginx printed so far (its error log goes to stderr). */
+  output(): string;
+  /** SIGQUIT (graceful), SIGKILL after a grace period; removes the temp dir. */
+  stop(): Promise<void>;
+};
+
+const READY_TIMEOUT_MS = 10_000;
+const STOP_GRACE_MS = 3_000;
+
+export function nginxBinary(): string {
+  return existsSync("/usr/sbin/nginx") ? "/usr/sbin/nginx" : "nginx";
+}
+
+function config(dir: string, port: number, { upstreamPort, locations = [{ prefix: "/" }] }: NginxOptions): string {
+  const blocks = locations.map(({ prefix, directives = [] }) =>
+    [
+      `    location ${prefix} {`,
+      `      proxy_pass http://127.0.0.1:${upstreamPort}/;`,
+      "      proxy_http_version 1.1;",
+      ...directives.map((directive) => `      ${directive}`),
+      "    }",
+    ].join("\n"),
+  );
+  return [
+    "daemon off;",
+    "master_process on;",
+    "worker_processes 1;",
+    `pid ${join(dir, "nginx.pid")};`,
+    "error_log stderr warn;",
+    "events { worker_connections 256; }",
+    "http {",
+    "  access_log off;",
+    `  client_body_temp_path ${join(dir, "client_body")};`,
+    `  proxy_temp_path ${join(dir, "proxy")};`,
+    `  fastcgi_temp_path ${join(dir, "fastcgi")};`,
+    `  uwsgi_temp_path ${join(dir, "uwsgi")};`,
+    `  scgi_temp_path ${join(dir, "scgi")};`,
+    "  server {",
+    `    listen 127.0.0.1:${port};`,
+    ...blocks,
+    "  }",
+    "}",
+    "",
+  ].join("\n");
+}
+
+const live = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const child of live) child.kill("SIGKILL");
+});
+
+/** Runs a real nginx in the foreground, as a child of this process, with a generated config in a temp dir. */
+export async function startNginx(options: NginxOptions): Promise<NginxServer> {
+  const dir = await mkdtemp(join(tmpdir(), "nginx-test-"));
+  const port = await freePort();
+  const configPath = join(dir, "nginx.conf");
+  await writeFile(configPath, config(dir, port, options));
+  // -e: the compiled-in error log path may not be writable; -p: relative paths stay in the temp dir.
+  const child = spawn(nginxBinary(), ["-p", dir, "-e", "stderr", "-c", configPath], { stdio: ["ignore", "pipe", "pipe"] });
+  live.add(child);
+  let output = "";
+  child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
+  child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
+  const exited = new Promise<void>((resolve) => {
+    child.once("exit", () => resolve());
+    child.once("error", (error) => {
+      output += `${error.message}\n`;
+      resolve();
+    });
+  }).then(() => void live.delete(child));
+
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGQUIT");
+      const killTimer = setTimeout(() => child.kill("SIGKILL"), STOP_GRACE_MS);
+      await exited;
+      clearTimeout(killTimer);
+    }
+    await rm(dir, { recursive: true, force: true });
+  };
+
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  // Any HTTP answer means nginx listens (a 404 or 502 too); a static file, so the app renders nothing.
+  while ((await fetch(`${url}/spinner.svg`, { method: "HEAD" }).then((response) => response.status, () => 0)) === 0) {
+    if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
+      await stop();
+      throw new Error(`nginx did not start on port ${port}:\n${output}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return { url, port, output: () => output, stop };
+}
