@@ -1,11 +1,30 @@
 import { NextResponse, type NextRequest } from "next/server";
 import { isFragmentName } from "@/lib/fragment-name";
 
-function badRequest(message: string) {
+function plainAnswer(status: number, message: string, headers: Record<string, string> = {}) {
   return new NextResponse(`${message}\n`, {
-    status: 400,
-    headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" },
+    status,
+    headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store", ...headers },
   });
+}
+
+const badRequest = (message: string) => plainAnswer(400, message);
+
+const ROUTES = new Set(["/api/health", "/api/metrics", "/api/cache/purge"]);
+
+/**
+ * Pages are read with GET or HEAD; the only POST they take is the retry control's server action, which
+ * sends its argument as text. Anything else would render the page (and reach the upstream) for nothing,
+ * or fail deep inside Next on a body it cannot parse.
+ */
+function refusePageMethod(request: NextRequest): NextResponse | undefined {
+  const { method, headers } = request;
+  if (method === "GET" || method === "HEAD") return undefined;
+  if (method === "POST" && headers.has("next-action")) {
+    const type = headers.get("content-type") ?? "";
+    return type.startsWith("text/plain") ? undefined : badRequest("Unsupported server action body");
+  }
+  return plainAnswer(405, "Method not allowed", { allow: "GET, HEAD" });
 }
 
 function contentSecurityPolicy(nonce: string): string {
@@ -25,8 +44,9 @@ function contentSecurityPolicy(nonce: string): string {
 }
 
 /**
- * Runs before routing: rejects malformed paths with 400 (Next would answer 500 for a bad percent-encoding),
- * and gives every page a fresh CSP nonce, which Next puts on each inline script that streaming emits.
+ * Runs before routing: rejects malformed paths with 400 (Next would answer 500 for a bad percent-encoding)
+ * and methods a page does not take with 405, and gives every page a fresh CSP nonce, which Next puts on
+ * each inline script that streaming emits. Paths arrive with dot segments already resolved.
  */
 export function proxy(request: NextRequest) {
   const { pathname } = request.nextUrl;
@@ -35,10 +55,14 @@ export function proxy(request: NextRequest) {
   } catch {
     return badRequest("Malformed URL");
   }
-  // Names never need percent-encoding, so the raw path must already be a valid name.
+  // Names never need percent-encoding, so the path must already be a valid name.
   if (pathname.startsWith("/fragment/") && !isFragmentName(pathname.slice("/fragment/".length))) {
     return badRequest("Bad fragment name: use 1-64 characters of A-Z a-z 0-9 _ -");
   }
+  // Route handlers answer 405 to the methods they do not define; pages (and the not-found page) need it said here.
+  const isRoute = ROUTES.has(pathname) || pathname.startsWith("/fragment/");
+  const refused = isRoute ? undefined : refusePageMethod(request);
+  if (refused) return refused;
 
   const nonce = Buffer.from(crypto.randomUUID()).toString("base64");
   const policy = contentSecurityPolicy(nonce);
