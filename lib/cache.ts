@@ -85,6 +85,7 @@ export class Cache {
     uncacheable: 0,
   };
   private readonly flights = new Map<string, Flight>();
+  private readonly rechecking = new Set<string>();
   private readonly failures = new LRUCache<string, Failure>({ max: 10_000 });
   private readonly now: () => number;
 
@@ -116,8 +117,21 @@ export class Cache {
     const { local, shared, localTrustMs = 5000 } = this.options;
     const now = this.now();
     const slot = local.lookup(key);
-    if (!shared || (slot && slot.entry.freshUntil > now && now - slot.storedAt < localTrustMs)) return slot?.entry;
-    const remote = await shared.get(this.entryKey(key));
+    if (!shared) return slot?.entry;
+    if (slot && slot.entry.freshUntil > now) {
+      // A fresh copy is served at once, so a warm page never waits on Redis; past the trust window it is
+      // checked in the background, and a purge or newer value elsewhere shows from the next request on.
+      if (now - slot.storedAt >= localTrustMs) this.recheck(key);
+      return slot.entry;
+    }
+    return this.readShared(key);
+  }
+
+  /** The shared store's entry, reconciled with this process's copy. */
+  private async readShared(key: string): Promise<CacheEntry | undefined> {
+    const { local, shared } = this.options;
+    const slot = local.lookup(key);
+    const remote = await shared?.get(this.entryKey(key));
     // The store did not answer: what this process holds is the best there is.
     if (remote === undefined) return slot?.entry;
     // Gone from the store (purged, or never stored there): this copy must not outlive it.
@@ -128,6 +142,17 @@ export class Cache {
     const newest = slot && slot.entry.createdAt > remote.createdAt ? slot.entry : remote;
     local.set(key, newest, this.now());
     return newest;
+  }
+
+  private recheck(key: string): void {
+    if (this.rechecking.has(key)) return;
+    this.rechecking.add(key);
+    this.inBackground(
+      this.readShared(key).then(
+        () => void this.rechecking.delete(key),
+        () => void this.rechecking.delete(key),
+      ),
+    );
   }
 
   /** Forgets one key, or every key of this cache, here and in the shared store; resolves with keys deleted there. */

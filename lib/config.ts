@@ -37,7 +37,7 @@ export type Config = {
   cacheMaxBytes: number;
   /** Results larger than this are served but not cached. @default 1 MiB */
   cacheMaxValueBytes: number;
-  /** With Redis: how long an instance trusts its in-process copy before checking Redis again. @default 5 s */
+  /** With Redis: how long an instance trusts its in-process copy before re-checking it in the background. @default 5 s */
   cacheLocalSeconds: number;
   /** Bearer token for `POST /api/cache/purge`; unset disables the route. */
   adminToken?: string;
