@@ -1,5 +1,3 @@
-import { request } from "node:http";
-import { createGunzip } from "node:zlib";
 import type { AppServer } from "../test-support/app-server";
 import { timeChunks, type TimedResponse } from "../test-support/chunk-timer";
 import { startNginx } from "../test-support/nginx";
@@ -24,36 +22,6 @@ async function warm(app: AppServer, upstream: ScriptedUpstream) {
   });
   expect(purge.status).toBe(200);
   for (const [name, latencyMs] of Object.entries(LATENCIES)) upstream.script(name, { latencyMs });
-}
-
-/** timeChunks for a client that accepts gzip: each chunk as it came out of the decompressor. */
-function timeGzipChunks(url: string): Promise<TimedResponse> {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const req = request(url, { headers: { "accept-encoding": "gzip" } }, (response) => {
-      const chunks: TimedResponse["chunks"] = [];
-      const body = response.headers["content-encoding"] === "gzip" ? response.pipe(createGunzip()) : response;
-      body.on("data", (data: Buffer) => chunks.push({ at: performance.now() - started, text: data.toString("utf8") }));
-      body.on("error", reject);
-      body.on("end", () =>
-        resolve({
-          status: response.statusCode ?? 0,
-          headers: response.headers,
-          chunks,
-          arrival(marker) {
-            let text = "";
-            for (const chunk of chunks) {
-              text += chunk.text;
-              if (text.includes(marker)) return Math.round(chunk.at);
-            }
-            return undefined;
-          },
-        }),
-      );
-    });
-    req.on("error", reject);
-    req.end();
-  });
 }
 
 /** The shell first, then each fragment after its own latency and before a slower one could be ready. */
@@ -132,12 +100,12 @@ test.describe("behind nginx with its default proxy buffering", () => {
     });
     try {
       await warm(app, upstream);
-      const honoured = await timeGzipChunks(`${nginx.url}/gzip/`);
+      const honoured = await timeChunks(`${nginx.url}/gzip/`, { gzip: true });
       expect(honoured.headers["content-encoding"], "nginx compressed it").toBe("gzip");
       const streamed = expectStreamed(honoured, "gzip through nginx");
 
       await warm(app, upstream);
-      const ignored = await timeGzipChunks(`${nginx.url}/gzip-ignoring/`);
+      const ignored = await timeChunks(`${nginx.url}/gzip-ignoring/`, { gzip: true });
       expect(ignored.status).toBe(200);
       expect(ignored.headers["content-encoding"]).toBe("gzip");
       const slowest = Math.max(...Object.values(LATENCIES));
