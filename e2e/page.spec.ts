@@ -25,10 +25,9 @@ for (const storeKind of STORES) {
     test.use({ storeKind });
 
     test("shows every spinner first, then each fragment on its own, in completion order", async ({ page, launch, upstream }) => {
-      upstream.script("slow", { latencyMs: 3400 });
-      upstream.script("fast", { latencyMs: 1000 });
-      upstream.script("mid", { latencyMs: 2200 });
-      const app = await launch({ FRAGMENTS: "slow,fast,mid" });
+      // Each answer is held until the test lets it go, so the order is the test's, whatever the machine's speed.
+      const release = { slow: upstream.hold("slow"), fast: upstream.hold("fast"), mid: upstream.hold("mid") };
+      const app = await launch({ FRAGMENTS: "slow,fast,mid", FRAGMENT_TIMEOUT_MS: "30000" });
       const clientFetches: string[] = [];
       page.on("request", (request) => {
         if (["fetch", "xhr"].includes(request.resourceType())) clientFetches.push(request.url());
@@ -39,14 +38,17 @@ for (const storeKind of STORES) {
       await expect(page.getByRole("heading", { level: 1, name: "Workerless" })).toBeVisible();
       for (const name of ["slow", "fast", "mid"]) await expect(spinner(page, name)).toBeVisible();
 
+      release.fast();
       await expect(value(page, "fast")).toBeVisible();
       await expect(spinner(page, "mid")).toBeVisible();
       await expect(spinner(page, "slow")).toBeVisible();
 
+      release.mid();
       await expect(value(page, "mid")).toBeVisible();
       await expect(spinner(page, "slow")).toBeVisible();
       await expect(value(page, "fast")).toBeVisible();
 
+      release.slow();
       await expect(value(page, "slow")).toBeVisible();
       await expect(page.getByRole("status", { name: /^Loading fragment/ })).toHaveCount(0);
       expect(clientFetches, "fragments arrive in the document's own response").toEqual([]);
