@@ -68,6 +68,28 @@ export async function viewRuns(
   };
 }
 
+/** Each page in a browser context of its own: one view to warm it (discarded), then `runs` measured views. */
+export async function browserViews(
+  browser: Browser,
+  label: string,
+  urls: Record<string, string>,
+  runs: number,
+  pauses: { beforeWarmUp: () => Promise<void>; between: () => Promise<void> },
+): Promise<Record<string, ViewSpread>> {
+  const views: Record<string, ViewSpread> = {};
+  for (const [name, url] of Object.entries(urls)) {
+    log(`${label}: ${name}`);
+    const context = await browser.newContext();
+    try {
+      await viewRuns(context, url, 1, pauses.beforeWarmUp);
+      views[name] = await viewRuns(context, url, runs, pauses.between);
+    } finally {
+      await context.close();
+    }
+  }
+  return views;
+}
+
 export async function rawRuns(measure: () => Promise<RawTiming>, runs: number, between: () => Promise<void>): Promise<RawSpread> {
   const timings: RawTiming[] = [];
   for (let run = 0; run < runs; run++) {

@@ -3,7 +3,7 @@ import { FRAGMENT_NAMES, PLAN } from "../plan";
 import type { RawSpread, ViewSpread } from "../results";
 import { timePage, timeSeed, type RawTiming } from "../scenarios/raw-timing";
 import { trafficPer } from "../scenarios/round-trips";
-import { launchApp, launchSeed, log, rawRuns, sleep, viewRuns, type Services } from "../run";
+import { browserViews, launchApp, launchSeed, log, rawRuns, sleep, type Services } from "../run";
 import { spread, type Spread } from "../summary";
 import type { Traffic } from "../scenarios/round-trips";
 
@@ -51,17 +51,7 @@ export async function coldPhase(services: Services, browser: Browser): Promise<C
     }
 
     const urls = { streamed: `${app.url}/`, blocking: `${app.url}/blocking`, seed: seed.url };
-    const views: Record<string, ViewSpread> = {};
-    for (const [name, url] of Object.entries(urls)) {
-      log(`cold browser: ${name}`);
-      const context = await browser.newContext();
-      try {
-        await viewRuns(context, url, 1, expire);
-        views[name] = await viewRuns(context, url, PLAN.coldRuns, expire);
-      } finally {
-        await context.close();
-      }
-    }
+    const views = await browserViews(browser, "cold browser", urls, PLAN.coldRuns, { beforeWarmUp: expire, between: expire });
     return {
       raw,
       browser: views,

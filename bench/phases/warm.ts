@@ -6,7 +6,7 @@ import type { ViewSpread } from "../results";
 import { offerLoad, type LoadResult, type LoadTarget } from "../scenarios/load";
 import { redisTrafficPer, trafficPer, type Traffic } from "../scenarios/round-trips";
 import { timePage, timeSeed } from "../scenarios/raw-timing";
-import { launchApp, launchSeed, log, sleep, viewRuns, type Services } from "../run";
+import { browserViews, launchApp, launchSeed, log, sleep, type Services } from "../run";
 
 const LONG_TTL = { CACHE_TTL_SECONDS: "3600" };
 const WARM_UP_SECONDS = 2;
@@ -54,18 +54,7 @@ async function warmViews(contenders: Contenders, browser: Browser): Promise<Reco
     blocking: `${contenders.memory.url}/blocking`,
     seed: contenders.seed.url,
   };
-  const views: Record<string, ViewSpread> = {};
-  for (const [name, url] of Object.entries(urls)) {
-    log(`warm browser: ${name}`);
-    const context = await browser.newContext();
-    try {
-      await viewRuns(context, url, 1, noWait);
-      views[name] = await viewRuns(context, url, PLAN.warmRuns, () => sleep(100));
-    } finally {
-      await context.close();
-    }
-  }
-  return views;
+  return browserViews(browser, "warm browser", urls, PLAN.warmRuns, { beforeWarmUp: noWait, between: () => sleep(100) });
 }
 
 async function warmTraffic({ stack }: Services, contenders: Contenders): Promise<Record<string, Traffic>> {
