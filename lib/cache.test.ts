@@ -260,6 +260,54 @@ describe("Cache shared through Redis", () => {
     expect(loader.calls()).toBe(1);
   });
 
+  it("reads Redis and takes the lease for a cold key in one round trip before the loader runs", async () => {
+    const cache = instance();
+    const loader = countingLoader();
+    loader.hold();
+    stack.bridge!.resetStats();
+    const pending = cache.get("cold", loader.load);
+    await vi.waitFor(() => expect(loader.calls()).toBe(1));
+    expect(stack.bridge!.stats()).toMatchObject({ commands: 1, requests: 1 });
+    loader.release();
+    expect(await pending).toMatchObject({ value: "value 1", source: "miss" });
+  });
+
+  it("serves the stale entry Redis holds to new instances at once, while one of them refreshes it", async () => {
+    const loader = countingLoader();
+    await instance({ freshMs: 300 }).get("k", loader.load);
+    await drained();
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    loader.hold();
+    const started = performance.now();
+    const answers = await Promise.all([instance({ freshMs: 300 }), instance({ freshMs: 300 })].map((cache) => cache.get("k", loader.load)));
+    expect(performance.now() - started).toBeLessThan(250);
+    expect(answers).toMatchObject([
+      { value: "value 1", source: "stale" },
+      { value: "value 1", source: "stale" },
+    ]);
+    await vi.waitFor(() => expect(loader.calls()).toBe(2));
+    loader.release();
+    await drained();
+    expect(loader.calls()).toBe(2);
+    expect(await instance({ freshMs: 300 }).get("k", loader.load)).toMatchObject({ value: "value 2", source: "hit" });
+  });
+
+  it("serves the stale entry Redis holds while a failing key backs off, with no copy of its own", async () => {
+    const loader = countingLoader((call) => (call === 1 ? "value 1" : new LoadError("down")));
+    await instance({ freshMs: 300 }).get("k", loader.load);
+    await drained();
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    const local = new MemoryStore({ maxEntries: 1000, maxBytes: 1 << 20 });
+    const cache = instance({ freshMs: 300, local });
+    expect(await cache.get("k", loader.load)).toMatchObject({ value: "value 1", source: "stale" });
+    await drained();
+    expect(loader.calls()).toBe(2);
+    // Evicted here, and backing off: only a read of Redis can still find something to serve.
+    local.delete("k");
+    expect(await cache.get("k", loader.load)).toMatchObject({ value: "value 1", source: "stale" });
+    expect(loader.calls()).toBe(2);
+  });
+
   it("makes one upstream call for a cold key across three instances", async () => {
     const loader = countingLoader();
     loader.hold();

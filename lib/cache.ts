@@ -59,9 +59,14 @@ export type CacheStats = {
 };
 
 type Failure = { error: unknown; attempts: number; retryAt: number };
-/** One load in flight; `loaded` is false when another instance did the load and this one read its value. */
-type Landing = { entry: CacheEntry; loaded: boolean };
-type Flight = { promise: Promise<Landing> };
+/**
+ * How a flight ended: `loaded` when this process called the loader; otherwise the entry came from the
+ * shared store, `waited` telling whether this process first waited there for another instance's load.
+ */
+type Landing = { entry: CacheEntry; loaded: boolean; waited: boolean };
+/** A flight's first usable answer: a stale entry the store had (while the flight refreshes it), or its landing. */
+type FirstAnswer = { stale: CacheEntry } | { landing: Landing };
+type Flight = { promise: Promise<Landing>; first: Promise<FirstAnswer> };
 
 const LEASE_MARGIN_MS = 1000;
 const POLL_FIRST_MS = 25;
@@ -108,11 +113,29 @@ export class Cache {
     }
     const joined = this.flights.get(key);
     if (joined) this.stats.coalesced += 1;
-    else this.stats.misses += 1;
-    const { entry: fresh, loaded } = await (joined ?? this.start(key, load)).promise;
-    return { value: fresh.value, source: loaded && !joined ? "miss" : "shared", createdAt: fresh.createdAt };
+    let answer: FirstAnswer;
+    try {
+      answer = await (joined ?? this.start(key, load)).first;
+    } catch (error) {
+      if (!joined) this.stats.misses += 1;
+      throw error;
+    }
+    if ("stale" in answer) {
+      if (!joined) this.stats.stale += 1;
+      return { value: answer.stale.value, source: "stale", createdAt: answer.stale.createdAt };
+    }
+    const { entry: landed, loaded, waited } = answer.landing;
+    const source: Source = joined || waited ? "shared" : loaded ? "miss" : "hit";
+    if (!joined) this.stats[source === "hit" ? "hits" : "misses"] += 1;
+    return { value: landed.value, source, createdAt: landed.createdAt };
   }
 
+  /**
+   * This process's usable entry for `key`. A stale copy is first checked against the shared store, which
+   * may hold a newer one. With no copy at all the store is not read here (the flight's claim reads it in
+   * the same round trip that takes the lease) unless the key is backing off, when no flight may start and
+   * only a read can still find a value to serve.
+   */
   private async read(key: string): Promise<CacheEntry | undefined> {
     const { local, shared, localTrustMs = 5000 } = this.options;
     const now = this.now();
@@ -124,7 +147,7 @@ export class Cache {
       if (now - slot.storedAt >= localTrustMs) this.recheck(key);
       return slot.entry;
     }
-    return this.readShared(key);
+    return slot || this.inBackoff(key) ? this.readShared(key) : undefined;
   }
 
   /** The shared store's entry, reconciled with this process's copy. */
@@ -139,7 +162,14 @@ export class Cache {
       if (slot) local.delete(key);
       return undefined;
     }
-    const newest = slot && slot.entry.createdAt > remote.createdAt ? slot.entry : remote;
+    return this.keepNewest(key, remote);
+  }
+
+  /** Keeps the newer of the store's entry and this process's copy here, and returns it. */
+  private keepNewest(key: string, stored: CacheEntry): CacheEntry {
+    const { local } = this.options;
+    const slot = local.lookup(key);
+    const newest = slot && slot.entry.createdAt > stored.createdAt ? slot.entry : stored;
     local.set(key, newest, this.now());
     return newest;
   }
@@ -177,10 +207,16 @@ export class Cache {
     const failure = this.failures.get(key);
     if (failure && failure.retryAt > this.now()) {
       this.stats.skippedLoads += 1;
-      return { promise: Promise.reject(failure.error) };
+      const refused = Promise.reject(failure.error);
+      return { promise: refused, first: refused };
     }
-    const promise = this.fly(key, load).finally(() => this.flights.delete(key));
-    const flight = { promise };
+    let answerStale!: (entry: CacheEntry) => void;
+    const stale = new Promise<CacheEntry>((resolve) => (answerStale = resolve));
+    const promise = this.fly(key, load, answerStale).finally(() => this.flights.delete(key));
+    const first = Promise.race([stale.then((entry) => ({ stale: entry })), promise.then((landing) => ({ landing }))]);
+    // A refresh nobody waits on (revalidation) rejects its first answer unobserved; its error was logged.
+    first.catch(() => undefined);
+    const flight = { promise, first };
     this.flights.set(key, flight);
     // The load goes on after the caller stops waiting (a deadline, a stale answer): keep it alive, and
     // consume its failure here, since it was already logged and a waiting caller gets it anyway.
@@ -197,9 +233,15 @@ export class Cache {
     return failure !== undefined && failure.retryAt > this.now();
   }
 
-  private async fly(key: string, load: Loader): Promise<Landing> {
+  /**
+   * One load for `key`, or none when the shared store has the value. Each claim reads the store and, when
+   * the entry there is not fresh, tries to take the lease: a stale entry is answered at once through
+   * `answerStale` while the lease holder refreshes it.
+   */
+  private async fly(key: string, load: Loader, answerStale: (entry: CacheEntry) => void): Promise<Landing> {
     const { shared, loadTimeoutMs } = this.options;
-    if (!shared) return { entry: await this.loadAndStore(key, load), loaded: true };
+    const loaded = async (release?: () => Promise<void>) => ({ entry: await this.loadAndStore(key, load, release), loaded: true, waited: false });
+    if (!shared) return loaded();
     const token = randomUUID();
     const leaseKey = this.leaseKey(key);
     const leaseMs = loadTimeoutMs + LEASE_MARGIN_MS;
@@ -211,22 +253,20 @@ export class Cache {
       const claim = await shared.claim(this.entryKey(key), leaseKey, token, leaseMs, this.now());
       // A failed claim leaves the lease unknown (a busy process can miss an answer that was on its way):
       // ask once more, then go ahead alone rather than hold the page on a store that does not answer.
-      if (!claim && ++failedClaims >= MAX_FAILED_CLAIMS) return { entry: await this.loadAndStore(key, load), loaded: true };
+      if (!claim && ++failedClaims >= MAX_FAILED_CLAIMS) return loaded();
       const { entry, leased } = claim ?? {};
-      if (entry) {
-        this.options.local.set(key, entry, this.now());
-        return { entry, loaded: false };
-      }
-      if (!waited && claim && !leased) {
+      if (entry) this.keepNewest(key, entry);
+      if (entry && entry.freshUntil > this.now()) return { entry, loaded: false, waited };
+      if (entry) answerStale(entry);
+      if (leased) return loaded(() => shared.releaseLease(leaseKey, token));
+      // Another instance holds the lease and is refreshing this stale entry: nothing to wait for.
+      if (entry) return { entry, loaded: false, waited };
+      if (!waited && claim) {
         waited = true;
         this.stats.coalesced += 1;
       }
-      if (leased) {
-        const release = () => shared.releaseLease(leaseKey, token);
-        return { entry: await this.loadAndStore(key, load, release), loaded: true };
-      }
       // A holder that died leaves a lease that expires; past that, nobody waits any longer.
-      if (this.now() >= giveUpAt) return { entry: await this.loadAndStore(key, load), loaded: true };
+      if (this.now() >= giveUpAt) return loaded();
       await sleep(pause);
       pause = Math.min(pause * 2, POLL_MAX_MS);
     }

@@ -15,8 +15,9 @@ export type SharedStore = {
   get(key: string): Promise<CacheEntry | null>;
   set(key: string, entry: CacheEntry): Promise<void>;
   /**
-   * In one atomic step: the entry at `key` if it is fresh at `now`; otherwise the lease at `leaseKey`
-   * (set-if-absent with an expiry), `leased` telling whether this caller now holds it.
+   * In one atomic step: the entry at `key` if it is fresh at `now`; otherwise the entry if it is still
+   * within grace, together with an attempt at the lease at `leaseKey` (set-if-absent with an expiry),
+   * `leased` telling whether this caller now holds it.
    */
   claim(key: string, leaseKey: string, token: string, ttlMs: number, now: number): Promise<Claim>;
   /** Deletes the lease only while it still holds `token`, so a late holder never frees someone else's. */

@@ -11,16 +11,22 @@ export type UpstashStoreOptions = {
 
 // Read and lease in one script: as two commands they could run in either order (the client sends
 // same-tick reads and writes as separate requests) and miss a value stored just before a lease was freed.
+// An entry still within grace comes back with the lease attempt, so its reader can serve it meanwhile.
 const CLAIM = `
 local value = redis.call("get", KEYS[1])
+local now = tonumber(ARGV[3])
 if value then
   local ok, entry = pcall(cjson.decode, value)
-  if ok and type(entry) == "table" and tonumber(entry.freshUntil) and tonumber(entry.freshUntil) > tonumber(ARGV[3]) then
+  if not (ok and type(entry) == "table" and tonumber(entry.freshUntil) and tonumber(entry.staleUntil)) then
+    value = false
+  elseif tonumber(entry.freshUntil) > now then
     return {value, 0}
+  elseif tonumber(entry.staleUntil) <= now then
+    value = false
   end
 end
 local leased = redis.call("set", KEYS[2], ARGV[1], "NX", "PX", ARGV[2])
-return {"", leased and 1 or 0}`;
+return {value or "", leased and 1 or 0}`;
 
 // Deletes the lease only while it still holds the caller's token.
 const RELEASE_LEASE = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) else return 0 end`;
