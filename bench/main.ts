@@ -44,7 +44,7 @@ async function main(): Promise<void> {
       cold,
       warm,
       sharedColdKey,
-      memory: { ...memory, boundMiB: PLAN.memoryBoundMiB },
+      memory: { ...memory, heapLimitMiB: PLAN.floodHeapMiB, boundMiB: PLAN.memoryBoundMiB },
     };
     const results: Results = { ...measured, targets: checkTargets(measured) };
     const markdown = markdownReport(results);

@@ -4,7 +4,13 @@ import type { FloodResult } from "./scenarios/flood";
 import type { Traffic } from "./scenarios/round-trips";
 import type { Spread } from "./summary";
 
-export type RawSpread = { firstByte: Spread; fragments: Record<string, Spread>; done: Spread };
+export type RawSpread = {
+  firstByte: Spread;
+  fragments: Record<string, Spread>;
+  done: Spread;
+  /** Per fragment: when its upstream call began after the request, and its HTML arrived after the answer. */
+  paths?: Record<string, { called: Spread; afterAnswer: Spread }>;
+};
 
 export type ViewSpread = {
   allVisible: Spread;
@@ -27,6 +33,6 @@ export type Results = {
   cold: ColdResults;
   warm: WarmResults;
   sharedColdKey: { perKey: Traffic; upstreamCallsPerKey: number };
-  memory: FloodResult & { boundMiB: number };
+  memory: FloodResult & { heapLimitMiB: number; boundMiB: number };
   targets: Target[];
 };

@@ -96,10 +96,19 @@ export async function rawRuns(measure: () => Promise<RawTiming>, runs: number, b
     await between();
     timings.push(await measure());
   }
+  const paths = timings.every((timing) => timing.paths)
+    ? Object.fromEntries(
+        FRAGMENT_NAMES.map((name) => {
+          const of = (field: "called" | "afterAnswer") => spread(timings.map((timing) => timing.paths?.[name]?.[field] ?? Number.NaN));
+          return [name, { called: of("called"), afterAnswer: of("afterAnswer") }];
+        }),
+      )
+    : undefined;
   return {
     firstByte: spread(timings.map((timing) => timing.firstByte)),
     fragments: Object.fromEntries(FRAGMENT_NAMES.map((name) => [name, spread(timings.map((timing) => timing.fragments[name] ?? Number.NaN))])),
     done: spread(timings.map((timing) => timing.done)),
+    ...(paths ? { paths } : {}),
   };
 }
 

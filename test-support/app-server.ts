@@ -14,6 +14,8 @@ export type AppOptions = {
   env?: Record<string, string>;
   /** Run `.next/standalone/server.js` instead of `next start`. */
   standalone?: boolean;
+  /** The checkout whose build to run (a copy of the app built differently, for an experiment). @default this repository */
+  root?: string;
 };
 
 const ROOT = join(__dirname, "..");
@@ -35,7 +37,8 @@ function parseEvents(output: string): Array<Record<string, unknown>> {
 
 /** Starts the production build of the app on a free port and waits until its health route answers. */
 export async function startApp(options: AppOptions = {}): Promise<AppServer> {
-  if (!existsSync(join(ROOT, ".next", "BUILD_ID"))) {
+  const root = options.root ?? ROOT;
+  if (!existsSync(join(root, ".next", "BUILD_ID"))) {
     throw new Error("No production build: run `npm run build` before the end-to-end tests");
   }
   const port = await freePort();
@@ -47,14 +50,14 @@ export async function startApp(options: AppOptions = {}): Promise<AppServer> {
     ...options.env,
   };
   const args = options.standalone
-    ? [join(ROOT, ".next", "standalone", "server.js")]
+    ? [join(root, ".next", "standalone", "server.js")]
     : [createRequire(__filename).resolve("next/dist/bin/next"), "start", "-p", String(port), "-H", "127.0.0.1"];
   const service = await startServiceProcess({
     name: "The app",
     args,
     env,
     port,
-    cwd: ROOT,
+    cwd: root,
     // 503 is an answer too: the app is up even when its store is not.
     ready: async (url) => [200, 503].includes((await fetch(`${url}/api/health`)).status),
   });

@@ -4,6 +4,8 @@ import { createGunzip } from "node:zlib";
 
 export type TimedResponse = {
   status: number;
+  /** When the request was sent, on this process's `performance.now()` clock. */
+  startedAt: number;
   headers: Record<string, string | string[] | undefined>;
   /** Each chunk as it left the socket (or the decompressor), with its arrival in ms since the request was sent. */
   chunks: Array<{ at: number; text: string }>;
@@ -30,6 +32,7 @@ export function timeChunks(url: string, { headers = {}, gzip = false }: TimeChun
       body.on("end", () =>
         resolve({
           status: response.statusCode ?? 0,
+          startedAt: started,
           headers: response.headers,
           chunks,
           arrival(marker) {

@@ -23,6 +23,8 @@ export type ScriptedUpstream = {
   calls(query?: string): number;
   /** Requests for `query` answered so far (a dropped one counts too). */
   answered(query: string): number;
+  /** When the latest request for `query` arrived and was answered, on this process's `performance.now()` clock. */
+  lastCall(query: string): { arrivedAt: number; answeredAt?: number } | undefined;
   /** Requests for `query` currently waiting on a hold. */
   waiting(query: string): number;
   /** Resolves once `count` requests for `query` have arrived. */
@@ -39,6 +41,7 @@ export async function startScriptedUpstream(): Promise<ScriptedUpstream> {
   const holds = new Map<string, { release: Promise<void>; waiting: number; open: () => void }>();
   const counts = new Map<string, number>();
   const answers = new Map<string, number>();
+  const lastCalls = new Map<string, { arrivedAt: number; answeredAt?: number }>();
   const listeners = new Set<() => void>();
   let total = 0;
 
@@ -49,6 +52,8 @@ export async function startScriptedUpstream(): Promise<ScriptedUpstream> {
       return;
     }
     const query = decodeURIComponent(match[1]);
+    const call: { arrivedAt: number; answeredAt?: number } = { arrivedAt: performance.now() };
+    lastCalls.set(query, call);
     counts.set(query, (counts.get(query) ?? 0) + 1);
     total += 1;
     for (const listener of listeners) listener();
@@ -61,6 +66,7 @@ export async function startScriptedUpstream(): Promise<ScriptedUpstream> {
     const { latencyMs = 0, status = 200, body = `result for ${query}`, drop = false } = scripts.get(query) ?? {};
     if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
     answers.set(query, (answers.get(query) ?? 0) + 1);
+    call.answeredAt = performance.now();
     if (drop) {
       request.socket.destroy();
       return;
@@ -86,6 +92,7 @@ export async function startScriptedUpstream(): Promise<ScriptedUpstream> {
     },
     calls: (query) => (query === undefined ? total : (counts.get(query) ?? 0)),
     answered: (query) => answers.get(query) ?? 0,
+    lastCall: (query) => lastCalls.get(query),
     waiting: (query) => holds.get(query)?.waiting ?? 0,
     waitForCalls(query, count, timeoutMs = 10_000) {
       return new Promise((resolve, reject) => {

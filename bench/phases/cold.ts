@@ -34,7 +34,7 @@ export async function coldPhase(services: Services, browser: Browser): Promise<C
     // Counted at the bridge around the raw loads: the app's Redis commands for one cold page view.
     const counted = (name: "streamed" | "blocking", path: string) => async () => {
       let timing: RawTiming | undefined;
-      const perView = await trafficPer(bridge, 1, async () => (timing = await timePage(`${app.url}${path}`, FRAGMENT_NAMES)));
+      const perView = await trafficPer(bridge, 1, async () => (timing = await timePage(`${app.url}${path}`, FRAGMENT_NAMES, services.upstream)));
       traffic[name]?.push(perView);
       if (!timing) throw new Error(`no timing for ${name}`);
       return timing;

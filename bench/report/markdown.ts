@@ -33,6 +33,14 @@ export function markdownReport(results: Results): string {
         ];
       }),
     ),
+    "Where a cold fragment's time went: its upstream call began this many ms after the page request, and its HTML arrived this many ms after the upstream answered.",
+    table(
+      ["contender", ...fragmentHeads.flatMap((head) => [`${head} called`, `${head} sent after answer`])],
+      Object.entries(results.cold.raw).flatMap(([name, raw]) => {
+        const paths = raw.paths;
+        return paths ? [[name, ...FRAGMENT_NAMES.flatMap((fragment) => (paths[fragment] ? [cell(paths[fragment].called), cell(paths[fragment].afterAnswer)] : ["", ""]))]] : [];
+      }),
+    ),
     ...(["cold", "warm"] as const).flatMap((phase) => [
       `### ${phase === "cold" ? "Cold" : "Warm"} page in headless Chromium (ms after navigation start)`,
       table(
@@ -68,7 +76,7 @@ export function markdownReport(results: Results): string {
       ],
     ),
     "The seed's figures are counted at redis-server (it talks to Redis directly, one command per round trip); the app's at the bridge.",
-    "### Memory, one instance on the embedded store",
+    `### Memory, one instance on the embedded store, run with \`--max-old-space-size=${results.memory.heapLimitMiB}\``,
     table(
       ["distinct cold keys", "seconds", "errors", "RSS before MiB", "RSS after MiB", "peak MiB", "bound MiB"],
       [[String(results.memory.keys), String(results.memory.seconds), String(results.memory.errors), String(results.memory.rssBeforeMiB), String(results.memory.rssAfterMiB), String(results.memory.rssPeakMiB), String(results.memory.boundMiB)]],

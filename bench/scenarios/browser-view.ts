@@ -19,28 +19,26 @@ type Probe = {
 type ProbeWindow = { __benchProbe?: Probe };
 
 /**
- * Installed before any of the page's own scripts. A part counts as visible once its container holds its
- * value text and is rendered; a spinner counts as painted when it is rendered at an animation frame, since
- * the frame's paint follows its requestAnimationFrame callbacks. Plain JavaScript in a string: tsx would
- * wrap a compiled function in helpers that do not exist in the page.
+ * Installed before any of the page's own scripts. Everything is checked at animation frames, since a frame's
+ * paint follows its requestAnimationFrame callbacks: a part counts as visible at the first frame where its
+ * container holds its value text and is rendered (and never before the first contentful paint, as a frame
+ * can be skipped while the page is still render-blocked); a spinner counts as painted when it is rendered at
+ * a frame. Plain JavaScript in a string: tsx would wrap a compiled function in helpers that do not exist in
+ * the page.
  */
 const PROBE = `(() => {
   const probe = { visible: {}, spinnerPainted: false, layoutShift: 0 };
   window.__benchProbe = probe;
-  const check = () => {
-    for (const part of document.querySelectorAll("[data-fragment]")) {
-      const name = part.getAttribute("data-fragment") || "";
-      if (probe.visible[name] === undefined && (part.textContent || "").includes("result for " + name) && part.checkVisibility()) {
-        probe.visible[name] = performance.now();
-      }
-    }
-  };
-  new MutationObserver(check).observe(document, { subtree: true, childList: true, characterData: true, attributes: true });
-  const frame = () => {
+  const frame = (now) => {
     for (const spinner of document.querySelectorAll('[role="status"][aria-label^="Loading"]')) {
       if (spinner.checkVisibility()) probe.spinnerPainted = true;
     }
-    check();
+    for (const part of document.querySelectorAll("[data-fragment]")) {
+      const name = part.getAttribute("data-fragment") || "";
+      if (probe.visible[name] === undefined && (part.textContent || "").includes("result for " + name) && part.checkVisibility()) {
+        probe.visible[name] = now;
+      }
+    }
     requestAnimationFrame(frame);
   };
   requestAnimationFrame(frame);
@@ -68,7 +66,7 @@ export async function viewPage(context: BrowserContext, url: string, names: stri
       probe: (window as unknown as Required<ProbeWindow>).__benchProbe,
       fcp: performance.getEntriesByName("first-contentful-paint")[0]?.startTime ?? Number.NaN,
     }));
-    const fragments = Object.fromEntries(names.map((name) => [name, Math.round(probe.visible[name] ?? Number.NaN)]));
+    const fragments = Object.fromEntries(names.map((name) => [name, Math.round(Math.max(probe.visible[name] ?? Number.NaN, fcp))]));
     return {
       fragments,
       allVisible: Math.max(...Object.values(fragments)),

@@ -1,19 +1,36 @@
 import { timeChunks } from "../../test-support/chunk-timer";
+import type { ScriptedUpstream } from "../../test-support/upstream-server";
+
+/** Where one cold fragment's time went: its upstream call began `called` ms after the page request, and
+ * its HTML arrived `afterAnswer` ms after the upstream answered. */
+export type LookupPath = { called: number; afterAnswer: number };
 
 /** When the first byte, each fragment's HTML and the end of the response arrived, ms after the request. */
-export type RawTiming = { firstByte: number; fragments: Record<string, number>; done: number };
+export type RawTiming = { firstByte: number; fragments: Record<string, number>; done: number; paths?: Record<string, LookupPath> };
 
-/** One load of a page that carries its fragments in its own response (streamed or blocking). */
-export async function timePage(url: string, names: string[]): Promise<RawTiming> {
+/**
+ * One load of a page that carries its fragments in its own response (streamed or blocking). Given the
+ * upstream, also where each fragment's time went, for a load whose every fragment was cold.
+ */
+export async function timePage(url: string, names: string[], upstream?: ScriptedUpstream): Promise<RawTiming> {
   const response = await timeChunks(url);
   if (response.status !== 200) throw new Error(`${url} answered ${response.status}`);
   const fragments: Record<string, number> = {};
+  const paths: Record<string, LookupPath> = {};
   for (const name of names) {
     const at = response.arrival(`result for ${name}`);
     if (at === undefined) throw new Error(`${url} never carried fragment ${name}`);
     fragments[name] = at;
+    const call = upstream?.lastCall(name);
+    if (call?.answeredAt !== undefined && call.arrivedAt >= response.startedAt) {
+      paths[name] = {
+        called: Math.round(call.arrivedAt - response.startedAt),
+        afterAnswer: Math.round(at - (call.answeredAt - response.startedAt)),
+      };
+    }
   }
-  return { firstByte: firstChunk(response.chunks), fragments, done: lastChunk(response.chunks) };
+  const timing = { firstByte: firstChunk(response.chunks), fragments, done: lastChunk(response.chunks) };
+  return upstream ? { ...timing, paths } : timing;
 }
 
 /**
