@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { startApp, type AppServer } from "../../test-support/app-server";
 import { timeChunks } from "../../test-support/chunk-timer";
@@ -13,6 +13,7 @@ import { round, spread, type Spread } from "../summary";
 
 const ROOT = join(__dirname, "..", "..");
 const PATCH = join(__dirname, "cache-components.patch");
+const RESULTS = join(__dirname, "..", "results");
 const WARM_ROUNDS = 10;
 const VIEWS_PER_ROUND = 20;
 const COLD_RUNS = 3;
@@ -43,7 +44,7 @@ async function main(): Promise<void> {
     log(`building the app with Cache Components in ${copy}`);
     execFileSync("git", ["worktree", "add", "--detach", copy, "HEAD"], { cwd: ROOT, stdio: "ignore" });
     execFileSync("git", ["apply", PATCH], { cwd: copy });
-    symlinkSync(join(ROOT, "node_modules"), join(copy, "node_modules"), "dir");
+    linkDependencies(copy);
     // The fragment names are read while the shell is prerendered: the build must see them.
     execFileSync("npx", ["next", "build"], { cwd: copy, stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, FRAGMENTS: FRAGMENT_NAMES.join(",") } });
     if (!existsSync(join(ROOT, ".next", "BUILD_ID"))) execFileSync("npm", ["run", "build"], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
@@ -54,11 +55,23 @@ async function main(): Promise<void> {
     ];
     const figures: Record<string, Figures> = {};
     for (const variant of variants) figures[variant.name] = await measure(variant, upstream);
-    printTable(figures);
+    report(figures);
   } finally {
     await upstream.close();
     execFileSync("git", ["worktree", "remove", "--force", copy], { cwd: ROOT, stdio: "ignore" });
     rmSync(copy, { recursive: true, force: true });
+  }
+}
+
+/** Turbopack refuses a node_modules symlinked from outside the project: hard links, or a full copy. */
+function linkDependencies(copy: string): void {
+  const from = join(ROOT, "node_modules");
+  const to = join(copy, "node_modules");
+  try {
+    execFileSync("cp", ["-al", from, to], { stdio: "ignore" });
+  } catch {
+    rmSync(to, { recursive: true, force: true });
+    execFileSync("cp", ["-a", from, to]);
   }
 }
 
@@ -116,7 +129,8 @@ async function warmFigures(app: AppServer) {
   };
 }
 
-function printTable(figures: Record<string, Figures>): void {
+/** Prints the comparison and writes it to `bench/results/cache-components.md`. */
+function report(figures: Record<string, Figures>): void {
   const cell = (value: Spread) => `${value.median} (${value.min}–${value.max})`;
   const rows = Object.entries(figures).map(([name, f]) =>
     [
@@ -130,13 +144,21 @@ function printTable(figures: Record<string, Figures>): void {
       f.deadlineShownAt === undefined ? "never" : `${f.deadlineShownAt} ms`,
     ].join(" | "),
   );
-  console.log(
+  const markdown = [
+    `Measured ${new Date().toISOString()} on ${cpus().length} × ${cpus()[0]?.model.trim() ?? "unknown"}, Node ${process.version}, by ` +
+      `\`npm run bench:cache-components\`: the app as it is and with \`bench/experiments/cache-components.patch\`, embedded store, ` +
+      `upstream ${FRAGMENT_NAMES.map((name) => `${name} ${PLAN.latencies[name]} ms`).join(", ")}. Warm: ${WARM_ROUNDS * VIEWS_PER_ROUND} ` +
+      `sequential views; cold: ${COLD_RUNS} views, entries expired between them; deadline: \`FRAGMENT_TIMEOUT_MS=${DEADLINE_MS}\`, ` +
+      "when the slowest fragment's retry notice arrived. Times in ms: median (min–max).",
+    "",
     [
       "| variant | warm first byte ms | warm complete ms | server CPU ms / warm view | spinners in warm HTML | cold first byte ms | cold last fragment ms | deadline notice at |",
       "| --- | --- | --- | --- | --- | --- | --- | --- |",
       ...rows.map((row) => `| ${row} |`),
     ].join("\n"),
-  );
+  ].join("\n");
+  writeFileSync(join(RESULTS, "cache-components.md"), `${markdown}\n`);
+  console.log(markdown);
 }
 
 main().then(
