@@ -272,6 +272,22 @@ describe("Cache shared through Redis", () => {
     expect(await pending).toMatchObject({ value: "value 1", source: "miss" });
   });
 
+  it("gives one page view's lookups one round trip, a re-check of its own copy included", async () => {
+    const loader = countingLoader();
+    const cache = instance({ localTrustMs: 50, local: new MemoryStore({ maxEntries: 1, maxBytes: 1 << 20 }) });
+    const names = ["a", "b", "c"];
+    await Promise.all(names.map((name) => cache.get(name, loader.load)));
+    await drained();
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    stack.bridge!.resetStats();
+    // One key is held here past its trust window, the other two only in Redis.
+    const answers = await Promise.all(names.map((name) => cache.get(name, loader.load)));
+    await drained();
+    expect(answers.map((answer) => answer.source)).toEqual(["hit", "hit", "hit"]);
+    expect(stack.bridge!.stats()).toMatchObject({ commands: 3, requests: 1 });
+    expect(loader.calls()).toBe(3);
+  });
+
   it("serves the stale entry Redis holds to new instances at once, while one of them refreshes it", async () => {
     const loader = countingLoader();
     await instance({ freshMs: 300 }).get("k", loader.load);

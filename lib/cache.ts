@@ -100,7 +100,8 @@ export class Cache {
 
   /** The value for `key`: from a cache when usable, otherwise from the one load in flight for it. */
   async get(key: string, load: Loader): Promise<Lookup> {
-    const entry = await this.read(key);
+    const read = this.read(key);
+    const entry = read instanceof Promise ? await read : read;
     const now = this.now();
     if (entry && entry.freshUntil > now) {
       this.stats.hits += 1;
@@ -134,9 +135,10 @@ export class Cache {
    * This process's usable entry for `key`. A stale copy is first checked against the shared store, which
    * may hold a newer one. With no copy at all the store is not read here (the flight's claim reads it in
    * the same round trip that takes the lease) unless the key is backing off, when no flight may start and
-   * only a read can still find a value to serve.
+   * only a read can still find a value to serve. Synchronous unless the store is read, so the lookups of
+   * one page view reach the store in the same tick and share one round trip.
    */
-  private async read(key: string): Promise<CacheEntry | undefined> {
+  private read(key: string): CacheEntry | undefined | Promise<CacheEntry | undefined> {
     const { local, shared, localTrustMs = 5000 } = this.options;
     const now = this.now();
     const slot = local.lookup(key);

@@ -28,6 +28,10 @@ end
 local leased = redis.call("set", KEYS[2], ARGV[1], "NX", "PX", ARGV[2])
 return {value or "", leased and 1 or 0}`;
 
+// A read through a script too: the client batches reads and writes into separate requests, and a plain GET
+// (a re-check of a local copy) would cost a round trip of its own beside the claims of the same page view.
+const READ = `return redis.call("get", KEYS[1])`;
+
 // Deletes the lease only while it still holds the caller's token.
 const RELEASE_LEASE = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) else return 0 end`;
 
@@ -49,7 +53,7 @@ export class UpstashStore implements SharedStore {
   }
 
   async get(key: string): Promise<CacheEntry | null> {
-    const value = await this.redis.get<unknown>(key);
+    const value = await this.redis.eval<[], unknown>(READ, [key], []);
     return isCacheEntry(value) ? value : null;
   }
 
