@@ -1,4 +1,5 @@
 import { expect, test } from "./fixtures";
+import { timeChunks } from "../test-support/chunk-timer";
 
 test.use({ storeKind: "upstash" });
 
@@ -32,4 +33,32 @@ test("health answers 503 when Redis does not answer", async ({ launch, redisStac
   const response = await fetch(`${app.url}/api/health`);
   expect(response.status).toBe(503);
   expect(await response.json()).toMatchObject({ store: "upstash", ok: false });
+});
+
+test("a fresh instance sends what another cached in Redis inside its shell, with no spinner", async ({ launch, upstream, redisStack }) => {
+  upstream.script("r1", { latencyMs: 200 });
+  upstream.script("r2", { latencyMs: 400 });
+  // A generous hold, so the check is about what the shell carries rather than how fast Redis answers here.
+  const env = { FRAGMENTS: "r1,r2", CACHE_TTL_SECONDS: "60", SHELL_HOLD_MS: "1000" };
+  const first = await launch(env);
+  await (await fetch(first.url)).text();
+  await expect.poll(async () => (await redisStack!.client.keys("workerless:v1:find:*")).length).toBe(2);
+
+  const second = await launch(env);
+  const response = await timeChunks(`${second.url}/`);
+  const shell = response.chunks[0]?.text ?? "";
+  expect(shell).toContain("result for r1");
+  expect(shell).toContain("result for r2");
+  expect(shell).not.toContain('aria-label="Loading fragment');
+  expect(upstream.calls("r1") + upstream.calls("r2")).toBe(2);
+});
+
+test("a part that needs the upstream does not hold the shell", async ({ launch, upstream }) => {
+  upstream.script("slow", { latencyMs: 1500 });
+  const app = await launch({ FRAGMENTS: "slow", SHELL_HOLD_MS: "1000" });
+  // The first request to a fresh server loads its code; time the second, with a cold key again.
+  await (await fetch(`${app.url}/fragment/warm-up`)).text();
+  const response = await timeChunks(`${app.url}/`);
+  expect(response.arrival('aria-label="Loading fragment slow"')).toBeLessThan(500);
+  expect(response.arrival("result for slow")).toBeGreaterThanOrEqual(1400);
 });

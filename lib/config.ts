@@ -26,6 +26,11 @@ export type Config = {
   cacheGraceSeconds: number;
   /** When a fragment stops holding the stream open and shows "still working". @default 4000 ms */
   fragmentTimeoutMs: number;
+  /**
+   * How long the page may hold its shell for lookups a cache is answering (not loading), so cached parts
+   * arrive in the shell instead of behind spinners that vanish a moment later. @default 50 ms
+   */
+  shellHoldMs: number;
   /** Budget for one upstream call; a slower call is abandoned and counts as a failure. @default 10000 ms */
   upstreamTimeoutMs: number;
   /** Budget for one Redis round trip; a slower call is a miss. @default 300 ms */
@@ -71,6 +76,7 @@ const envSchema = z.object({
   CACHE_TTL_SECONDS: integer(1, 31_536_000).default(60),
   CACHE_GRACE_SECONDS: integer(0, 31_536_000).default(300),
   FRAGMENT_TIMEOUT_MS: integer(1, 600_000).default(4000),
+  SHELL_HOLD_MS: integer(0, 1000).default(50),
   UPSTREAM_TIMEOUT_MS: integer(1, 600_000).default(10_000),
   REDIS_TIMEOUT_MS: integer(1, 60_000).default(300),
   REDIS_COOLDOWN_MS: integer(0, 600_000).default(5000),
@@ -119,6 +125,7 @@ export function readConfig(rawEnv: Env): Config {
     cacheTtlSeconds: env.CACHE_TTL_SECONDS,
     cacheGraceSeconds: env.CACHE_GRACE_SECONDS,
     fragmentTimeoutMs: env.FRAGMENT_TIMEOUT_MS,
+    shellHoldMs: env.SHELL_HOLD_MS,
     upstreamTimeoutMs: env.UPSTREAM_TIMEOUT_MS,
     redisTimeoutMs: env.REDIS_TIMEOUT_MS,
     redisCoolDownMs: env.REDIS_COOLDOWN_MS,

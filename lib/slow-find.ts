@@ -10,20 +10,60 @@ class FragmentDeadlineError extends TimeoutError {
   override name = "FragmentDeadlineError";
 }
 
-/** The seed's `slowFind`: the cached answer of the slow external API for `query`. */
-export function slowFind(query: string) {
+/**
+ * The seed's `slowFind`: the cached answer of the slow external API for `query`. `onLoad` is called if
+ * this process has to call the API for it.
+ */
+export function slowFind(query: string, onLoad?: () => void) {
   const { cache, upstream } = getRuntime();
-  return cache.get(query, (signal) => upstream(query, signal));
+  return cache.get(query, (signal) => {
+    onLoad?.();
+    return upstream(query, signal);
+  });
+}
+
+/** A fragment lookup under way. */
+export type FragmentLookup = {
+  result: Promise<FragmentResult>;
+  /** The result if it is already in; a page renders such a part at once rather than suspend on it. */
+  answer(): FragmentResult | undefined;
+  /** Settles once the result is in, or once it waits on the upstream: only a cache's answer is worth waiting for. */
+  answeredOrLoading: Promise<unknown>;
+};
+
+export function lookupFragment(name: string): FragmentLookup {
+  let loading!: () => void;
+  const loadStarted = new Promise<void>((resolve) => (loading = resolve));
+  let answered: FragmentResult | undefined;
+  // findFragment never rejects: every failure is a result.
+  const result = findFragment(name, loading).then((found) => (answered = found));
+  return { result, answer: () => answered, answeredOrLoading: Promise.race([result, loadStarted]) };
+}
+
+/**
+ * Waits, for at most SHELL_HOLD_MS, until every lookup is answered or loading. A page that awaits this
+ * before rendering sends parts a cache answers (from Redis, say, on an instance that has not seen them)
+ * in its shell, rather than spinners that vanish a moment later; a load ends the wait at once.
+ */
+export async function awaitCachedAnswers(lookups: FragmentLookup[]): Promise<void> {
+  const { shellHoldMs } = getRuntime().config;
+  let timer: NodeJS.Timeout | undefined;
+  const cap = new Promise<void>((resolve) => (timer = setTimeout(resolve, shellHoldMs)));
+  try {
+    await Promise.race([Promise.all(lookups.map((lookup) => lookup.answeredOrLoading)), cap]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** One fragment's data, or "pending" once the fragment deadline passes (the lookup goes on and fills the cache). */
-export async function findFragment(name: string): Promise<FragmentResult> {
+export async function findFragment(name: string, onLoad?: () => void): Promise<FragmentResult> {
   const { config } = getRuntime();
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
   try {
     const lookup = await withTimeout(
-      slowFind(name),
+      slowFind(name, onLoad),
       config.fragmentTimeoutMs,
       () => new FragmentDeadlineError(`fragment "${name}" passed its ${config.fragmentTimeoutMs} ms deadline`),
     );

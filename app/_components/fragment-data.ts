@@ -1,6 +1,10 @@
 import "server-only";
 import { cache } from "react";
-import { findFragment } from "@/lib/slow-find";
+import { lookupFragment } from "@/lib/slow-find";
 
-/** One lookup per fragment per request, shared by the fragment and the timeline below the page. */
-export const fragmentData = cache(findFragment);
+/** One lookup per fragment per request, shared by the page, the fragment and the timeline below it. */
+export const fragmentLookup = cache(lookupFragment);
+
+export function fragmentData(name: string) {
+  return fragmentLookup(name).result;
+}

@@ -1,3 +1,4 @@
+import type { FragmentResult } from "@/lib/fragment-result";
 import { fragmentData } from "./fragment-data";
 import { OUTCOME_LABELS, outcomeOf } from "./fragment-view";
 
@@ -6,7 +7,10 @@ import { OUTCOME_LABELS, outcomeOf } from "./fragment-view";
  * after the last fragment, from the same lookups the fragments rendered.
  */
 export async function Timeline({ names }: { names: string[] }) {
-  const results = await Promise.all(names.map((name) => fragmentData(name)));
+  return <TimelineView results={await Promise.all(names.map((name) => fragmentData(name)))} />;
+}
+
+export function TimelineView({ results }: { results: FragmentResult[] }) {
   const longest = Math.max(1, ...results.map((result) => result.ms));
   return (
     <figure className="timeline" aria-labelledby="timeline-title">
