@@ -142,6 +142,21 @@ describe("Cache on the in-process tier", () => {
     await expect(cache.get("k", loader.load)).rejects.toThrow("down");
   });
 
+  it("tells each caller that waits for a load, its own or a joined one, and no caller answered from the cache", async () => {
+    const cache = memoryCache();
+    const loader = countingLoader();
+    loader.hold();
+    const heard: string[] = [];
+    const first = cache.get("k", loader.load, () => heard.push("first"));
+    const second = cache.get("k", loader.load, () => heard.push("second"));
+    await vi.waitFor(() => expect(heard).toEqual(["first", "second"]));
+    loader.release();
+    await Promise.all([first, second]);
+    await cache.get("k", loader.load, () => heard.push("warm"));
+    await settle();
+    expect(heard).toEqual(["first", "second"]);
+  });
+
   it("makes one loader call for 1,000 concurrent callers of a cold key", async () => {
     const cache = memoryCache();
     const loader = countingLoader();
@@ -322,6 +337,19 @@ describe("Cache shared through Redis", () => {
     local.delete("k");
     expect(await cache.get("k", loader.load)).toMatchObject({ value: "value 1", source: "stale" });
     expect(loader.calls()).toBe(2);
+  });
+
+  it("tells a caller that waits for another instance's load", async () => {
+    const loader = countingLoader();
+    loader.hold();
+    const holder = instance().get("k", loader.load);
+    await vi.waitFor(() => expect(loader.calls()).toBe(1));
+    let heard = false;
+    const waiter = instance().get("k", loader.load, () => (heard = true));
+    await vi.waitFor(() => expect(heard).toBe(true));
+    loader.release();
+    expect(await waiter).toMatchObject({ value: "value 1", source: "shared" });
+    await holder;
   });
 
   it("makes one upstream call for a cold key across three instances", async () => {

@@ -66,7 +66,9 @@ type Failure = { error: unknown; attempts: number; retryAt: number };
 type Landing = { entry: CacheEntry; loaded: boolean; waited: boolean };
 /** A flight's first usable answer: a stale entry the store had (while the flight refreshes it), or its landing. */
 type FirstAnswer = { stale: CacheEntry } | { landing: Landing };
-type Flight = { promise: Promise<Landing>; first: Promise<FirstAnswer> };
+/** `loading` settles once the flight calls the loader or waits on another instance's load. */
+type Flight = { promise: Promise<Landing>; first: Promise<FirstAnswer>; loading: Promise<void> };
+type FlightNotices = { stale(entry: CacheEntry): void; loading(): void };
 
 const LEASE_MARGIN_MS = 1000;
 const POLL_FIRST_MS = 25;
@@ -98,8 +100,11 @@ export class Cache {
     this.now = options.now ?? Date.now;
   }
 
-  /** The value for `key`: from a cache when usable, otherwise from the one load in flight for it. */
-  async get(key: string, load: Loader): Promise<Lookup> {
+  /**
+   * The value for `key`: from a cache when usable, otherwise from the one load in flight for it.
+   * `onLoading` is called if the answer has to wait for a load (here or on another instance).
+   */
+  async get(key: string, load: Loader, onLoading?: () => void): Promise<Lookup> {
     const read = this.read(key);
     const entry = read instanceof Promise ? await read : read;
     const now = this.now();
@@ -114,9 +119,11 @@ export class Cache {
     }
     const joined = this.flights.get(key);
     if (joined) this.stats.coalesced += 1;
+    const flight = joined ?? this.start(key, load);
+    if (onLoading) void flight.loading.then(onLoading);
     let answer: FirstAnswer;
     try {
-      answer = await (joined ?? this.start(key, load)).first;
+      answer = await flight.first;
     } catch (error) {
       if (!joined) this.stats.misses += 1;
       throw error;
@@ -210,15 +217,16 @@ export class Cache {
     if (failure && failure.retryAt > this.now()) {
       this.stats.skippedLoads += 1;
       const refused = Promise.reject(failure.error);
-      return { promise: refused, first: refused };
+      return { promise: refused, first: refused, loading: new Promise<void>(() => {}) };
     }
-    let answerStale!: (entry: CacheEntry) => void;
-    const stale = new Promise<CacheEntry>((resolve) => (answerStale = resolve));
-    const promise = this.fly(key, load, answerStale).finally(() => this.flights.delete(key));
+    const notices = {} as FlightNotices;
+    const stale = new Promise<CacheEntry>((resolve) => (notices.stale = resolve));
+    const loading = new Promise<void>((resolve) => (notices.loading = resolve));
+    const promise = this.fly(key, load, notices).finally(() => this.flights.delete(key));
     const first = Promise.race([stale.then((entry) => ({ stale: entry })), promise.then((landing) => ({ landing }))]);
     // A refresh nobody waits on (revalidation) rejects its first answer unobserved; its error was logged.
     first.catch(() => undefined);
-    const flight = { promise, first };
+    const flight = { promise, first, loading };
     this.flights.set(key, flight);
     // The load goes on after the caller stops waiting (a deadline, a stale answer): keep it alive, and
     // consume its failure here, since it was already logged and a waiting caller gets it anyway.
@@ -238,11 +246,14 @@ export class Cache {
   /**
    * One load for `key`, or none when the shared store has the value. Each claim reads the store and, when
    * the entry there is not fresh, tries to take the lease: a stale entry is answered at once through
-   * `answerStale` while the lease holder refreshes it.
+   * `notices.stale` while the lease holder refreshes it.
    */
-  private async fly(key: string, load: Loader, answerStale: (entry: CacheEntry) => void): Promise<Landing> {
+  private async fly(key: string, load: Loader, notices: FlightNotices): Promise<Landing> {
     const { shared, loadTimeoutMs } = this.options;
-    const loaded = async (release?: () => Promise<void>) => ({ entry: await this.loadAndStore(key, load, release), loaded: true, waited: false });
+    const loaded = async (release?: () => Promise<void>) => {
+      notices.loading();
+      return { entry: await this.loadAndStore(key, load, release), loaded: true, waited: false };
+    };
     if (!shared) return loaded();
     const token = randomUUID();
     const leaseKey = this.leaseKey(key);
@@ -259,13 +270,14 @@ export class Cache {
       const { entry, leased } = claim ?? {};
       if (entry) this.keepNewest(key, entry);
       if (entry && entry.freshUntil > this.now()) return { entry, loaded: false, waited };
-      if (entry) answerStale(entry);
+      if (entry) notices.stale(entry);
       if (leased) return loaded(() => shared.releaseLease(leaseKey, token));
       // Another instance holds the lease and is refreshing this stale entry: nothing to wait for.
       if (entry) return { entry, loaded: false, waited };
       if (!waited && claim) {
         waited = true;
         this.stats.coalesced += 1;
+        notices.loading();
       }
       // A holder that died leaves a lease that expires; past that, nobody waits any longer.
       if (this.now() >= giveUpAt) return loaded();

@@ -11,15 +11,12 @@ class FragmentDeadlineError extends TimeoutError {
 }
 
 /**
- * The seed's `slowFind`: the cached answer of the slow external API for `query`. `onLoad` is called if
- * this process has to call the API for it.
+ * The seed's `slowFind`: the cached answer of the slow external API for `query`. `onLoading` is called
+ * if the answer has to wait for a call to the API (by this request, another one, or another instance).
  */
-export function slowFind(query: string, onLoad?: () => void) {
+export function slowFind(query: string, onLoading?: () => void) {
   const { cache, upstream } = getRuntime();
-  return cache.get(query, (signal) => {
-    onLoad?.();
-    return upstream(query, signal);
-  });
+  return cache.get(query, (signal) => upstream(query, signal), onLoading);
 }
 
 /** A fragment lookup under way. */
@@ -57,13 +54,13 @@ export async function awaitCachedAnswers(lookups: FragmentLookup[]): Promise<voi
 }
 
 /** One fragment's data, or "pending" once the fragment deadline passes (the lookup goes on and fills the cache). */
-export async function findFragment(name: string, onLoad?: () => void): Promise<FragmentResult> {
+export async function findFragment(name: string, onLoading?: () => void): Promise<FragmentResult> {
   const { config } = getRuntime();
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
   try {
     const lookup = await withTimeout(
-      slowFind(name, onLoad),
+      slowFind(name, onLoading),
       config.fragmentTimeoutMs,
       () => new FragmentDeadlineError(`fragment "${name}" passed its ${config.fragmentTimeoutMs} ms deadline`),
     );
