@@ -268,9 +268,11 @@ export class Cache {
       // ask once more, then go ahead alone rather than hold the page on a store that does not answer.
       if (!claim && ++failedClaims >= MAX_FAILED_CLAIMS) return loaded();
       const { entry, leased } = claim ?? {};
-      if (entry) this.keepNewest(key, entry);
-      if (entry && entry.freshUntil > this.now()) return { entry, loaded: false, waited };
-      if (entry) notices.stale(entry);
+      if (entry) {
+        this.keepNewest(key, entry);
+        if (entry.freshUntil > this.now()) return { entry, loaded: false, waited };
+        notices.stale(entry);
+      }
       if (leased) return loaded(() => shared.releaseLease(leaseKey, token));
       // Another instance holds the lease and is refreshing this stale entry: nothing to wait for.
       if (entry) return { entry, loaded: false, waited };

@@ -9,6 +9,7 @@ import { FRAGMENT_NAMES, PLAN } from "../plan";
 import { cpuMs } from "../proc";
 import { timePage } from "../scenarios/raw-timing";
 import { log, sleep } from "../run";
+import { cell, table } from "../report/table";
 import { round, spread, type Spread } from "../summary";
 
 const ROOT = join(__dirname, "..", "..");
@@ -131,19 +132,26 @@ async function warmFigures(app: AppServer) {
 
 /** Prints the comparison and writes it to `bench/results/cache-components.md`. */
 function report(figures: Record<string, Figures>): void {
-  const cell = (value: Spread) => `${value.median} (${value.min}–${value.max})`;
-  const rows = Object.entries(figures).map(([name, f]) =>
-    [
-      name,
-      cell(f.warmFirstByte),
-      cell(f.warmComplete),
-      String(f.cpuPerView),
-      String(f.spinnersInWarmHtml),
-      cell(f.coldFirstByte),
-      cell(f.coldLastFragment),
-      f.deadlineShownAt === undefined ? "never" : `${f.deadlineShownAt} ms`,
-    ].join(" | "),
-  );
+  const rows = Object.entries(figures).map(([name, f]) => [
+    name,
+    cell(f.warmFirstByte),
+    cell(f.warmComplete),
+    String(f.cpuPerView),
+    String(f.spinnersInWarmHtml),
+    cell(f.coldFirstByte),
+    cell(f.coldLastFragment),
+    f.deadlineShownAt === undefined ? "never" : `${f.deadlineShownAt} ms`,
+  ]);
+  const header = [
+    "variant",
+    "warm first byte ms",
+    "warm complete ms",
+    "server CPU ms / warm view",
+    "spinners in warm HTML",
+    "cold first byte ms",
+    "cold last fragment ms",
+    "deadline notice at",
+  ];
   const markdown = [
     `Measured ${new Date().toISOString()} on ${cpus().length} × ${cpus()[0]?.model.trim() ?? "unknown"}, Node ${process.version}, by ` +
       `\`npm run bench:cache-components\`: the app as it is and with \`bench/experiments/cache-components.patch\`, embedded store, ` +
@@ -151,11 +159,7 @@ function report(figures: Record<string, Figures>): void {
       `sequential views; cold: ${COLD_RUNS} views, entries expired between them; deadline: \`FRAGMENT_TIMEOUT_MS=${DEADLINE_MS}\`, ` +
       "when the slowest fragment's retry notice arrived. Times in ms: median (min–max).",
     "",
-    [
-      "| variant | warm first byte ms | warm complete ms | server CPU ms / warm view | spinners in warm HTML | cold first byte ms | cold last fragment ms | deadline notice at |",
-      "| --- | --- | --- | --- | --- | --- | --- | --- |",
-      ...rows.map((row) => `| ${row} |`),
-    ].join("\n"),
+    table(header, rows),
   ].join("\n");
   writeFileSync(join(RESULTS, "cache-components.md"), `${markdown}\n`);
   console.log(markdown);

@@ -1,16 +1,6 @@
 import { FRAGMENT_NAMES, PLAN } from "../plan";
 import type { Results } from "../results";
-import type { Spread } from "../summary";
-
-/** `median (min–max)`, the form of every timing in the tables. */
-function cell(value: Spread): string {
-  return value.min === value.max ? `${value.median}` : `${value.median} (${value.min}–${value.max})`;
-}
-
-function table(header: string[], rows: string[][]): string {
-  const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
-  return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n");
-}
+import { cell, table } from "./table";
 
 /** The run as README-ready Markdown: one table per scenario, then the targets. */
 export function markdownReport(results: Results): string {
