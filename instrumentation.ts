@@ -9,16 +9,27 @@ function shutdownBoundMs(config: Config): number {
 // Next's own SIGTERM handling stops accepting connections, lets in-flight responses finish and awaits
 // work scheduled with after() (background refreshes); this only bounds how long that may take.
 export async function register() {
-  if (process.env.NEXT_RUNTIME !== "nodejs") return;
-  const { getConfig } = await import("./lib/config");
-  const { logEvent } = await import("./lib/log");
-  const config = getConfig();
-  process.once("SIGTERM", () => {
-    const bound = shutdownBoundMs(config);
-    logEvent("info", "shutdown", { outcome: "draining", boundMs: bound });
-    setTimeout(() => {
-      logEvent("warn", "shutdown", { outcome: "forced", boundMs: bound });
-      process.exit(1);
-    }, bound).unref();
-  });
+  // A block the bundler drops from the Edge build (a Node.js API there is reported at every compile).
+  if (process.env.NEXT_RUNTIME === "nodejs") {
+    const { ConfigError, getConfig } = await import("./lib/config");
+    const { logEvent } = await import("./lib/log");
+    let config: Config;
+    try {
+      config = getConfig();
+    } catch (error) {
+      // Next would log this and go on answering 500 to everything, health included: a bad variable must
+      // stop the process, so an orchestrator sees it fail. Under `next dev` the overlay shows it instead.
+      if (!(error instanceof ConfigError) || process.env.NODE_ENV === "development") throw error;
+      process.stderr.write(`${error.message}\n`, () => process.exit(1));
+      return;
+    }
+    process.once("SIGTERM", () => {
+      const bound = shutdownBoundMs(config);
+      logEvent("info", "shutdown", { outcome: "draining", boundMs: bound });
+      setTimeout(() => {
+        logEvent("warn", "shutdown", { outcome: "forced", boundMs: bound });
+        process.exit(1);
+      }, bound).unref();
+    });
+  }
 }

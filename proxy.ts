@@ -27,12 +27,17 @@ function refusePageMethod(request: NextRequest): NextResponse | undefined {
   return plainAnswer(405, "Method not allowed", { allow: "GET, HEAD" });
 }
 
+/**
+ * Production allows only this response's nonce for inline scripts and styles. `next dev` needs more: React's
+ * development build evaluates code, and Next's development overlay adds `<style>` elements without a nonce
+ * (and a nonce in `style-src` would make the browser ignore `'unsafe-inline'`).
+ */
 function contentSecurityPolicy(nonce: string): string {
-  const scripts = process.env.NODE_ENV === "development" ? " 'unsafe-eval'" : "";
+  const development = process.env.NODE_ENV === "development";
   return [
     "default-src 'self'",
-    `script-src 'self' 'nonce-${nonce}' 'strict-dynamic'${scripts}`,
-    `style-src 'self' 'nonce-${nonce}'`,
+    `script-src 'self' 'nonce-${nonce}' 'strict-dynamic'${development ? " 'unsafe-eval'" : ""}`,
+    development ? "style-src 'self' 'unsafe-inline'" : `style-src 'self' 'nonce-${nonce}'`,
     "img-src 'self' data:",
     "font-src 'self'",
     "connect-src 'self'",

@@ -1,9 +1,12 @@
 import { test as base } from "@playwright/test";
 import { startApp, type AppOptions, type AppServer } from "../test-support/app-server";
 import { startRedisStack, type RedisStack } from "../test-support/redis-stack";
+import { startRedisTarget, type RedisTarget } from "../test-support/redis-targets";
 import { startScriptedUpstream, type ScriptedUpstream } from "../test-support/upstream-server";
 
-export type StoreKind = "memory" | "upstash";
+export type StoreKind = "memory" | "upstash" | "redis" | "redis-cluster";
+
+type SharedRedis = Pick<RedisTarget, "keys" | "client" | "outage">;
 
 type Fixtures = {
   /** Which store the launched apps use; set with `test.use({ storeKind })`. */
@@ -11,6 +14,10 @@ type Fixtures = {
   upstream: ScriptedUpstream;
   /** A real redis-server behind the Upstash-protocol bridge, when `storeKind` is "upstash". */
   redisStack: RedisStack | undefined;
+  /** A real redis-server, or a real three-master Redis Cluster, that apps reach over TCP ("redis", "redis-cluster"). */
+  nativeRedis: RedisTarget | undefined;
+  /** Whichever Redis the apps use, seen directly: keys on every node, a client, an outage. */
+  sharedRedis: SharedRedis | undefined;
   /** Starts the production app against this test's upstream (and Redis); stopped after the test. */
   launch: (env?: Record<string, string>, options?: Omit<AppOptions, "env">) => Promise<AppServer>;
 };
@@ -27,10 +34,24 @@ export const test = base.extend<Fixtures>({
     await provide(stack);
     await stack?.stop();
   },
-  launch: async ({ upstream, redisStack }, provide, testInfo) => {
+  nativeRedis: async ({ storeKind }, provide) => {
+    const backend = storeKind === "redis" || storeKind === "redis-cluster" ? await startRedisTarget(storeKind) : undefined;
+    await provide(backend);
+    await backend?.stop();
+  },
+  sharedRedis: async ({ redisStack, nativeRedis }, provide) => {
+    const stack = redisStack && {
+      keys: (pattern: string) => redisStack.client.keys(pattern),
+      client: redisStack.client,
+      outage: () => redisStack.redis.stop(),
+    };
+    await provide(stack ?? nativeRedis);
+  },
+  launch: async ({ upstream, redisStack, nativeRedis }, provide, testInfo) => {
     const apps: AppServer[] = [];
     await provide(async (env = {}, options = {}) => {
-      const app = await startApp({ ...options, env: { SLOW_API_URL: upstream.urlTemplate, ...redisStack?.env, ...env } });
+      const storeEnv = redisStack?.env ?? nativeRedis?.appEnv;
+      const app = await startApp({ ...options, env: { SLOW_API_URL: upstream.urlTemplate, ...storeEnv, ...env } });
       apps.push(app);
       return app;
     });
@@ -42,5 +63,8 @@ export const test = base.extend<Fixtures>({
 });
 
 export const STORES: StoreKind[] = ["memory", "upstash"];
+
+/** Every kind of shared store: the cross-instance behaviour must hold on each. */
+export const SHARED_STORES: StoreKind[] = ["upstash", "redis", "redis-cluster"];
 
 export { expect } from "@playwright/test";

@@ -15,10 +15,10 @@ async function meta(page: Page, name: string): Promise<{ label: string; ms: numb
   return { label: match![1]!, ms: Number(match![2]) };
 }
 
-/** Each timeline row: name, outcome, ms, label, in document order. */
+/** Each timeline row: name, outcome, ms, label and its bar's share of the track (percent), in document order. */
 async function timelineRows(page: Page) {
   const rows = timeline(page).getByRole("listitem");
-  const result: Array<{ name: string; outcome: string; ms: number; label: string }> = [];
+  const result: Array<{ name: string; outcome: string; ms: number; label: string; bar: number }> = [];
   for (const row of await rows.all()) {
     const time = (await row.locator(".timeline-time").textContent()) ?? "";
     const match = /^(\d+) ms · (.+)$/.exec(time);
@@ -28,6 +28,7 @@ async function timelineRows(page: Page) {
       outcome: (await row.getAttribute("data-outcome")) ?? "",
       ms: Number(match![1]),
       label: match![2]!,
+      bar: Number.parseFloat((await row.locator("rect").getAttribute("width")) ?? ""),
     });
   }
   return result;
@@ -157,7 +158,11 @@ test.describe("what each fragment tells about itself", () => {
 
     await page.goto(app.url);
     await expect(timeline(page)).toBeVisible();
-    expect((await timelineRows(page)).map((row) => row.outcome)).toEqual(["miss", "miss"]);
+    const cold = await timelineRows(page);
+    expect(cold.map((row) => row.outcome)).toEqual(["miss", "miss"]);
+    // The axis ends at the fragment deadline (4000 ms by default), not at the slowest fragment.
+    await expect(timeline(page).getByText("4000 ms, the fragment deadline", { exact: true })).toBeVisible();
+    for (const row of cold) expect(row.bar, `bar of ${row.name} at ${row.ms} ms`).toBeCloseTo(row.ms / 40, 1);
 
     await page.reload();
     await expect(timeline(page)).toBeVisible();
@@ -172,6 +177,11 @@ test.describe("what each fragment tells about itself", () => {
       ["r1", "hit", "fresh from cache"],
       ["r2", "hit", "fresh from cache"],
     ]);
+    // A hit of a few milliseconds is a sliver on the same axis, shorter than either upstream call was.
+    for (const row of rows) {
+      expect(row.bar, `bar of ${row.name} at ${row.ms} ms`).toBeCloseTo(Math.max(0.5, row.ms / 40), 1);
+      expect(row.bar).toBeLessThan(Math.min(...cold.map((coldRow) => coldRow.bar)));
+    }
     expect(upstream.calls()).toBe(2);
   });
 
@@ -357,11 +367,12 @@ test.describe("the purge route", () => {
 
       const foreign = {
         "other-app:cache:q1": "theirs",
-        "workerless:v1:findings": "not an entry",
-        "workerless:v2:find:q1": "another version",
+        "workerless:v2:findings": "not an entry",
+        "workerless:v1:find:q1": "an older version",
+        "workerless:v3:find:{q1}": "a newer version",
       };
       for (const [key, value] of Object.entries(foreign)) await client.set(key, value);
-      await client.set("workerless:v1:lease:q9", "someone-else", "PX", 60_000);
+      await client.set("workerless:v2:lease:{q9}", "someone-else", "PX", 60_000);
 
       upstream.script("q2", { body: "q2 after purge" });
       const response = await purge(first, JSON.stringify({ all: true }), `Bearer ${ADMIN_TOKEN}`);
@@ -369,10 +380,10 @@ test.describe("the purge route", () => {
       expect(response.status).toBe(200);
       expect(await response.json()).toEqual({ purged: "all", deleted: 2 });
 
-      expect(await client.keys("workerless:v1:find:*")).toEqual([]);
+      expect(await client.keys("workerless:v2:find:*")).toEqual([]);
       for (const [key, value] of Object.entries(foreign)) expect(await client.get(key), key).toBe(value);
-      expect(await client.get("workerless:v1:lease:q9")).toBe("someone-else");
-      expect(await client.pttl("workerless:v1:lease:q9")).toBeGreaterThan(50_000);
+      expect(await client.get("workerless:v2:lease:{q9}")).toBe("someone-else");
+      expect(await client.pttl("workerless:v2:lease:{q9}")).toBeGreaterThan(50_000);
 
       // The purging instance forgot its own copies at once.
       expect((await fragment(first, "q1")).source).toBe("miss");

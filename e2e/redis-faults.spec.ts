@@ -30,7 +30,7 @@ async function expectCachingResumes(app: AppServer, stack: RedisStack) {
     .poll(
       async () => {
         await fetch(`${app.url}/fragment/resumed-${Date.now()}`);
-        return (await stack.client.keys("workerless:v1:find:resumed-*")).length;
+        return (await stack.client.keys("workerless:v2:find:{resumed-*")).length;
       },
       { timeout: 10_000 },
     )

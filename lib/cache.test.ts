@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { startRedisStack, type RedisStack } from "../test-support/redis-stack";
-import { Cache, LoadTimeoutError, type CacheOptions, type Loader } from "./cache";
+import { keysPerNode, STORE_KINDS } from "../test-support/redis-targets";
+import { startStoreBackend, type StoreBackend } from "../test-support/store-backends";
+import { Cache, LoadTimeoutError, SharedLoadError, type CacheOptions, type Loader } from "./cache";
 import { CircuitBreaker } from "./circuit-breaker";
 import { GuardedStore } from "./stores/guarded";
 import { MemoryStore } from "./stores/memory";
-import { UpstashStore } from "./stores/upstash";
 
 class LoadError extends Error {
   override name = "LoadError";
@@ -224,43 +224,51 @@ describe("Cache on the in-process tier", () => {
   });
 });
 
-describe("Cache shared through Redis", () => {
-  let stack: RedisStack;
+describe.each(STORE_KINDS)("Cache shared through %s", (kind) => {
+  let backend: StoreBackend;
   // Store writes and lease releases run after the caller has its value, as after() runs them in the app.
   const background: Array<Promise<unknown>> = [];
   const drained = () => Promise.all(background.splice(0));
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
   beforeAll(async () => {
-    stack = await startRedisStack();
-  });
+    backend = await startStoreBackend(kind);
+  }, 60_000);
 
   afterAll(async () => {
-    await stack?.stop();
+    await backend?.stop();
   });
 
   beforeEach(async () => {
-    await stack.redis.start();
     await drained();
-    await stack.client.flushall();
+    await backend.flush();
   });
 
-  /** One app instance: its own in-process tier, the shared Redis behind the guard. */
+  /** One app instance: its own in-process tier and its own client of the shared store, behind the guard. */
   function instance(overrides: Partial<CacheOptions> = {}, timeoutMs = 300) {
-    const shared = new GuardedStore(new UpstashStore({ url: stack.bridgeUrl, token: stack.token, timeoutMs }), {
+    const shared = new GuardedStore(backend.store(timeoutMs), {
       timeoutMs,
       breaker: new CircuitBreaker({ failureThreshold: 5, coolDownMs: 200 }),
     });
-    return memoryCache({ shared, namespace: "workerless:v1", keepAlive: (task) => background.push(task), ...overrides });
+    return memoryCache({ shared, namespace: "workerless:v2", keepAlive: (task) => background.push(task), ...overrides });
   }
 
-  it("stores entries under namespaced keys that expire when grace ends", async () => {
+  /** A connected instance: a first lookup made its client connect, so round trips count from here. */
+  async function warmInstance(overrides: Partial<CacheOptions> = {}, timeoutMs = 300) {
+    const cache = instance(overrides, timeoutMs);
+    await cache.get("warm-up", async () => "ready");
+    await drained();
+    return cache;
+  }
+
+  it("stores entries under hash-tagged keys that expire, on Redis' clock, when grace ends", async () => {
     const cache = instance({ freshMs: 2000, graceMs: 3000 });
     await cache.get("k", countingLoader().load);
     await drained();
-    const ttl = await stack.client.pttl("workerless:v1:find:k");
+    const ttl = await backend.client.pttl("workerless:v2:find:{k}");
     expect(ttl).toBeGreaterThan(4000);
     expect(ttl).toBeLessThanOrEqual(5000);
-    expect(await stack.client.keys("workerless:v1:lease:*")).toEqual([]);
+    expect(await backend.keys("workerless:v2:lease:*")).toEqual([]);
   });
 
   it("fills a new instance's local tier from Redis without a load", async () => {
@@ -269,45 +277,27 @@ describe("Cache shared through Redis", () => {
     await drained();
     const other = instance();
     expect(await other.get("k", loader.load)).toMatchObject({ value: "value 1", source: "hit" });
-    stack.bridge!.resetStats();
     expect(await other.get("k", loader.load)).toMatchObject({ value: "value 1", source: "hit" });
-    expect(stack.bridge!.stats().commands).toBe(0);
     expect(loader.calls()).toBe(1);
   });
 
-  it("reads Redis and takes the lease for a cold key in one round trip before the loader runs", async () => {
-    const cache = instance();
-    const loader = countingLoader();
-    loader.hold();
-    stack.bridge!.resetStats();
-    const pending = cache.get("cold", loader.load);
-    await vi.waitFor(() => expect(loader.calls()).toBe(1));
-    expect(stack.bridge!.stats()).toMatchObject({ commands: 1, requests: 1 });
-    loader.release();
-    expect(await pending).toMatchObject({ value: "value 1", source: "miss" });
-  });
-
-  it("gives one page view's lookups one round trip, a re-check of its own copy included", async () => {
-    const loader = countingLoader();
-    const cache = instance({ localTrustMs: 50, local: new MemoryStore({ maxEntries: 1, maxBytes: 1 << 20 }) });
-    const names = ["a", "b", "c"];
-    await Promise.all(names.map((name) => cache.get(name, loader.load)));
+  it("gives back every value exactly as it was loaded, whatever it looks like", async () => {
+    const values = ["123", "0012", "-1.5e3", "true", "null", '{"a":[1,2]}', "[1,2]", '"quoted"', "abcd", "", " ", "日本語 🎉 ç", "\\u0000 \\n", "x".repeat(60_000)];
+    const writer = instance({ maxValueBytes: 64 * 1024 });
+    const reader = instance({ maxValueBytes: 64 * 1024 });
+    for (const [index, value] of values.entries()) await writer.get(`v${index}`, async () => value);
     await drained();
-    await new Promise((resolve) => setTimeout(resolve, 60));
-    stack.bridge!.resetStats();
-    // One key is held here past its trust window, the other two only in Redis.
-    const answers = await Promise.all(names.map((name) => cache.get(name, loader.load)));
-    await drained();
-    expect(answers.map((answer) => answer.source)).toEqual(["hit", "hit", "hit"]);
-    expect(stack.bridge!.stats()).toMatchObject({ commands: 3, requests: 1 });
-    expect(loader.calls()).toBe(3);
+    for (const [index, value] of values.entries()) {
+      const answer = await reader.get(`v${index}`, async () => "loaded again");
+      expect(answer, `value ${index}`).toMatchObject({ value, source: "hit" });
+    }
   });
 
   it("serves the stale entry Redis holds to new instances at once, while one of them refreshes it", async () => {
     const loader = countingLoader();
     await instance({ freshMs: 300 }).get("k", loader.load);
     await drained();
-    await new Promise((resolve) => setTimeout(resolve, 350));
+    await sleep(350);
     loader.hold();
     const started = performance.now();
     const answers = await Promise.all([instance({ freshMs: 300 }), instance({ freshMs: 300 })].map((cache) => cache.get("k", loader.load)));
@@ -323,11 +313,27 @@ describe("Cache shared through Redis", () => {
     expect(await instance({ freshMs: 300 }).get("k", loader.load)).toMatchObject({ value: "value 2", source: "hit" });
   });
 
+  it("decides freshness on Redis' clock, not on the instances' clocks", async () => {
+    const loader = countingLoader();
+    await instance({ freshMs: 60_000, graceMs: 60_000 }).get("k", loader.load);
+    await drained();
+    // Ten minutes ahead: on its own clock the entry would be past grace; on Redis' it is fresh.
+    const ahead = instance({ freshMs: 60_000, graceMs: 60_000, now: () => Date.now() + 600_000 });
+    expect(await ahead.get("k", loader.load)).toMatchObject({ value: "value 1", source: "hit" });
+
+    await instance({ freshMs: 200, graceMs: 60_000 }).get("j", loader.load);
+    await drained();
+    await sleep(250);
+    // Ten minutes behind: on its own clock the entry would be fresh; on Redis' it is stale.
+    const behind = instance({ freshMs: 200, graceMs: 60_000, now: () => Date.now() - 600_000 });
+    expect(await behind.get("j", loader.load)).toMatchObject({ value: "value 2", source: "stale" });
+  });
+
   it("serves the stale entry Redis holds while a failing key backs off, with no copy of its own", async () => {
     const loader = countingLoader((call) => (call === 1 ? "value 1" : new LoadError("down")));
     await instance({ freshMs: 300 }).get("k", loader.load);
     await drained();
-    await new Promise((resolve) => setTimeout(resolve, 350));
+    await sleep(350);
     const local = new MemoryStore({ maxEntries: 1000, maxBytes: 1 << 20 });
     const cache = instance({ freshMs: 300, local });
     expect(await cache.get("k", loader.load)).toMatchObject({ value: "value 1", source: "stale" });
@@ -336,6 +342,9 @@ describe("Cache shared through Redis", () => {
     // Evicted here, and backing off: only a read of Redis can still find something to serve.
     local.delete("k");
     expect(await cache.get("k", loader.load)).toMatchObject({ value: "value 1", source: "stale" });
+    // Another instance, which never saw the failure, learns the backoff from Redis and serves stale too.
+    expect(await instance({ freshMs: 300 }).get("k", loader.load)).toMatchObject({ value: "value 1", source: "stale" });
+    await drained();
     expect(loader.calls()).toBe(2);
   });
 
@@ -358,7 +367,7 @@ describe("Cache shared through Redis", () => {
     const caches = [instance(), instance(), instance()];
     const pending = caches.flatMap((cache) => Array.from({ length: 50 }, () => cache.get("cold", loader.load)));
     await vi.waitFor(() => expect(loader.calls()).toBe(1));
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await sleep(200);
     loader.release();
     const answers = await Promise.all(pending);
     expect(loader.calls()).toBe(1);
@@ -366,22 +375,66 @@ describe("Cache shared through Redis", () => {
     expect(answers.filter((answer) => answer.source === "miss")).toHaveLength(1);
   });
 
-  it("releases the lease when the loader throws, so the next caller loads a value; no error is stored", async () => {
-    const first = instance({ backoffBaseMs: 0 });
-    const second = instance();
+  it("gives the instances waiting on a lease holder its failure at once, not after the lease", async () => {
+    const loader = countingLoader(() => new LoadError("upstream 503"));
+    loader.hold();
+    const holder = instance({ loadTimeoutMs: 5000 }).get("k", loader.load);
+    await vi.waitFor(() => expect(loader.calls()).toBe(1));
+    const waiters = [instance({ loadTimeoutMs: 5000 }), instance({ loadTimeoutMs: 5000 })].map((cache) => cache.get("k", loader.load));
+    await sleep(100);
+    const released = performance.now();
+    loader.release();
+    const [own, ...shared] = await Promise.allSettled([holder, ...waiters]);
+    expect(own).toMatchObject({ status: "rejected", reason: { message: "upstream 503" } });
+    for (const waiter of shared) expect(waiter).toMatchObject({ status: "rejected", reason: expect.any(SharedLoadError) });
+    expect(performance.now() - released).toBeLessThan(1000);
+    expect(loader.calls()).toBe(1);
+  });
+
+  it("makes one upstream call per key per backoff window for the fleet while the upstream fails", async () => {
+    const callTimes: number[] = [];
+    const failing: Loader = async () => {
+      callTimes.push(performance.now());
+      throw new LoadError("upstream down");
+    };
+    const backoffMs = 400;
+    const caches = [0, 1, 2].map(() => instance({ backoffBaseMs: backoffMs, backoffMaxMs: backoffMs }));
+    const started = performance.now();
+    // Bursts of lookups from every instance, for a bit over three backoff windows.
+    while (performance.now() - started < 3.2 * backoffMs) {
+      await Promise.allSettled(caches.flatMap((cache) => Array.from({ length: 10 }, () => cache.get("down", failing))));
+      await drained();
+      await sleep(25);
+    }
+    const gaps = callTimes.slice(1).map((time, index) => time - callTimes[index]!);
+    expect(callTimes.length).toBeGreaterThanOrEqual(2);
+    expect(callTimes.length).toBeLessThanOrEqual(4);
+    // No instance calls again before the window the fleet agreed on has passed (Redis' clock, a little slack).
+    for (const gap of gaps) expect(gap).toBeGreaterThan(backoffMs - 50);
+  });
+
+  it("records the failure in Redis for the fleet, and a success clears it", async () => {
     const loader = countingLoader((call) => (call === 1 ? new LoadError("boom") : `value ${call}`));
+    const first = instance({ backoffBaseMs: 200, backoffMaxMs: 200 });
     await expect(first.get("k", loader.load)).rejects.toThrow("boom");
     await drained();
-    expect(await stack.client.keys("workerless:v1:*")).toEqual([]);
-    const started = performance.now();
-    expect(await second.get("k", loader.load)).toMatchObject({ value: "value 2", source: "miss" });
-    expect(performance.now() - started).toBeLessThan(500);
+    expect(await backend.keys("workerless:v2:*")).toEqual(["workerless:v2:fail:{k}"]);
+    const ttl = await backend.client.pttl("workerless:v2:fail:{k}");
+    expect(ttl).toBeGreaterThan(300);
+    expect(ttl).toBeLessThanOrEqual(400);
+    const other = instance();
+    await expect(other.get("k", loader.load)).rejects.toBeInstanceOf(SharedLoadError);
+    expect(loader.calls()).toBe(1);
+    await sleep(220);
+    expect(await other.get("k", loader.load)).toMatchObject({ value: "value 2", source: "miss" });
+    await drained();
+    expect(await backend.keys("workerless:v2:*")).toEqual(["workerless:v2:find:{k}"]);
   });
 
   it("waits no longer than the lease of a holder that died, then loads once", async () => {
     // A lease left behind by an instance that died mid-call: nobody will release it.
     const loadTimeoutMs = 500;
-    await stack.client.set("workerless:v1:lease:k", "dead-holder", "PX", loadTimeoutMs + 1000);
+    await backend.client.set("workerless:v2:lease:{k}", "dead-holder", "PX", loadTimeoutMs + 1000);
     const survivors = [instance({ loadTimeoutMs }), instance({ loadTimeoutMs })];
     const loader = countingLoader();
     const started = performance.now();
@@ -396,21 +449,44 @@ describe("Cache shared through Redis", () => {
   it("answers from the upstream when Redis is down, and caches in Redis again once it is back", async () => {
     const cache = instance();
     const loader = countingLoader();
-    await stack.redis.stop();
-    const started = performance.now();
-    expect(await cache.get("down", loader.load)).toMatchObject({ value: "value 1", source: "miss" });
-    expect(performance.now() - started).toBeLessThan(1000);
-
-    await stack.redis.start();
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await backend.outage();
+    try {
+      const started = performance.now();
+      expect(await cache.get("down", loader.load)).toMatchObject({ value: "value 1", source: "miss" });
+      expect(performance.now() - started).toBeLessThan(1000);
+    } finally {
+      await backend.restore();
+    }
     await vi.waitFor(
       async () => {
         await cache.get(`again-${loader.calls()}`, loader.load);
-        expect(await stack.client.keys("workerless:v1:find:again-*")).not.toEqual([]);
+        await drained();
+        expect(await backend.keys("workerless:v2:find:{again-*")).not.toEqual([]);
       },
-      { timeout: 5000, interval: 100 },
+      { timeout: 10_000, interval: 100 },
     );
-  });
+  }, 30_000);
+
+  it("loads each key once per instance while the circuit is open", async () => {
+    const caches = [instance(), instance()];
+    const loader = countingLoader();
+    await backend.outage();
+    try {
+      // Five failed round trips open each instance's circuit.
+      for (let trip = 0; trip < 5; trip += 1) {
+        await Promise.all(caches.map((cache) => cache.get(`open-${trip}`, loader.load)));
+      }
+      const before = loader.calls();
+      loader.hold();
+      const pending = caches.flatMap((cache) => Array.from({ length: 50 }, () => cache.get("k", loader.load)));
+      await vi.waitFor(() => expect(loader.calls()).toBe(before + 2));
+      loader.release();
+      await Promise.all(pending);
+      expect(loader.calls()).toBe(before + 2);
+    } finally {
+      await backend.restore();
+    }
+  }, 30_000);
 
   it("shows a purge on one instance at another once its local trust window passes, without waiting on Redis", async () => {
     const loader = countingLoader();
@@ -421,23 +497,117 @@ describe("Cache shared through Redis", () => {
 
     expect(await first.purge("k")).toBe(1);
     expect(await second.get("k", loader.load)).toMatchObject({ value: "value 1", source: "hit" });
-    await new Promise((resolve) => setTimeout(resolve, 160));
+    await sleep(160);
     // Served at once, and checked against Redis in the background; the next lookup sees the purge.
     expect(await second.get("k", loader.load)).toMatchObject({ value: "value 1", source: "hit" });
     await drained();
     expect(await second.get("k", loader.load)).toMatchObject({ value: "value 2", source: "miss" });
   });
 
-  it("purges every entry of its namespace and nothing else", async () => {
+  it("purges every entry and failure of its namespace, on every node, and nothing else", async () => {
     const cache = instance();
     const loader = countingLoader();
-    for (const key of ["a", "b", "c"]) await cache.get(key, loader.load);
+    const names = ["a", "b", "c", "d", "e", "f"];
+    for (const key of names) await cache.get(key, loader.load);
+    await expect(cache.get("bad", async () => Promise.reject(new LoadError("x")))).rejects.toThrow("x");
     await drained();
-    await stack.client.set("someone-else:key", "keep");
-    await stack.client.set("workerless:v1:lease:x", "held", "PX", 60_000);
+    await backend.client.set("someone-else:key", "keep");
+    await backend.client.set("workerless:v2:lease:{x}", "held", "PX", 60_000);
 
-    expect(await cache.purge()).toBe(3);
-    expect((await stack.client.keys("*")).sort()).toEqual(["someone-else:key", "workerless:v1:lease:x"]);
+    expect(await cache.purge()).toBe(names.length);
+    expect(await backend.keys("*")).toEqual(expect.arrayContaining(["someone-else:key", "workerless:v2:lease:{x}"]));
+    expect(await backend.keys("*")).toHaveLength(2);
     expect(await cache.get("a", loader.load)).toMatchObject({ source: "miss" });
   });
+
+  describe.skipIf(kind === "redis-cluster")("round trips, counted in front of the server", () => {
+    it("reads Redis and takes the lease for a cold key in one round trip before the loader runs", async () => {
+      const cache = await warmInstance();
+      const loader = countingLoader();
+      loader.hold();
+      backend.proxy!.resetStats();
+      const pending = cache.get("cold", loader.load);
+      await vi.waitFor(() => expect(loader.calls()).toBe(1));
+      expect(backend.proxy!.stats().requests).toBe(1);
+      loader.release();
+      expect(await pending).toMatchObject({ value: "value 1", source: "miss" });
+    });
+
+    it("gives one page view's lookups one round trip, a re-check of its own copy included", async () => {
+      const loader = countingLoader();
+      const cache = await warmInstance({ localTrustMs: 50, local: new MemoryStore({ maxEntries: 1, maxBytes: 1 << 20 }) });
+      const names = ["a", "b", "c"];
+      await Promise.all(names.map((name) => cache.get(name, loader.load)));
+      await drained();
+      await sleep(60);
+      backend.proxy!.resetStats();
+      // One key is held here past its trust window, the other two only in Redis.
+      const answers = await Promise.all(names.map((name) => cache.get(name, loader.load)));
+      await drained();
+      expect(answers.map((answer) => answer.source)).toEqual(["hit", "hit", "hit"]);
+      expect(backend.proxy!.stats().requests).toBe(1);
+      expect(loader.calls()).toBe(3);
+    });
+
+    it("never stalls a key on a claim whose reply was lost: the retry finds the lease its own", async () => {
+      const timeoutMs = 200;
+      const upstreamMs = 300;
+      const cache = await warmInstance({ loadTimeoutMs: 5000 }, timeoutMs);
+      const other = await warmInstance({ loadTimeoutMs: 5000 }, timeoutMs);
+      const slow: Loader = async () => {
+        await sleep(upstreamMs);
+        return "slow value";
+      };
+      // The claim runs in Redis (the lease is taken) but its reply comes after the client gave up on it.
+      const held = backend.proxy!.holdNextReply(timeoutMs * 1.5);
+      const started = performance.now();
+      const answer = await cache.get("k", slow);
+      const elapsed = performance.now() - started;
+      await held;
+      expect(answer).toMatchObject({ value: "slow value", source: "miss" });
+      // Without its own lease it would wait for the lease to expire (load timeout + 1 s).
+      expect(elapsed).toBeLessThan(timeoutMs * 2 + upstreamMs + 400);
+      await drained();
+      expect(await backend.keys("workerless:v2:lease:*")).toEqual([]);
+      expect(await other.get("k", slow)).toMatchObject({ value: "slow value", source: "hit" });
+    });
+  });
+});
+
+describe("Cache on a Redis Cluster that loses a master", () => {
+  it("answers with misses, not errors, while a master is gone, and caches on every master again once it is back", async () => {
+    const backend = await startStoreBackend("redis-cluster");
+    const background: Array<Promise<unknown>> = [];
+    try {
+      const cache = memoryCache({
+        shared: new GuardedStore(backend.store(300), { timeoutMs: 300, breaker: new CircuitBreaker({ failureThreshold: 5, coolDownMs: 200 }) }),
+        namespace: "workerless:v2",
+        keepAlive: (task) => background.push(task),
+      });
+      const loader = countingLoader();
+      // Twelve names spread over the three masters' slots.
+      const names = Array.from({ length: 12 }, (_, index) => `lost-${index}`);
+      const [lost] = backend.cluster!.nodes;
+      await lost!.stop();
+      try {
+        const answers = await Promise.all(names.map((name) => cache.get(name, loader.load)));
+        expect(answers.every((answer) => answer.source === "miss" && answer.value.startsWith("value "))).toBe(true);
+        await Promise.all(background.splice(0));
+      } finally {
+        await lost!.start();
+        await backend.cluster!.waitUntilHealthy();
+      }
+      await vi.waitFor(
+        async () => {
+          await Promise.all(names.map((name) => cache.get(`back-${name}-${loader.calls()}`, loader.load)));
+          await Promise.all(background.splice(0));
+          const perMaster = await keysPerNode(backend.cluster!, "workerless:v2:find:{back-*");
+          expect(perMaster.map((keys) => keys.length > 0)).toEqual([true, true, true]);
+        },
+        { timeout: 15_000, interval: 200 },
+      );
+    } finally {
+      await backend.stop();
+    }
+  }, 60_000);
 });

@@ -5,7 +5,7 @@ import type { Source } from "./cache-source";
 import { describeError, logEvent } from "./log";
 import type { MemoryStore } from "./stores/memory";
 import type { GuardedStore } from "./stores/guarded";
-import type { CacheEntry } from "./stores/store";
+import type { CacheEntry, ItemKeys, StoredEntry, StoredFailure } from "./stores/store";
 import { sleep, TimeoutError, withTimeout } from "./timeout";
 
 
@@ -19,11 +19,16 @@ export class LoadTimeoutError extends TimeoutError {
   override name = "LoadTimeoutError";
 }
 
+/** Another instance's load of this key failed and the key is backing off fleet-wide; the message is that failure. */
+export class SharedLoadError extends Error {
+  override name = "SharedLoadError";
+}
+
 export type CacheOptions = {
   local: MemoryStore;
   /** The store shared by every instance; without it the local tier is the only one. */
   shared?: GuardedStore;
-  /** Prefix of every key this cache writes, e.g. `workerless:v1`. */
+  /** Prefix of every key this cache writes, e.g. `workerless:v2`. */
   namespace: string;
   /** How long a value is fresh. */
   freshMs: number;
@@ -163,7 +168,7 @@ export class Cache {
   private async readShared(key: string): Promise<CacheEntry | undefined> {
     const { local, shared } = this.options;
     const slot = local.lookup(key);
-    const remote = await shared?.get(this.entryKey(key));
+    const remote = await shared?.read(this.keys(key));
     // The store did not answer: what this process holds is the best there is.
     if (remote === undefined) return slot?.entry;
     // Gone from the store (purged, or never stored there): this copy must not outlive it.
@@ -171,7 +176,13 @@ export class Cache {
       if (slot) local.delete(key);
       return undefined;
     }
-    return this.keepNewest(key, remote);
+    return this.keepNewest(key, this.onLocalClock(remote));
+  }
+
+  /** The store measures on its own clock; its ages and remaining lifetimes are placed on this process's. */
+  private onLocalClock({ value, ageMs, freshForMs, staleForMs }: StoredEntry): CacheEntry {
+    const now = this.now();
+    return { value, createdAt: now - ageMs, freshUntil: now + freshForMs, staleUntil: now + staleForMs };
   }
 
   /** Keeps the newer of the store's entry and this process's copy here, and returns it. */
@@ -194,17 +205,22 @@ export class Cache {
     );
   }
 
-  /** Forgets one key, or every key of this cache, here and in the shared store; resolves with keys deleted there. */
+  /**
+   * Forgets one key, or every key of this cache, here and in the shared store (values and recorded
+   * failures, not the leases of loads under way); resolves with the entries deleted there.
+   */
   async purge(key?: string): Promise<number> {
-    const { local, shared } = this.options;
+    const { local, shared, namespace } = this.options;
     if (key === undefined) {
       local.clear();
       this.failures.clear();
-      return shared ? shared.deleteMatching(this.entryKey("*")) : 0;
+      if (!shared) return 0;
+      const [entries] = await Promise.all([shared.deleteMatching(`${namespace}:find:*`), shared.deleteMatching(`${namespace}:fail:*`)]);
+      return entries;
     }
     local.delete(key);
     this.failures.delete(key);
-    return shared ? shared.delete(this.entryKey(key)) : 0;
+    return shared ? shared.delete(this.keys(key)) : 0;
   }
 
   private revalidate(key: string, load: Loader): void {
@@ -246,36 +262,44 @@ export class Cache {
   /**
    * One load for `key`, or none when the shared store has the value. Each claim reads the store and, when
    * the entry there is not fresh, tries to take the lease: a stale entry is answered at once through
-   * `notices.stale` while the lease holder refreshes it.
+   * `notices.stale` while the lease holder refreshes it. A failure recorded by any instance holds every
+   * instance off the upstream until its backoff ends: they serve their stale entry or that failure.
    */
   private async fly(key: string, load: Loader, notices: FlightNotices): Promise<Landing> {
     const { shared, loadTimeoutMs } = this.options;
-    const loaded = async (release?: () => Promise<void>) => {
+    const token = randomUUID();
+    const loaded = async () => {
       notices.loading();
-      return { entry: await this.loadAndStore(key, load, release), loaded: true, waited: false };
+      return { entry: await this.loadAndStore(key, load, token), loaded: true, waited: false };
     };
     if (!shared) return loaded();
-    const token = randomUUID();
-    const leaseKey = this.leaseKey(key);
+    const keys = this.keys(key);
     const leaseMs = loadTimeoutMs + LEASE_MARGIN_MS;
     const giveUpAt = this.now() + leaseMs + LEASE_MARGIN_MS;
     let pause = POLL_FIRST_MS;
     let failedClaims = 0;
     let waited = false;
     for (;;) {
-      const claim = await shared.claim(this.entryKey(key), leaseKey, token, leaseMs, this.now());
-      // A failed claim leaves the lease unknown (a busy process can miss an answer that was on its way):
-      // ask once more, then go ahead alone rather than hold the page on a store that does not answer.
+      // The same token on every claim: a claim whose reply was lost may have taken the lease, and the
+      // next one must find it ours rather than wait on it.
+      const claim = await shared.claim(keys, token, leaseMs);
+      // A failed claim leaves the lease unknown: ask once more, then go ahead alone rather than hold the
+      // page on a store that does not answer.
       if (!claim && ++failedClaims >= MAX_FAILED_CLAIMS) return loaded();
-      const { entry, leased } = claim ?? {};
+      const { entry: stored, leased, failure } = claim ?? {};
+      const entry = stored && this.keepNewest(key, this.onLocalClock(stored));
       if (entry) {
-        this.keepNewest(key, entry);
         if (entry.freshUntil > this.now()) return { entry, loaded: false, waited };
         notices.stale(entry);
       }
-      if (leased) return loaded(() => shared.releaseLease(leaseKey, token));
-      // Another instance holds the lease and is refreshing this stale entry: nothing to wait for.
+      if (failure) this.noteFailure(key, failure);
+      if (leased) return loaded();
+      // Another instance is refreshing this stale entry, or the key is backing off: serve what there is.
       if (entry) return { entry, loaded: false, waited };
+      if (failure && failure.retryInMs > 0) {
+        this.stats.skippedLoads += 1;
+        throw this.failures.get(key)?.error ?? new SharedLoadError(failure.error);
+      }
       if (!waited && claim) {
         waited = true;
         this.stats.coalesced += 1;
@@ -288,11 +312,23 @@ export class Cache {
     }
   }
 
+  /** Takes in a failure another instance recorded: its backoff, and its attempts for the next delay. */
+  private noteFailure(key: string, { error, attempts, retryInMs }: StoredFailure): void {
+    const known = this.failures.get(key);
+    const retryAt = this.now() + retryInMs;
+    if (!known || retryAt > known.retryAt) {
+      this.failures.set(key, { error: new SharedLoadError(error), attempts: Math.max(attempts, known?.attempts ?? 0), retryAt });
+    } else if (attempts > known.attempts) {
+      this.failures.set(key, { ...known, attempts });
+    }
+  }
+
   /**
    * Calls the loader and fills the local tier. The caller gets the value at once; the shared store is
-   * written in the background, and only then is the lease released, so waiters always find the value.
+   * written in the background, in the same step that frees the lease held with `token`, so waiters always
+   * find the value (or the failure, which holds the whole fleet off the upstream for its backoff).
    */
-  private async loadAndStore(key: string, load: Loader, release?: () => Promise<void>): Promise<CacheEntry> {
+  private async loadAndStore(key: string, load: Loader, token: string): Promise<CacheEntry> {
     const { local, shared, loadTimeoutMs, freshMs, graceMs, maxValueBytes } = this.options;
     const started = this.now();
     this.stats.loads += 1;
@@ -305,8 +341,8 @@ export class Cache {
         return error;
       });
     } catch (error) {
-      this.recordFailure(key, error, started);
-      if (release) this.inBackground(release());
+      const failure = this.recordFailure(key, error, started);
+      if (shared) this.inBackground(shared.fail(this.keys(key), token, failure));
       throw error;
     }
     this.failures.delete(key);
@@ -317,14 +353,7 @@ export class Cache {
     const cacheable = bytes <= maxValueBytes;
     if (cacheable) local.set(key, entry, now);
     else this.stats.uncacheable += 1;
-    if (shared) {
-      this.inBackground(
-        (async () => {
-          if (cacheable) await shared.set(this.entryKey(key), entry);
-          await release?.();
-        })(),
-      );
-    }
+    if (shared) this.inBackground(shared.fill(this.keys(key), token, cacheable ? value : undefined, freshMs, graceMs));
     return entry;
   }
 
@@ -333,7 +362,8 @@ export class Cache {
     this.options.keepAlive?.(task);
   }
 
-  private recordFailure(key: string, error: unknown, started: number): void {
+  /** Backs the key off here, logs the failure once, and returns it as the fleet should record it. */
+  private recordFailure(key: string, error: unknown, started: number): StoredFailure & { keepMs: number } {
     const { backoffBaseMs, backoffMaxMs } = this.options;
     const timedOut = error instanceof LoadTimeoutError;
     if (timedOut) this.stats.loadTimeouts += 1;
@@ -348,13 +378,13 @@ export class Cache {
       error: describeError(error),
       retryInMs: delay,
     });
+    // Kept past the backoff so the next failure, on any instance, backs off longer.
+    return { error: describeError(error), attempts, retryInMs: delay, keepMs: delay + backoffMaxMs };
   }
 
-  private entryKey(key: string): string {
-    return `${this.options.namespace}:find:${key}`;
-  }
-
-  private leaseKey(key: string): string {
-    return `${this.options.namespace}:lease:${key}`;
+  /** The key's entry, lease and failure record share the `{key}` hash tag: one Redis Cluster slot. */
+  private keys(key: string): ItemKeys {
+    const { namespace } = this.options;
+    return { entry: `${namespace}:find:{${key}}`, lease: `${namespace}:lease:{${key}}`, failure: `${namespace}:fail:{${key}}` };
   }
 }

@@ -1,5 +1,5 @@
 import { describe, it, expect } from "vitest";
-import { CircuitBreaker } from "./circuit-breaker";
+import { CircuitBreaker, type Permit } from "./circuit-breaker";
 
 /** A breaker on a hand-driven clock. */
 function breakerAt(options: { failureThreshold: number; coolDownMs: number }) {
@@ -13,18 +13,26 @@ function breakerAt(options: { failureThreshold: number; coolDownMs: number }) {
   };
 }
 
+/** A permit, failing the test when the breaker refuses one. */
+function permit(breaker: CircuitBreaker): Permit {
+  const granted = breaker.allow();
+  if (!granted) throw new Error(`the breaker refused a trip in state ${breaker.state}`);
+  return granted;
+}
+
 function fail(breaker: CircuitBreaker, times: number): void {
-  for (let i = 0; i < times; i++) {
-    expect(breaker.allow()).toBe(true);
-    breaker.failure();
-  }
+  for (let i = 0; i < times; i++) breaker.failure(permit(breaker));
+}
+
+function succeed(breaker: CircuitBreaker): void {
+  breaker.success(permit(breaker));
 }
 
 describe("CircuitBreaker closed state", () => {
   it("starts closed and allows calls", () => {
     const { breaker } = breakerAt({ failureThreshold: 3, coolDownMs: 1000 });
     expect(breaker.state).toBe("closed");
-    for (let i = 0; i < 10; i++) expect(breaker.allow()).toBe(true);
+    for (let i = 0; i < 10; i++) expect(breaker.allow()).toBeDefined();
     expect(breaker.state).toBe("closed");
   });
 
@@ -32,14 +40,14 @@ describe("CircuitBreaker closed state", () => {
     const { breaker } = breakerAt({ failureThreshold: 5, coolDownMs: 1000 });
     fail(breaker, 4);
     expect(breaker.state).toBe("closed");
-    expect(breaker.allow()).toBe(true);
+    expect(breaker.allow()).toBeDefined();
   });
 
   it("opens after exactly failureThreshold consecutive failures", () => {
     const { breaker } = breakerAt({ failureThreshold: 5, coolDownMs: 1000 });
     fail(breaker, 5);
     expect(breaker.state).toBe("open");
-    expect(breaker.allow()).toBe(false);
+    expect(breaker.allow()).toBeUndefined();
   });
 
   it("opens on the first failure with a threshold of 1", () => {
@@ -51,9 +59,9 @@ describe("CircuitBreaker closed state", () => {
   it("resets the failure count on a success, so only consecutive failures count", () => {
     const { breaker } = breakerAt({ failureThreshold: 3, coolDownMs: 1000 });
     fail(breaker, 2);
-    breaker.success();
+    succeed(breaker);
     fail(breaker, 2);
-    breaker.success();
+    succeed(breaker);
     fail(breaker, 2);
     expect(breaker.state).toBe("closed");
     fail(breaker, 1);
@@ -65,7 +73,7 @@ describe("CircuitBreaker closed state", () => {
     for (let i = 0; i < 5; i++) {
       fail(breaker, 1);
       advance(10_000);
-      breaker.success();
+      succeed(breaker);
     }
     expect(breaker.state).toBe("closed");
   });
@@ -76,13 +84,13 @@ describe("CircuitBreaker open state", () => {
     const { breaker, advance } = breakerAt({ failureThreshold: 2, coolDownMs: 1000 });
     fail(breaker, 2);
     for (let i = 0; i < 5; i++) {
-      expect(breaker.allow()).toBe(false);
+      expect(breaker.allow()).toBeUndefined();
       advance(199);
     }
     // 995 ms after opening
-    expect(breaker.allow()).toBe(false);
+    expect(breaker.allow()).toBeUndefined();
     advance(4);
-    expect(breaker.allow()).toBe(false); // 999 ms
+    expect(breaker.allow()).toBeUndefined(); // 999 ms
     expect(breaker.state).toBe("open");
   });
 
@@ -90,12 +98,12 @@ describe("CircuitBreaker open state", () => {
     const { breaker, advance } = breakerAt({ failureThreshold: 2, coolDownMs: 1000 });
     fail(breaker, 2);
     advance(1000);
-    expect(breaker.allow()).toBe(true);
+    expect(breaker.allow()).toBeDefined();
     expect(breaker.state).toBe("half-open");
-    expect(breaker.allow()).toBe(false);
-    expect(breaker.allow()).toBe(false);
+    expect(breaker.allow()).toBeUndefined();
+    expect(breaker.allow()).toBeUndefined();
     advance(60_000);
-    expect(breaker.allow()).toBe(false);
+    expect(breaker.allow()).toBeUndefined();
     expect(breaker.state).toBe("half-open");
   });
 
@@ -103,26 +111,24 @@ describe("CircuitBreaker open state", () => {
     const { breaker, advance } = breakerAt({ failureThreshold: 1, coolDownMs: 1000 });
     fail(breaker, 1);
     advance(3_600_000);
-    expect(breaker.allow()).toBe(true);
-    expect(breaker.allow()).toBe(false);
+    expect(breaker.allow()).toBeDefined();
+    expect(breaker.allow()).toBeUndefined();
   });
 
   it("closes when the probe succeeds, and allows calls again", () => {
     const { breaker, advance } = breakerAt({ failureThreshold: 2, coolDownMs: 1000 });
     fail(breaker, 2);
     advance(1000);
-    expect(breaker.allow()).toBe(true);
-    breaker.success();
+    succeed(breaker);
     expect(breaker.state).toBe("closed");
-    for (let i = 0; i < 3; i++) expect(breaker.allow()).toBe(true);
+    for (let i = 0; i < 3; i++) expect(breaker.allow()).toBeDefined();
   });
 
   it("needs a full threshold of new failures to open again after the probe closed it", () => {
     const { breaker, advance } = breakerAt({ failureThreshold: 3, coolDownMs: 1000 });
     fail(breaker, 3);
     advance(1000);
-    expect(breaker.allow()).toBe(true);
-    breaker.success();
+    succeed(breaker);
     fail(breaker, 2);
     expect(breaker.state).toBe("closed");
     fail(breaker, 1);
@@ -133,26 +139,24 @@ describe("CircuitBreaker open state", () => {
     const { breaker, advance } = breakerAt({ failureThreshold: 3, coolDownMs: 1000 });
     fail(breaker, 3);
     advance(1500);
-    expect(breaker.allow()).toBe(true);
-    breaker.failure();
+    breaker.failure(permit(breaker));
     expect(breaker.state).toBe("open");
     // The new cool-down counts from the probe's failure, not from the first opening.
     advance(999);
-    expect(breaker.allow()).toBe(false);
+    expect(breaker.allow()).toBeUndefined();
     advance(1);
-    expect(breaker.allow()).toBe(true);
+    expect(breaker.allow()).toBeDefined();
     expect(breaker.state).toBe("half-open");
-    expect(breaker.allow()).toBe(false);
+    expect(breaker.allow()).toBeUndefined();
   });
 
   it("re-opens on a single probe failure even with a high threshold", () => {
     const { breaker, advance } = breakerAt({ failureThreshold: 100, coolDownMs: 10 });
     fail(breaker, 100);
     advance(10);
-    expect(breaker.allow()).toBe(true);
-    breaker.failure();
+    breaker.failure(permit(breaker));
     expect(breaker.state).toBe("open");
-    expect(breaker.allow()).toBe(false);
+    expect(breaker.allow()).toBeUndefined();
   });
 
   it("cycles open → half-open → open → half-open → closed", () => {
@@ -161,14 +165,13 @@ describe("CircuitBreaker open state", () => {
     const states: string[] = [breaker.state];
     for (let round = 0; round < 3; round++) {
       advance(500);
-      expect(breaker.allow()).toBe(true);
+      const probe = permit(breaker);
       states.push(breaker.state);
-      breaker.failure();
+      breaker.failure(probe);
       states.push(breaker.state);
     }
     advance(500);
-    expect(breaker.allow()).toBe(true);
-    breaker.success();
+    succeed(breaker);
     states.push(breaker.state);
     expect(states).toEqual(["open", "half-open", "open", "half-open", "open", "half-open", "open", "closed"]);
   });
@@ -177,27 +180,52 @@ describe("CircuitBreaker open state", () => {
     const { breaker } = breakerAt({ failureThreshold: 1, coolDownMs: 0 });
     fail(breaker, 1);
     expect(breaker.state).toBe("open");
-    expect(breaker.allow()).toBe(true);
+    expect(breaker.allow()).toBeDefined();
     expect(breaker.state).toBe("half-open");
-    expect(breaker.allow()).toBe(false);
+    expect(breaker.allow()).toBeUndefined();
   });
 
   it("uses Date.now when no clock is injected", () => {
     const breaker = new CircuitBreaker({ failureThreshold: 1, coolDownMs: 60_000 });
-    breaker.failure();
+    fail(breaker, 1);
     expect(breaker.state).toBe("open");
-    expect(breaker.allow()).toBe(false);
+    expect(breaker.allow()).toBeUndefined();
   });
 });
 
 describe("CircuitBreaker late answers", () => {
-  it("keeps the circuit open when a call that started before it opened succeeds late", () => {
+  it("keeps the circuit open when a trip that began before it opened succeeds late", () => {
     const { breaker } = breakerAt({ failureThreshold: 2, coolDownMs: 1000 });
-    expect(breaker.allow()).toBe(true);
+    const early = permit(breaker);
     fail(breaker, 2);
     expect(breaker.state).toBe("open");
-    breaker.success();
+    breaker.success(early);
     expect(breaker.state).toBe("open");
-    expect(breaker.allow()).toBe(false);
+    expect(breaker.allow()).toBeUndefined();
+  });
+
+  it("lets no late failure reopen a half-open circuit or free its probe", () => {
+    const { breaker, advance } = breakerAt({ failureThreshold: 2, coolDownMs: 1000 });
+    const early = permit(breaker);
+    fail(breaker, 2);
+    advance(1000);
+    const probe = permit(breaker);
+    expect(breaker.state).toBe("half-open");
+    breaker.failure(early);
+    expect(breaker.state).toBe("half-open");
+    // The probe is still out: no second probe may start.
+    expect(breaker.allow()).toBeUndefined();
+    breaker.success(probe);
+    expect(breaker.state).toBe("closed");
+  });
+
+  it("does not count a late failure from before the circuit closed again", () => {
+    const { breaker, advance } = breakerAt({ failureThreshold: 1, coolDownMs: 1000 });
+    const early = permit(breaker);
+    fail(breaker, 1);
+    advance(1000);
+    succeed(breaker);
+    breaker.failure(early);
+    expect(breaker.state).toBe("closed");
   });
 });

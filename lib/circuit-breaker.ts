@@ -1,12 +1,19 @@
 export type BreakerState = "closed" | "open" | "half-open";
 
 export type CircuitBreakerOptions = {
-  /** Consecutive failures that open the circuit. @default 5 */
+  /** Consecutive failed trips that open the circuit. @default 5 */
   failureThreshold: number;
   /** How long an open circuit skips calls before one probe is let through. @default 5000 ms */
   coolDownMs: number;
   now?: () => number;
 };
+
+/**
+ * Leave for one trip to the dependency. Its outcome counts only while the circuit is still in the state
+ * that granted it: a trip begun before the circuit opened (or before the probe went out) says nothing
+ * about the dependency now.
+ */
+export type Permit = { readonly generation: number; readonly probe: boolean };
 
 /**
  * Stops calling a failing dependency for a cool-down, then lets one probe through:
@@ -16,6 +23,7 @@ export class CircuitBreaker {
   private failures = 0;
   private openedAt = 0;
   private probing = false;
+  private generation = 0;
   private current: BreakerState = "closed";
   private readonly now: () => number;
 
@@ -27,34 +35,38 @@ export class CircuitBreaker {
     return this.current;
   }
 
-  /** Whether a call may go out now; in half-open state only the single probe may. */
-  allow(): boolean {
-    if (this.current === "closed") return true;
+  /** A permit when a trip may go out now (in half-open state only the single probe may), otherwise undefined. */
+  allow(): Permit | undefined {
+    if (this.current === "closed") return { generation: this.generation, probe: false };
     if (this.current === "open" && this.now() - this.openedAt >= this.options.coolDownMs) {
-      this.current = "half-open";
+      this.enter("half-open");
       this.probing = false;
     }
     if (this.current === "half-open" && !this.probing) {
       this.probing = true;
-      return true;
+      return { generation: this.generation, probe: true };
     }
-    return false;
+    return undefined;
   }
 
-  success(): void {
-    // A call that started before the circuit opened proves nothing about now; only the probe may close it.
-    if (this.current === "open") return;
+  success(permit: Permit): void {
+    if (permit.generation !== this.generation) return;
     this.failures = 0;
-    this.probing = false;
-    this.current = "closed";
+    if (permit.probe) this.enter("closed");
   }
 
-  failure(): void {
+  failure(permit: Permit): void {
+    if (permit.generation !== this.generation) return;
     this.failures += 1;
-    this.probing = false;
-    if (this.current === "half-open" || this.failures >= this.options.failureThreshold) {
-      this.current = "open";
+    if (permit.probe || this.failures >= this.options.failureThreshold) {
+      this.enter("open");
       this.openedAt = this.now();
     }
+  }
+
+  private enter(state: BreakerState): void {
+    this.current = state;
+    this.generation += 1;
+    if (state === "closed") this.failures = 0;
   }
 }

@@ -281,6 +281,42 @@ describe("readConfig shared store", () => {
   );
 });
 
+describe("readConfig native Redis", () => {
+  it("uses one Redis server over TCP with REDIS_URL, credentials and TLS included", () => {
+    expect(readConfig({ REDIS_URL: "redis://127.0.0.1:6379" }).store).toEqual({ kind: "redis", url: "redis://127.0.0.1:6379" });
+    expect(readConfig({ REDIS_URL: "rediss://user:p%40ss@cache.internal:6380/2" }).store).toEqual({
+      kind: "redis",
+      url: "rediss://user:p%40ss@cache.internal:6380/2",
+    });
+  });
+
+  it("uses a Redis Cluster with REDIS_CLUSTER_URLS, a comma-separated list of seed nodes", () => {
+    expect(readConfig({ REDIS_CLUSTER_URLS: " redis://10.0.0.1:7000 ,redis://10.0.0.2:7001" }).store).toEqual({
+      kind: "redis-cluster",
+      urls: ["redis://10.0.0.1:7000", "redis://10.0.0.2:7001"],
+    });
+  });
+
+  it.each([
+    ["REDIS_URL", "http://127.0.0.1:6379"],
+    ["REDIS_URL", "127.0.0.1:6379"],
+    ["REDIS_URL", "redis//oops"],
+    ["REDIS_CLUSTER_URLS", "redis://a:7000,,redis://b:7001"],
+    ["REDIS_CLUSTER_URLS", "redis://a:7000,b:7001"],
+  ])("stops on a malformed %s (%s), naming it and not echoing it", (variable, value) => {
+    const message = configError({ [variable]: value }).message;
+    expect(message).toBe(`${variable} is invalid: must be a redis:// or rediss:// URL`);
+  });
+
+  it.each([
+    [{ REDIS_URL: "redis://a:1", UPSTASH_REDIS_REST_URL: "https://x.upstash.io", UPSTASH_REDIS_REST_TOKEN: "t" }, "UPSTASH_REDIS_REST_URL and REDIS_URL"],
+    [{ REDIS_URL: "redis://a:1", KV_REST_API_TOKEN: "t" }, "KV_REST_API_TOKEN and REDIS_URL"],
+    [{ REDIS_URL: "redis://a:1", REDIS_CLUSTER_URLS: "redis://b:2" }, "REDIS_URL and REDIS_CLUSTER_URLS"],
+  ])("refuses two kinds of store at once, naming both", (env, names) => {
+    expect(configError(env).message).toBe(`${names} are both set: configure one shared store`);
+  });
+});
+
 describe("readConfig admin token", () => {
   it("enables purging with a long enough CACHE_ADMIN_TOKEN", () => {
     expect(readConfig({ CACHE_ADMIN_TOKEN: " a-long-enough-secret " }).adminToken).toBe("a-long-enough-secret");
@@ -291,25 +327,43 @@ describe("readConfig admin token", () => {
   });
 });
 
+/** The HTTP upstream with the default cap and redirect policy. */
+const http = (urlTemplate: string) => ({ kind: "http", urlTemplate, maxBytes: 1024 * 1024, followRedirects: false });
+
 describe("readConfig upstream", () => {
+  it("caps the body at CACHE_MAX_VALUE_BYTES unless UPSTREAM_MAX_BYTES says otherwise", () => {
+    const url = "http://127.0.0.1:9999/{query}";
+    expect(readConfig({ SLOW_API_URL: url, CACHE_MAX_VALUE_BYTES: "5000" }).upstream).toMatchObject({ maxBytes: 5000 });
+    expect(readConfig({ SLOW_API_URL: url, UPSTREAM_MAX_BYTES: "200" }).upstream).toMatchObject({ maxBytes: 200 });
+    expect(configError({ UPSTREAM_MAX_BYTES: "0" }).message).toContain("UPSTREAM_MAX_BYTES");
+    expect(configError({ UPSTREAM_MAX_BYTES: "1MB" }).message).toContain("UPSTREAM_MAX_BYTES");
+  });
+
+  it("refuses redirects unless UPSTREAM_REDIRECTS=follow", () => {
+    const url = "http://127.0.0.1:9999/{query}";
+    expect(readConfig({ SLOW_API_URL: url, UPSTREAM_REDIRECTS: "follow" }).upstream).toMatchObject({ followRedirects: true });
+    expect(readConfig({ SLOW_API_URL: url, UPSTREAM_REDIRECTS: "refuse" }).upstream).toMatchObject({ followRedirects: false });
+    expect(configError({ UPSTREAM_REDIRECTS: "yes" }).message).toBe('UPSTREAM_REDIRECTS is invalid: must be "refuse" or "follow"');
+  });
+
   it("uses the HTTP upstream when SLOW_API_URL contains {query}", () => {
     const config = readConfig({ SLOW_API_URL: "https://api.example.com/find?q={query}" });
-    expect(config.upstream).toEqual({ kind: "http", urlTemplate: "https://api.example.com/find?q={query}" });
+    expect(config.upstream).toEqual(http("https://api.example.com/find?q={query}"));
   });
 
   it("ignores SLOW_API_MAX_MS when SLOW_API_URL is set", () => {
     const config = readConfig({ SLOW_API_URL: "http://127.0.0.1:9999/{query}", SLOW_API_MAX_MS: "5" });
-    expect(config.upstream).toEqual({ kind: "http", urlTemplate: "http://127.0.0.1:9999/{query}" });
+    expect(config.upstream).toEqual(http("http://127.0.0.1:9999/{query}"));
   });
 
   it("turns a percent-encoded %7Bquery%7D placeholder back into {query}", () => {
     const config = readConfig({ SLOW_API_URL: "https://api.example.com/find/%7Bquery%7D" });
-    expect(config.upstream).toEqual({ kind: "http", urlTemplate: "https://api.example.com/find/{query}" });
+    expect(config.upstream).toEqual(http("https://api.example.com/find/{query}"));
   });
 
   it("turns every placeholder back, in either case of percent-encoding", () => {
     const config = readConfig({ SLOW_API_URL: "https://api.example.com/%7bquery%7d/%7Bquery%7D" });
-    expect(config.upstream).toEqual({ kind: "http", urlTemplate: "https://api.example.com/{query}/{query}" });
+    expect(config.upstream).toEqual(http("https://api.example.com/{query}/{query}"));
   });
 
   it("rejects a placeholder that only stands in the #fragment, which is never sent", () => {

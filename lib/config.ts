@@ -9,11 +9,20 @@ export class ConfigError extends Error {
 
 export type StoreConfig =
   | { kind: "memory" }
-  | { kind: "upstash"; url: string; token: string };
+  | { kind: "upstash"; url: string; token: string }
+  | { kind: "redis"; url: string }
+  | { kind: "redis-cluster"; urls: string[] };
 
 export type UpstreamConfig =
   | { kind: "simulator"; maxMs: number }
-  | { kind: "http"; urlTemplate: string };
+  | {
+      kind: "http";
+      urlTemplate: string;
+      /** Largest body read; past it the call is aborted and counts as a failure. @default CACHE_MAX_VALUE_BYTES */
+      maxBytes: number;
+      /** Whether a 3xx answer is followed; refused (a failure) unless configured. @default false */
+      followRedirects: boolean;
+    };
 
 export type Config = {
   store: StoreConfig;
@@ -56,17 +65,27 @@ const integer = (min: number, max: number) =>
     .transform(Number)
     .pipe(z.number().int().min(min).max(max));
 
+const redisUrl = z.url({ protocol: /^rediss?$/, error: "must be a redis:// or rediss:// URL" });
+
 const envSchema = z.object({
   UPSTASH_REDIS_REST_URL: z.url({ protocol: /^https?$/ }).optional(),
   UPSTASH_REDIS_REST_TOKEN: z.string().trim().min(1).optional(),
   KV_REST_API_URL: z.url({ protocol: /^https?$/ }).optional(),
   KV_REST_API_TOKEN: z.string().trim().min(1).optional(),
+  REDIS_URL: redisUrl.optional(),
+  REDIS_CLUSTER_URLS: z
+    .string()
+    .transform((list) => list.split(",").map((url) => url.trim()))
+    .pipe(z.array(redisUrl).min(1))
+    .optional(),
   SLOW_API_URL: z
     .url({ protocol: /^https?$/ })
     .transform((url) => url.replace(/%7Bquery%7D/gi, "{query}"))
     .refine((url) => url.split("#")[0]!.includes("{query}"), "must contain {query} (before any #)")
     .optional(),
   SLOW_API_MAX_MS: integer(0, 600_000).default(3000),
+  UPSTREAM_MAX_BYTES: integer(1, 512 * 1024 * 1024).optional(),
+  UPSTREAM_REDIRECTS: z.enum(["refuse", "follow"], { error: 'must be "refuse" or "follow"' }).default("refuse"),
   FRAGMENTS: z
     .string()
     .default("a,b,c")
@@ -94,7 +113,19 @@ function withoutBlanks(env: Env): Env {
   return Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== ""));
 }
 
+const STORE_VARIABLES = [
+  ["UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN", "KV_REST_API_URL", "KV_REST_API_TOKEN"],
+  ["REDIS_URL"],
+  ["REDIS_CLUSTER_URLS"],
+] as const;
+
 function pickStore(env: z.infer<typeof envSchema>): StoreConfig {
+  const kinds = STORE_VARIABLES.map((names) => names.find((name) => env[name] !== undefined)).filter((name) => name !== undefined);
+  if (kinds.length > 1) {
+    throw new ConfigError(`${kinds.join(" and ")} are both set: configure one shared store`);
+  }
+  if (env.REDIS_URL) return { kind: "redis", url: env.REDIS_URL };
+  if (env.REDIS_CLUSTER_URLS) return { kind: "redis-cluster", urls: env.REDIS_CLUSTER_URLS };
   const pairs = [
     { url: env.UPSTASH_REDIS_REST_URL, token: env.UPSTASH_REDIS_REST_TOKEN, names: ["UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN"] },
     { url: env.KV_REST_API_URL, token: env.KV_REST_API_TOKEN, names: ["KV_REST_API_URL", "KV_REST_API_TOKEN"] },
@@ -119,7 +150,12 @@ export function readConfig(rawEnv: Env): Config {
   return {
     store: pickStore(env),
     upstream: env.SLOW_API_URL
-      ? { kind: "http", urlTemplate: env.SLOW_API_URL }
+      ? {
+          kind: "http",
+          urlTemplate: env.SLOW_API_URL,
+          maxBytes: env.UPSTREAM_MAX_BYTES ?? env.CACHE_MAX_VALUE_BYTES,
+          followRedirects: env.UPSTREAM_REDIRECTS === "follow",
+        }
       : { kind: "simulator", maxMs: env.SLOW_API_MAX_MS },
     fragments: env.FRAGMENTS,
     cacheTtlSeconds: env.CACHE_TTL_SECONDS,

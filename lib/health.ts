@@ -2,11 +2,12 @@ import "server-only";
 import type { CacheStats } from "./cache";
 import { getRuntime } from "./runtime";
 import type { StoreStats } from "./stores/guarded";
+import type { StoreKind } from "./stores/store";
 
 export type Counters = CacheStats & { storeErrors: number; storeSkipped: number };
 
 export type Health = {
-  store: "memory" | "upstash";
+  store: "memory" | StoreKind;
   ok: boolean;
   /** Round trip of the probe, in ms. */
   ms: number;

@@ -5,27 +5,38 @@ import { CircuitBreaker } from "./circuit-breaker";
 import { getConfig, type Config } from "./config";
 import { GuardedStore } from "./stores/guarded";
 import { MemoryStore } from "./stores/memory";
+import { RedisStore } from "./stores/redis";
+import type { SharedStore } from "./stores/store";
 import { UpstashStore } from "./stores/upstash";
 import { createUpstream, type Upstream } from "./upstream";
 
-/** Versioned so a change of entry format never reads old entries. */
-const NAMESPACE = "workerless:v1";
+/** Versioned so a change of entry format or key layout never reads old entries. */
+const NAMESPACE = "workerless:v2";
 
 /** Everything a request needs, built once per process from the configuration. */
 export type Runtime = { config: Config; cache: Cache; upstream: Upstream; local: MemoryStore; shared?: GuardedStore };
 
+function createSharedStore({ store, redisTimeoutMs: timeoutMs }: Config): SharedStore | undefined {
+  switch (store.kind) {
+    case "memory":
+      return undefined;
+    case "upstash":
+      return new UpstashStore({ url: store.url, token: store.token, timeoutMs });
+    case "redis":
+    case "redis-cluster":
+      return new RedisStore({ target: store, timeoutMs });
+  }
+}
+
 function createRuntime(config: Config): Runtime {
   const local = new MemoryStore({ maxEntries: config.cacheMaxEntries, maxBytes: config.cacheMaxBytes });
-  const shared =
-    config.store.kind === "upstash"
-      ? new GuardedStore(
-          new UpstashStore({ url: config.store.url, token: config.store.token, timeoutMs: config.redisTimeoutMs }),
-          {
-            timeoutMs: config.redisTimeoutMs,
-            breaker: new CircuitBreaker({ failureThreshold: 5, coolDownMs: config.redisCoolDownMs }),
-          },
-        )
-      : undefined;
+  const store = createSharedStore(config);
+  const shared = store
+    ? new GuardedStore(store, {
+        timeoutMs: config.redisTimeoutMs,
+        breaker: new CircuitBreaker({ failureThreshold: 5, coolDownMs: config.redisCoolDownMs }),
+      })
+    : undefined;
   const cache = new Cache({
     local,
     shared,

@@ -1,5 +1,5 @@
 import "server-only";
-import { LoadTimeoutError } from "./cache";
+import { LoadTimeoutError, SharedLoadError } from "./cache";
 import type { FragmentResult } from "./fragment-result";
 import { describeError, logEvent } from "./log";
 import { getRuntime } from "./runtime";
@@ -67,8 +67,9 @@ export async function findFragment(name: string, onLoading?: () => void): Promis
     return { status: "ready", name, value: lookup.value, source: lookup.source, ms: elapsed() };
   } catch (error) {
     if (error instanceof FragmentDeadlineError) return { status: "pending", name, ms: elapsed() };
-    // Upstream failures were logged once where they happened; anything else is logged here.
-    if (!(error instanceof UpstreamError || error instanceof LoadTimeoutError)) {
+    // Upstream failures were logged once where they happened (a shared one on the instance that called);
+    // anything else is logged here.
+    if (!(error instanceof UpstreamError || error instanceof LoadTimeoutError || error instanceof SharedLoadError)) {
       logEvent("error", "fragment_error", { key: name, error: describeError(error) });
     }
     return { status: "error", name, ms: elapsed() };

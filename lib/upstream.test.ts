@@ -1,8 +1,24 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { gzipSync } from "node:zlib";
 import { afterAll, afterEach, beforeAll, describe, it, expect, vi } from "vitest";
 import { freePort } from "../test-support/free-port";
-import { createUpstream, httpUpstream, simulatedUpstream, UpstreamError } from "./upstream";
+import {
+  createUpstream,
+  httpUpstream,
+  simulatedUpstream,
+  UpstreamError,
+  UpstreamRedirectError,
+  UpstreamTooLargeError,
+  type HttpUpstreamOptions,
+} from "./upstream";
+
+const MiB = 1024 * 1024;
+
+/** The HTTP upstream as configured by default: a 1 MiB cap, redirects refused. */
+function upstreamAt(urlTemplate: string, options: Partial<HttpUpstreamOptions> = {}) {
+  return httpUpstream({ urlTemplate, maxBytes: MiB, ...options });
+}
 
 describe("simulatedUpstream", () => {
   afterEach(() => {
@@ -134,30 +150,30 @@ describe("httpUpstream against a local HTTP server", () => {
 
   it("GETs the template with {query} replaced by the URL-encoded query", async () => {
     handler = respond(200, "ok");
-    await httpUpstream(`${base}/find?q={query}`)("a b/ç");
+    await upstreamAt(`${base}/find?q={query}`)("a b/ç");
     expect(requests).toEqual([{ method: "GET", url: "/find?q=a%20b%2F%C3%A7" }]);
   });
 
   it("encodes characters that would otherwise change the URL's structure", async () => {
     handler = respond(200, "ok");
-    await httpUpstream(`${base}/find?q={query}&lang=en`)("x&lang=fr#frag?y=1");
+    await upstreamAt(`${base}/find?q={query}&lang=en`)("x&lang=fr#frag?y=1");
     expect(requests[0]?.url).toBe("/find?q=x%26lang%3Dfr%23frag%3Fy%3D1&lang=en");
   });
 
   it("can put the query in the path, and replaces every {query}", async () => {
     handler = respond(200, "ok");
-    await httpUpstream(`${base}/items/{query}?again={query}`)("../admin");
+    await upstreamAt(`${base}/items/{query}?again={query}`)("../admin");
     expect(requests[0]?.url).toBe("/items/..%2Fadmin?again=..%2Fadmin");
   });
 
   it("returns a 200 body as text, decoded as UTF-8", async () => {
     handler = respond(200, "résultat ✓ 日本");
-    await expect(httpUpstream(`${base}/?q={query}`)("x")).resolves.toBe("résultat ✓ 日本");
+    await expect(upstreamAt(`${base}/?q={query}`)("x")).resolves.toBe("résultat ✓ 日本");
   });
 
   it.each([201, 203, 206, 299])("returns the body of any 2xx status (%i)", async (status) => {
     handler = respond(status, `body ${status}`);
-    await expect(httpUpstream(`${base}/?q={query}`)("x")).resolves.toBe(`body ${status}`);
+    await expect(upstreamAt(`${base}/?q={query}`)("x")).resolves.toBe(`body ${status}`);
   });
 
   it("returns an empty string for a 204", async () => {
@@ -165,18 +181,131 @@ describe("httpUpstream against a local HTTP server", () => {
       response.writeHead(204);
       response.end();
     };
-    await expect(httpUpstream(`${base}/?q={query}`)("x")).resolves.toBe("");
+    await expect(upstreamAt(`${base}/?q={query}`)("x")).resolves.toBe("");
   });
 
   it("returns a large body whole", async () => {
     const big = "0123456789".repeat(100_000);
     handler = respond(200, big);
-    await expect(httpUpstream(`${base}/?q={query}`)("x")).resolves.toBe(big);
+    await expect(upstreamAt(`${base}/?q={query}`)("x")).resolves.toBe(big);
+  });
+
+  describe("the size cap", () => {
+    /** Answers `body` in two chunks, without a Content-Length, so only counting the bytes can catch it. */
+    function chunked(body: string): Handler {
+      return (_request, response) => {
+        const bytes = Buffer.from(body);
+        response.writeHead(200, { "content-type": "text/plain; charset=utf-8" });
+        response.write(bytes.subarray(0, bytes.length >> 1));
+        response.end(bytes.subarray(bytes.length >> 1));
+      };
+    }
+
+    const framings = [
+      ["with a Content-Length", (body: string) => respond(200, body)],
+      ["chunked", chunked],
+    ] as const;
+
+    it.each(framings)("accepts a body of exactly maxBytes (%s)", async (_framing, answer) => {
+      handler = answer("x".repeat(1000));
+      await expect(upstreamAt(`${base}/?q={query}`, { maxBytes: 1000 })("x")).resolves.toBe("x".repeat(1000));
+    });
+
+    it.each(framings)("fails on a body of maxBytes + 1 with an UpstreamTooLargeError naming the cap (%s)", async (_framing, answer) => {
+      handler = answer("x".repeat(1001));
+      const error = await upstreamAt(`${base}/?q={query}`, { maxBytes: 1000 })("the query").catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(UpstreamTooLargeError);
+      expect(error).toBeInstanceOf(UpstreamError);
+      expect(error).toMatchObject({ name: "UpstreamTooLargeError", message: 'upstream answer for "the query" is over 1000 bytes' });
+    });
+
+    it.each(framings)("counts bytes, not characters (%s)", async (_framing, answer) => {
+      handler = answer("日本"); // 6 bytes in UTF-8
+      await expect(upstreamAt(`${base}/?q={query}`, { maxBytes: 6 })("x")).resolves.toBe("日本");
+      await expect(upstreamAt(`${base}/?q={query}`, { maxBytes: 5 })("x")).rejects.toBeInstanceOf(UpstreamTooLargeError);
+    });
+
+    it("stops reading an endless body just past the cap and closes the connection", async () => {
+      const chunk = Buffer.alloc(64 * 1024, "x");
+      let written = 0;
+      let closed!: () => void;
+      const connectionClosed = new Promise<void>((resolve) => (closed = resolve));
+      handler = (_request, response) => {
+        response.writeHead(200, { "content-type": "text/plain" });
+        response.on("close", closed);
+        // Writes as fast as the client reads, while the connection stays open, up to 100 MiB.
+        const pump = () => {
+          while (!response.destroyed && written < 100 * MiB) {
+            written += chunk.length;
+            if (!response.write(chunk)) return void response.once("drain", pump);
+          }
+          response.end();
+        };
+        pump();
+      };
+      const started = performance.now();
+      await expect(upstreamAt(`${base}/?q={query}`)("x")).rejects.toBeInstanceOf(UpstreamTooLargeError);
+      await connectionClosed;
+      expect(performance.now() - started).toBeLessThan(2000);
+      // The cap is 1 MiB; the rest is what socket buffers held when the client hung up.
+      expect(written).toBeLessThan(32 * MiB);
+    }, 5000);
+
+    it("fails on a Content-Length over the cap without waiting for the body", async () => {
+      let closed!: () => void;
+      const connectionClosed = new Promise<void>((resolve) => (closed = resolve));
+      handler = (_request, response) => {
+        response.writeHead(200, { "content-type": "text/plain", "content-length": String(100 * MiB) });
+        response.flushHeaders();
+        response.on("close", closed);
+        // Never sends the body: a client that tried to read it would hang.
+      };
+      const error = await upstreamAt(`${base}/?q={query}`)("x").catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(UpstreamTooLargeError);
+      expect((error as Error).message).toContain(`over ${MiB} bytes`);
+      await connectionClosed;
+    }, 5000);
+
+    it("caps the decompressed answer, so a small gzip body that inflates past the cap fails", async () => {
+      const bomb = gzipSync(Buffer.alloc(16 * MiB, "x"));
+      expect(bomb.length).toBeLessThan(MiB);
+      handler = (_request, response) => {
+        response.writeHead(200, { "content-type": "text/plain", "content-encoding": "gzip", "content-length": String(bomb.length) });
+        response.end(bomb);
+      };
+      await expect(upstreamAt(`${base}/?q={query}`)("x")).rejects.toBeInstanceOf(UpstreamTooLargeError);
+    });
+
+    it("accepts a gzip body whose answer fits even when its wire length does not", async () => {
+      const answer = "small";
+      // gzip's header and trailer alone are longer than the answer.
+      const compressed = gzipSync(answer);
+      expect(compressed.length).toBeGreaterThan(answer.length);
+      handler = (_request, response) => {
+        response.writeHead(200, { "content-type": "text/plain", "content-encoding": "gzip", "content-length": String(compressed.length) });
+        response.end(compressed);
+      };
+      await expect(upstreamAt(`${base}/?q={query}`, { maxBytes: answer.length })("x")).resolves.toBe(answer);
+    });
+  });
+
+  it("decodes a multi-byte character split across chunks", async () => {
+    const text = "aé✓日本😀z";
+    handler = async (_request, response) => {
+      response.writeHead(200, { "content-type": "text/plain; charset=utf-8" });
+      // One byte per chunk, spaced out so the client reads them one at a time.
+      for (const byte of Buffer.from(text)) {
+        response.write(Buffer.of(byte));
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      response.end();
+    };
+    await expect(upstreamAt(`${base}/?q={query}`)("x")).resolves.toBe(text);
   });
 
   it.each([400, 404, 429, 500, 503])("throws an UpstreamError naming the status for %i", async (status) => {
     handler = respond(status, "error page");
-    const error = await httpUpstream(`${base}/?q={query}`)("the query").catch((caught: unknown) => caught);
+    const error = await upstreamAt(`${base}/?q={query}`)("the query").catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(UpstreamError);
     expect(error).toMatchObject({ name: "UpstreamError" });
     expect((error as UpstreamError).message).toContain(String(status));
@@ -185,22 +314,68 @@ describe("httpUpstream against a local HTTP server", () => {
 
   it("treats a 3xx without redirect target as a failure", async () => {
     handler = respond(304, "");
-    await expect(httpUpstream(`${base}/?q={query}`)("x")).rejects.toThrow(/304/);
+    await expect(upstreamAt(`${base}/?q={query}`)("x")).rejects.toThrow(/304/);
   });
 
-  it("follows a redirect to a 2xx", async () => {
-    handler = (request, response) => {
-      if (request.url?.startsWith("/old")) {
-        response.writeHead(302, { location: "/new" });
+  describe("redirects", () => {
+    /** Redirects /old to /new, which answers "moved here". */
+    function moved(status: number): Handler {
+      return (request, response) => {
+        if (request.url?.startsWith("/old")) {
+          response.writeHead(status, { location: "/new?from=old" });
+          response.end("see /new");
+        } else respond(200, "moved here")(request, response);
+      };
+    }
+
+    it.each([301, 302, 303, 307, 308])("refuses a %i by default, naming the location and the setting", async (status) => {
+      handler = moved(status);
+      const error = await upstreamAt(`${base}/old?q={query}`)("the query").catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(UpstreamRedirectError);
+      expect(error).toBeInstanceOf(UpstreamError);
+      expect(error).toMatchObject({ name: "UpstreamRedirectError" });
+      const { message } = error as UpstreamRedirectError;
+      expect(message).toContain('"the query"');
+      expect(message).toContain(String(status));
+      expect(message).toContain("to /new?from=old");
+      expect(message).toContain("UPSTREAM_REDIRECTS=follow");
+      expect(requests.map((request) => request.url)).toEqual(["/old?q=the%20query"]);
+    });
+
+    it.each([301, 302, 303, 307, 308])("follows a %i with followRedirects", async (status) => {
+      handler = moved(status);
+      await expect(upstreamAt(`${base}/old?q={query}`, { followRedirects: true })("x")).resolves.toBe("moved here");
+      expect(requests.map((request) => request.url)).toEqual(["/old?q=x", "/new?from=old"]);
+    });
+
+    it("still caps the body it was redirected to", async () => {
+      handler = (request, response) => {
+        if (request.url?.startsWith("/old")) {
+          response.writeHead(302, { location: "/new" });
+          response.end();
+        } else respond(200, "x".repeat(101))(request, response);
+      };
+      const upstream = upstreamAt(`${base}/old?q={query}`, { followRedirects: true, maxBytes: 100 });
+      await expect(upstream("x")).rejects.toBeInstanceOf(UpstreamTooLargeError);
+    });
+
+    it("fails with an UpstreamError and a cause on a redirect loop", async () => {
+      handler = (_request, response) => {
+        response.writeHead(302, { location: "/again" });
         response.end();
-      } else respond(200, "moved here")(request, response);
-    };
-    await expect(httpUpstream(`${base}/old?q={query}`)("x")).resolves.toBe("moved here");
+      };
+      const error = await upstreamAt(`${base}/?q={query}`, { followRedirects: true })("x").catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(UpstreamError);
+      expect(error).not.toBeInstanceOf(UpstreamRedirectError);
+      expect((error as UpstreamError).cause).toBeDefined();
+      // fetch gives up after 20 hops.
+      expect(requests).toHaveLength(21);
+    });
   });
 
   it("throws an UpstreamError with a cause when the connection is refused", async () => {
     const closedPort = await freePort();
-    const error = await httpUpstream(`http://127.0.0.1:${closedPort}/?q={query}`)("q").catch((caught: unknown) => caught);
+    const error = await upstreamAt(`http://127.0.0.1:${closedPort}/?q={query}`)("q").catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(UpstreamError);
     expect((error as UpstreamError).message).toContain("unreachable");
     expect((error as UpstreamError).cause).toBeDefined();
@@ -210,7 +385,7 @@ describe("httpUpstream against a local HTTP server", () => {
     handler = (request) => {
       request.socket.destroy();
     };
-    await expect(httpUpstream(`${base}/?q={query}`)("x")).rejects.toBeInstanceOf(UpstreamError);
+    await expect(upstreamAt(`${base}/?q={query}`)("x")).rejects.toBeInstanceOf(UpstreamError);
   });
 
   it("aborts a request that is waiting for the answer, rejecting with the abort, not an UpstreamError", async () => {
@@ -218,7 +393,7 @@ describe("httpUpstream against a local HTTP server", () => {
     const requestArrived = new Promise<void>((resolve) => (arrived = resolve));
     handler = () => arrived(); // never answers
     const controller = new AbortController();
-    const pending = httpUpstream(`${base}/slow?q={query}`)("x", controller.signal);
+    const pending = upstreamAt(`${base}/slow?q={query}`)("x", controller.signal);
     await requestArrived;
     controller.abort();
     const error = await pending.catch((caught: unknown) => caught);
@@ -232,7 +407,7 @@ describe("httpUpstream against a local HTTP server", () => {
     handler = () => arrived();
     const controller = new AbortController();
     const reason = new Error("budget spent");
-    const pending = httpUpstream(`${base}/slow?q={query}`)("x", controller.signal);
+    const pending = upstreamAt(`${base}/slow?q={query}`)("x", controller.signal);
     await requestArrived;
     controller.abort(reason);
     await expect(pending).rejects.toBe(reason);
@@ -248,16 +423,48 @@ describe("httpUpstream against a local HTTP server", () => {
       // never ends
     };
     const controller = new AbortController();
-    const pending = httpUpstream(`${base}/stream?q={query}`)("x", controller.signal);
+    const pending = upstreamAt(`${base}/stream?q={query}`)("x", controller.signal);
     await streaming;
     await new Promise((resolve) => setTimeout(resolve, 5));
     controller.abort();
     await expect(pending).rejects.toMatchObject({ name: "AbortError" });
   });
 
+  it("rejects with the signal's reason when aborted mid-body, and closes the connection", async () => {
+    let headersSent!: () => void;
+    const streaming = new Promise<void>((resolve) => (headersSent = resolve));
+    let closed!: () => void;
+    const connectionClosed = new Promise<void>((resolve) => (closed = resolve));
+    handler = (_request, response) => {
+      response.writeHead(200, { "content-type": "text/plain" });
+      response.write("partial...");
+      response.on("close", closed);
+      headersSent();
+    };
+    const controller = new AbortController();
+    const reason = new Error("budget spent");
+    const pending = upstreamAt(`${base}/stream?q={query}`)("x", controller.signal);
+    await streaming;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    controller.abort(reason);
+    await expect(pending).rejects.toBe(reason);
+    await connectionClosed;
+  });
+
+  it("throws an UpstreamError with a cause when the connection drops mid-body", async () => {
+    handler = (request, response) => {
+      response.writeHead(200, { "content-type": "text/plain", "content-length": "100" });
+      response.write("only part of it", () => setTimeout(() => request.socket.destroy(), 5));
+    };
+    const error = await upstreamAt(`${base}/?q={query}`)("the query").catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(UpstreamError);
+    expect(error).toMatchObject({ name: "UpstreamError", message: 'upstream answer for "the query" broke off' });
+    expect((error as UpstreamError).cause).toBeDefined();
+  });
+
   it("does not send a request when the signal is already aborted", async () => {
     handler = respond(200, "ok");
-    await expect(httpUpstream(`${base}/?q={query}`)("x", AbortSignal.abort())).rejects.toMatchObject({
+    await expect(upstreamAt(`${base}/?q={query}`)("x", AbortSignal.abort())).rejects.toMatchObject({
       name: "AbortError",
     });
     expect(requests).toEqual([]);
@@ -265,9 +472,26 @@ describe("httpUpstream against a local HTTP server", () => {
 
   it("createUpstream picks the HTTP upstream for an http config", async () => {
     handler = respond(200, "from http");
-    const upstream = createUpstream({ kind: "http", urlTemplate: `${base}/api?q={query}` });
+    const upstream = createUpstream({ kind: "http", urlTemplate: `${base}/api?q={query}`, maxBytes: MiB, followRedirects: false });
     await expect(upstream("z")).resolves.toBe("from http");
     expect(requests).toEqual([{ method: "GET", url: "/api?q=z" }]);
+  });
+
+  it("createUpstream passes maxBytes and followRedirects to the HTTP upstream", async () => {
+    handler = (request, response) => {
+      if (request.url?.startsWith("/old")) {
+        response.writeHead(302, { location: "/new" });
+        response.end();
+      } else respond(200, "0123456789")(request, response);
+    };
+    const config = { kind: "http", urlTemplate: `${base}/old?q={query}` } as const;
+    await expect(createUpstream({ ...config, maxBytes: 10, followRedirects: true })("z")).resolves.toBe("0123456789");
+    await expect(createUpstream({ ...config, maxBytes: 9, followRedirects: true })("z")).rejects.toBeInstanceOf(
+      UpstreamTooLargeError,
+    );
+    await expect(createUpstream({ ...config, maxBytes: 10, followRedirects: false })("z")).rejects.toBeInstanceOf(
+      UpstreamRedirectError,
+    );
   });
 
   it("createUpstream picks the simulator for a simulator config", async () => {

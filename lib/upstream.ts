@@ -6,6 +6,16 @@ export class UpstreamError extends Error {
   override name = "UpstreamError";
 }
 
+/** The API's answer was larger than the configured cap; it was abandoned as soon as it passed it. */
+export class UpstreamTooLargeError extends UpstreamError {
+  override name = "UpstreamTooLargeError";
+}
+
+/** The API answered with a redirect and following redirects is not enabled. */
+export class UpstreamRedirectError extends UpstreamError {
+  override name = "UpstreamRedirectError";
+}
+
 /** Looks one query up in the slow external API and resolves with its text. */
 export type Upstream = (query: string, signal?: AbortSignal) => Promise<string>;
 
@@ -32,25 +42,82 @@ export function simulatedUpstream(maxMs: number): Upstream {
   };
 }
 
+/** Options of `httpUpstream`. */
+export type HttpUpstreamOptions = {
+  /** URL of the API; every `{query}` is replaced by the URL-encoded query. */
+  urlTemplate: string;
+  /**
+   * Largest answer accepted, in bytes of the (decompressed) body. A larger one is abandoned as soon as it
+   * passes the cap, so memory stays bounded, and fails with `UpstreamTooLargeError`.
+   */
+  maxBytes: number;
+  /**
+   * Whether a redirect is followed (up to fetch's 20 hops); when false, a 3xx answer fails with
+   * `UpstreamRedirectError` so an API that moves is noticed instead of silently trusted.
+   * @default false
+   */
+  followRedirects?: boolean;
+};
+
 /** A real API: GET the template with `{query}` replaced by the URL-encoded query; a 2xx body is the result. */
-export function httpUpstream(urlTemplate: string): Upstream {
+export function httpUpstream({ urlTemplate, maxBytes, followRedirects = false }: HttpUpstreamOptions): Upstream {
   return async (query, signal) => {
     const url = urlTemplate.replaceAll("{query}", encodeURIComponent(query));
     let response: Response;
     try {
-      response = await fetch(url, { signal, cache: "no-store" });
+      response = await fetch(url, { signal, cache: "no-store", redirect: followRedirects ? "follow" : "manual" });
     } catch (error) {
       if (signal?.aborted) throw error;
       throw new UpstreamError(`upstream unreachable for "${query}"`, { cause: error });
+    }
+    const location = response.headers.get("location");
+    if (!followRedirects && response.status >= 300 && response.status < 400 && location !== null) {
+      await response.body?.cancel();
+      throw new UpstreamRedirectError(
+        `upstream redirected "${query}" (${response.status}) to ${location}; set UPSTREAM_REDIRECTS=follow to follow redirects`,
+      );
     }
     if (!response.ok) {
       await response.body?.cancel();
       throw new UpstreamError(`upstream answered ${response.status} for "${query}"`);
     }
-    return response.text();
+    const tooLarge = () => new UpstreamTooLargeError(`upstream answer for "${query}" is over ${maxBytes} bytes`);
+    // A compressed body's Content-Length counts wire bytes, not the answer's, so only the read below can judge it.
+    if (!response.headers.has("content-encoding") && Number(response.headers.get("content-length")) > maxBytes) {
+      await response.body?.cancel();
+      throw tooLarge();
+    }
+    try {
+      return response.body ? await readText(response.body, maxBytes, tooLarge) : "";
+    } catch (error) {
+      // The caller gave up; that is not the upstream failing, so it must not count as one.
+      if (signal?.aborted) throw signal.reason;
+      if (error instanceof UpstreamError) throw error;
+      throw new UpstreamError(`upstream answer for "${query}" broke off`, { cause: error });
+    }
   };
 }
 
+/** Decodes a UTF-8 body, cancelling it (which closes the connection) as soon as it passes `maxBytes`. */
+async function readText(body: ReadableStream<Uint8Array>, maxBytes: number, tooLarge: () => Error): Promise<string> {
+  const reader = body.getReader();
+  // Streaming mode keeps a character whose bytes straddle two chunks whole.
+  const decoder = new TextDecoder();
+  let received = 0;
+  let text = "";
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return text + decoder.decode();
+    received += value.byteLength;
+    if (received > maxBytes) {
+      const error = tooLarge();
+      await reader.cancel(error);
+      throw error;
+    }
+    text += decoder.decode(value, { stream: true });
+  }
+}
+
 export function createUpstream(config: UpstreamConfig): Upstream {
-  return config.kind === "http" ? httpUpstream(config.urlTemplate) : simulatedUpstream(config.maxMs);
+  return config.kind === "http" ? httpUpstream(config) : simulatedUpstream(config.maxMs);
 }

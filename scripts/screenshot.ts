@@ -1,25 +1,44 @@
-// Takes the README's screenshot of the page while it streams: `npm run build`, then `npx tsx scripts/screenshot.ts`.
+// Takes the README's screenshots of the page, streaming and complete: `npm run build`, then `npx tsx scripts/screenshot.ts`.
 import { existsSync } from "node:fs";
-import { chromium } from "@playwright/test";
+import { type Browser, chromium, type Page } from "@playwright/test";
 import { startApp } from "../test-support/app-server";
 import { startScriptedUpstream } from "../test-support/upstream-server";
 
-async function main() {
+async function withApp(
+  browser: Browser,
+  options: { latencies: Record<string, number>; env?: Record<string, string> },
+  shoot: (page: Page, url: string) => Promise<void>,
+) {
   const upstream = await startScriptedUpstream();
-  upstream.script("a", { latencyMs: 300 });
-  upstream.script("b", { latencyMs: 4000 });
-  upstream.script("c", { latencyMs: 6000 });
-  const app = await startApp({ env: { SLOW_API_URL: upstream.urlTemplate, FRAGMENT_TIMEOUT_MS: "10000" } });
-  const browser = await chromium.launch(existsSync("/usr/bin/chromium") ? { executablePath: "/usr/bin/chromium" } : {});
+  for (const [name, latencyMs] of Object.entries(options.latencies)) upstream.script(name, { latencyMs });
+  const app = await startApp({ env: { SLOW_API_URL: upstream.urlTemplate, ...options.env } });
   try {
-    const page = await browser.newPage({ viewport: { width: 960, height: 420 } });
-    await page.goto(app.url, { waitUntil: "commit" });
-    await page.getByText("result for a", { exact: true }).waitFor();
-    await page.screenshot({ path: "docs/page-loading.png" });
+    await shoot(await browser.newPage({ viewport: { width: 960, height: 540 } }), app.url);
   } finally {
-    await browser.close();
     await app.stop();
     await upstream.close();
+  }
+}
+
+async function main() {
+  const browser = await chromium.launch(existsSync("/usr/bin/chromium") ? { executablePath: "/usr/bin/chromium" } : {});
+  try {
+    // Streaming: a has arrived, b and c still show their spinners.
+    await withApp(browser, { latencies: { a: 300, b: 4000, c: 6000 }, env: { FRAGMENT_TIMEOUT_MS: "10000" } }, async (page, url) => {
+      await page.setViewportSize({ width: 960, height: 420 });
+      await page.goto(url, { waitUntil: "commit" });
+      await page.getByText("result for a", { exact: true }).waitFor();
+      await page.screenshot({ path: "docs/page-loading.png" });
+    });
+    // Complete: a from the cache (asked for a moment before), b and c fetched; the timeline on its default scale.
+    await withApp(browser, { latencies: { a: 300, b: 1250, c: 2450 } }, async (page, url) => {
+      await (await fetch(`${url}/fragment/a`)).text();
+      await page.goto(url);
+      await page.getByRole("figure", { name: /^When each fragment was ready/ }).waitFor();
+      await page.screenshot({ path: "docs/page-timeline.png" });
+    });
+  } finally {
+    await browser.close();
   }
 }
 

@@ -28,10 +28,22 @@ const PROBE_INTERVAL_MS = 25;
 const STOP_GRACE_MS = 3_000;
 const OUTPUT_TAIL_CHARS = 4_000;
 
+export type RedisServerOptions = {
+  /** @default a free port */
+  port?: number;
+  /** Extra `redis-server` arguments, after the defaults so they can override them. @default [] */
+  args?: string[];
+  /**
+   * Working directory (where `nodes.conf` lives in cluster mode). The caller owns it: it is kept across
+   * `stop()`/`start()` and never removed. @default a fresh temp dir per start, removed on stop
+   */
+  dir?: string;
+};
+
 /** Spawns a throwaway redis-server (no persistence, temp dir) on 127.0.0.1 and waits until it answers. */
-export async function startRedisServer(options: { port?: number } = {}): Promise<RedisServerHandle> {
+export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServerHandle> {
   const port = options.port ?? (await freePort());
-  const server = new ManagedRedisServer(port);
+  const server = new ManagedRedisServer(port, options.args ?? [], options.dir);
   await server.start();
   return {
     port,
@@ -43,7 +55,8 @@ export async function startRedisServer(options: { port?: number } = {}): Promise
 
 type Running = {
   child: ChildProcess;
-  dir: string;
+  /** The temp dir to remove on exit; null when the caller owns the dir. */
+  ownDir: string | null;
   exited: Promise<void>;
   hasExited: () => boolean;
   output: () => string;
@@ -52,11 +65,15 @@ type Running = {
 class ManagedRedisServer {
   private running: Running | null = null;
 
-  constructor(private readonly port: number) {}
+  constructor(
+    private readonly port: number,
+    private readonly args: string[],
+    private readonly dir: string | undefined,
+  ) {}
 
   async start(): Promise<void> {
     if (this.running) return;
-    const running = await spawnRedis(this.port);
+    const running = await spawnRedis(this.port, this.args, this.dir);
     try {
       await waitForPing(this.port, running);
     } catch (error) {
@@ -78,12 +95,14 @@ function redisBinary(): string {
   return existsSync("/usr/bin/redis-server") ? "/usr/bin/redis-server" : "redis-server";
 }
 
-async function spawnRedis(port: number): Promise<Running> {
-  const dir = await mkdtemp(join(tmpdir(), "redis-test-"));
+async function spawnRedis(port: number, extraArgs: string[], callerDir: string | undefined): Promise<Running> {
+  const dir = callerDir ?? (await mkdtemp(join(tmpdir(), "redis-test-")));
+  const ownDir = callerDir === undefined ? dir : null;
   const args = [
     "--port", String(port), "--bind", HOST, "--protected-mode", "no",
     "--save", "", "--appendonly", "no", "--dir", dir,
     "--daemonize", "no", "--loglevel", "warning", "--logfile", "", "--enable-debug-command", "local",
+    ...extraArgs,
   ];
   const child = spawn(redisBinary(), args, { stdio: ["ignore", "pipe", "pipe"] });
   let tail = "";
@@ -107,7 +126,7 @@ async function spawnRedis(port: number): Promise<Running> {
     });
   });
   liveChildren.add(child);
-  return { child, dir, exited: exitedPromise, hasExited: () => exited, output: () => tail.trim() };
+  return { child, ownDir, exited: exitedPromise, hasExited: () => exited, output: () => tail.trim() };
 }
 
 async function waitForPing(port: number, running: Running): Promise<void> {
@@ -154,7 +173,7 @@ async function terminate(running: Running): Promise<void> {
     await running.exited;
     clearTimeout(killTimer);
   }
-  await rm(running.dir, { recursive: true, force: true });
+  if (running.ownDir !== null) await rm(running.ownDir, { recursive: true, force: true });
 }
 
 // Servers must not outlive a test process that dies without calling stop().

@@ -62,7 +62,7 @@ async function spawnBridge(redisUrl: string, token: string) {
   const bridge = await startServiceProcess({
     name: "The bridge",
     args: ["--import", "tsx", join(ROOT, "scripts/redis-bridge/main.ts")],
-    env: { ...process.env, REDIS_URL: redisUrl, BRIDGE_PORT: String(port), BRIDGE_TOKEN: token },
+    env: { ...process.env, BRIDGE_REDIS_URL: redisUrl, BRIDGE_PORT: String(port), BRIDGE_TOKEN: token },
     port,
     cwd: ROOT,
     timeoutMs: 15_000,

@@ -1,4 +1,5 @@
 import type { FragmentResult } from "@/lib/fragment-result";
+import { getConfig } from "@/lib/config";
 import { fragmentData } from "./fragment-data";
 import { OUTCOME_LABELS, outcomeOf } from "./fragment-view";
 
@@ -10,10 +11,25 @@ export async function Timeline({ names }: { names: string[] }) {
   return <TimelineView results={await Promise.all(names.map((name) => fragmentData(name)))} />;
 }
 
-export function TimelineView({ results }: { results: FragmentResult[] }) {
-  const longest = Math.max(1, ...results.map((result) => result.ms));
+/** A bar's share of the track, in percent: at least a sliver, so a 2 ms cache hit still shows. */
+const barPercent = (ms: number, scaleMs: number) => Number(Math.min(100, Math.max(0.5, (ms / scaleMs) * 100)).toFixed(2));
+
+/**
+ * The axis runs from 0 to the fragment deadline (`FRAGMENT_TIMEOUT_MS`), the longest a fragment may hold the
+ * page, or to the slowest fragment if that took longer. Scaled to the slowest alone, a warm page of 3 ms cache
+ * hits would draw full bars, like a cold page of 3 s upstream calls.
+ */
+export function TimelineView({
+  results,
+  deadlineMs = getConfig().fragmentTimeoutMs,
+}: {
+  results: FragmentResult[];
+  deadlineMs?: number;
+}) {
+  const scaleMs = Math.max(deadlineMs, ...results.map((result) => result.ms));
+  const scaleLabel = scaleMs === deadlineMs ? `${scaleMs} ms, the fragment deadline` : `${scaleMs} ms`;
   return (
-    <figure className="timeline" aria-labelledby="timeline-title">
+    <figure className="timeline" aria-labelledby="timeline-title" data-timeline-scale={scaleMs}>
       <figcaption id="timeline-title">When each fragment was ready, after the shell left at 0 ms</figcaption>
       <ol>
         {results.map((result) => (
@@ -21,12 +37,18 @@ export function TimelineView({ results }: { results: FragmentResult[] }) {
             <span className="timeline-name">{result.name}</span>
             {/* SVG geometry, not a style attribute: the page's CSP allows no inline styles. */}
             <svg className="timeline-track" aria-hidden="true" focusable="false">
-              <rect className="timeline-bar" x="0" y="0" height="100%" width={`${Math.max(1, (result.ms / longest) * 100)}%`} />
+              <rect className="timeline-bar" x="0" y="0" height="100%" width={`${barPercent(result.ms, scaleMs)}%`} />
             </svg>
             <span className="timeline-time">{`${result.ms} ms · ${OUTCOME_LABELS[outcomeOf(result)]}`}</span>
           </li>
         ))}
       </ol>
+      <p className="timeline-axis">
+        <span className="timeline-axis-range">
+          <span>0 ms</span>
+          <span>{scaleLabel}</span>
+        </span>
+      </p>
     </figure>
   );
 }

@@ -2,9 +2,15 @@ import { afterEach, beforeEach, describe, it, expect, vi, type MockInstance } fr
 import { CircuitBreaker } from "../circuit-breaker";
 import { TimeoutError } from "../timeout";
 import { GuardedStore, StoreTimeoutError } from "./guarded";
-import type { CacheEntry, Claim, SharedStore } from "./store";
+import type { Claim, ItemKeys, SharedStore, StoredEntry, StoredFailure } from "./store";
 
-const ENTRY: CacheEntry = { value: "v", createdAt: 1, freshUntil: 2, staleUntil: 3 };
+const ENTRY: StoredEntry = { value: "v", ageMs: 1, freshForMs: 2, staleForMs: 3 };
+const FAILURE: StoredFailure & { keepMs: number } = { error: "UpstreamError: down", attempts: 1, retryInMs: 1000, keepMs: 31_000 };
+
+/** The keys of item `name`, as the cache names them. */
+function keys(name: string): ItemKeys {
+  return { entry: `find:{${name}}`, lease: `lease:{${name}}`, failure: `fail:{${name}}` };
+}
 
 type Behaviour = "ok" | "throw" | "hang";
 
@@ -23,24 +29,24 @@ class FakeStore implements SharedStore {
     return Promise.resolve(value);
   }
 
-  get(key: string): Promise<CacheEntry | null> {
-    return this.act(`get ${key}`, key === "present" ? ENTRY : null);
+  read(keys: ItemKeys): Promise<StoredEntry | null> {
+    return this.act(`read ${keys.entry}`, keys.entry === "find:{present}" ? ENTRY : null);
   }
 
-  set(key: string, entry: CacheEntry): Promise<void> {
-    return this.act(`set ${key} ${entry.value}`, undefined);
+  claim(keys: ItemKeys, token: string, leaseMs: number): Promise<Claim> {
+    return this.act(`claim ${keys.entry} ${keys.lease} ${token} ${leaseMs}`, this.claimAnswer);
   }
 
-  claim(key: string, leaseKey: string, token: string, ttlMs: number, now: number): Promise<Claim> {
-    return this.act(`claim ${key} ${leaseKey} ${token} ${ttlMs} ${now}`, this.claimAnswer);
+  fill(keys: ItemKeys, token: string, value: string | undefined, freshMs: number, graceMs: number): Promise<void> {
+    return this.act(`fill ${keys.entry} ${token} ${value} ${freshMs} ${graceMs}`, undefined);
   }
 
-  releaseLease(key: string, token: string): Promise<void> {
-    return this.act(`release ${key} ${token}`, undefined);
+  fail(keys: ItemKeys, token: string, failure: StoredFailure & { keepMs: number }): Promise<void> {
+    return this.act(`fail ${keys.entry} ${token} ${failure.attempts} ${failure.retryInMs}`, undefined);
   }
 
-  delete(key: string): Promise<number> {
-    return this.act(`delete ${key}`, 1);
+  delete(keys: ItemKeys): Promise<number> {
+    return this.act(`delete ${keys.entry}`, 1);
   }
 
   deleteMatching(pattern: string): Promise<number> {
@@ -104,24 +110,24 @@ describe("GuardedStore passing calls through", () => {
 
   it("returns what the store answers", async () => {
     const { store, fake } = setup();
-    await expect(store.get("present")).resolves.toEqual(ENTRY);
-    await expect(store.get("absent")).resolves.toBeNull();
-    await expect(store.set("k", ENTRY)).resolves.toBeUndefined();
+    await expect(store.read(keys("present"))).resolves.toEqual(ENTRY);
+    await expect(store.read(keys("absent"))).resolves.toBeNull();
+    await expect(store.fill(keys("k"), "t", "v", 1000, 2000)).resolves.toBeUndefined();
     fake.claimAnswer = { leased: false };
-    await expect(store.claim("k", "lease-key", "token-1", 5000, 42)).resolves.toEqual({ leased: false });
+    await expect(store.claim(keys("k"), "token-1", 5000)).resolves.toEqual({ leased: false });
     fake.claimAnswer = { leased: true };
-    await expect(store.claim("k", "lease-key", "token-2", 5000, 43)).resolves.toEqual({ leased: true });
+    await expect(store.claim(keys("k"), "token-2", 5000)).resolves.toEqual({ leased: true });
     fake.claimAnswer = { entry: ENTRY, leased: false };
-    await expect(store.claim("k", "lease-key", "token-3", 5000, 44)).resolves.toEqual({ entry: ENTRY, leased: false });
-    await expect(store.releaseLease("lease-key", "token-2")).resolves.toBeUndefined();
+    await expect(store.claim(keys("k"), "token-3", 5000)).resolves.toEqual({ entry: ENTRY, leased: false });
+    await expect(store.fail(keys("k"), "token-2", FAILURE)).resolves.toBeUndefined();
     expect(fake.calls).toEqual([
-      "get present",
-      "get absent",
-      "set k v",
-      "claim k lease-key token-1 5000 42",
-      "claim k lease-key token-2 5000 43",
-      "claim k lease-key token-3 5000 44",
-      "release lease-key token-2",
+      "read find:{present}",
+      "read find:{absent}",
+      "fill find:{k} t v 1000 2000",
+      "claim find:{k} lease:{k} token-1 5000",
+      "claim find:{k} lease:{k} token-2 5000",
+      "claim find:{k} lease:{k} token-3 5000",
+      "fail find:{k} token-2 1 1000",
     ]);
     expect(store.stats).toEqual({ errors: 0, skipped: 0 });
     expect(warn).not.toHaveBeenCalled();
@@ -130,16 +136,16 @@ describe("GuardedStore passing calls through", () => {
   it("does not replace a lease the store refused with the fallback", async () => {
     const { store, fake } = setup();
     fake.claimAnswer = { leased: false };
-    for (let i = 0; i < 10; i++) await expect(store.claim("k", "l", "t", 1, 0)).resolves.toEqual({ leased: false });
+    for (let i = 0; i < 10; i++) await expect(store.claim(keys("k"), "t", 1)).resolves.toEqual({ leased: false });
   });
 });
 
 describe("GuardedStore on a failing store", () => {
   it.each([
-    ["get", (store: GuardedStore) => store.get("k"), undefined],
-    ["set", (store: GuardedStore) => store.set("k", ENTRY), undefined],
-    ["claim", (store: GuardedStore) => store.claim("k", "lease:k", "t", 100, 0), undefined],
-    ["release", (store: GuardedStore) => store.releaseLease("k", "t"), undefined],
+    ["read", (store: GuardedStore) => store.read(keys("k")), undefined],
+    ["fill", (store: GuardedStore) => store.fill(keys("k"), "t", "v", 1000, 2000), undefined],
+    ["claim", (store: GuardedStore) => store.claim(keys("k"), "t", 100), undefined],
+    ["fail", (store: GuardedStore) => store.fail(keys("k"), "t", FAILURE), undefined],
   ] as const)("answers %s with its fallback when the store rejects", async (op, call, fallback) => {
     const { store, fake } = setup();
     fake.behaviour = "throw";
@@ -152,7 +158,7 @@ describe("GuardedStore on a failing store", () => {
       event: "store_error",
       store: "upstash",
       op,
-      key: "k",
+      key: "find:{k}",
       outcome: "error",
       error: "Error: connection reset",
       breaker: "closed",
@@ -163,54 +169,54 @@ describe("GuardedStore on a failing store", () => {
 
   it("answers with the fallback when the store throws synchronously", async () => {
     const { store, fake } = setup();
-    vi.spyOn(fake, "get").mockImplementation(() => {
+    vi.spyOn(fake, "read").mockImplementation(() => {
       throw new TypeError("client not ready");
     });
-    await expect(store.get("k")).resolves.toBeUndefined();
+    await expect(store.read(keys("k"))).resolves.toBeUndefined();
     expect(store.stats.errors).toBe(1);
     expect(logLines(warn)[0]).toMatchObject({ event: "store_error", outcome: "error", error: "TypeError: client not ready" });
   });
 
   it("describes a non-Error rejection in the log", async () => {
     const { store, fake } = setup();
-    vi.spyOn(fake, "set").mockImplementation(() => Promise.reject("WRONGTYPE"));
-    await expect(store.set("k", ENTRY)).resolves.toBeUndefined();
-    expect(logLines(warn)[0]).toMatchObject({ event: "store_error", op: "set", error: "WRONGTYPE" });
+    vi.spyOn(fake, "fill").mockImplementation(() => Promise.reject("WRONGTYPE"));
+    await expect(store.fill(keys("k"), "t", "v", 1000, 2000)).resolves.toBeUndefined();
+    expect(logLines(warn)[0]).toMatchObject({ event: "store_error", op: "fill", error: "WRONGTYPE" });
   });
 
   it("counts every failure in stats.errors, one log line each", async () => {
     const { store, fake } = setup({ failureThreshold: 100 });
     fake.behaviour = "throw";
-    await store.get("a");
-    await store.set("b", ENTRY);
-    await store.claim("c", "lease:c", "t", 1, 0);
-    await store.releaseLease("d", "t");
+    await store.read(keys("a"));
+    await store.fill(keys("b"), "t", "v", 1000, 2000);
+    await store.claim(keys("c"), "t", 1);
+    await store.fail(keys("d"), "t", FAILURE);
     expect(store.stats).toEqual({ errors: 4, skipped: 0 });
     const lines = logLines(warn);
     expect(lines.map((line) => [line.event, line.op, line.key])).toEqual([
-      ["store_error", "get", "a"],
-      ["store_error", "set", "b"],
-      ["store_error", "claim", "c"],
-      ["store_error", "release", "d"],
+      ["store_error", "read", "find:{a}"],
+      ["store_error", "fill", "find:{b}"],
+      ["store_error", "claim", "find:{c}"],
+      ["store_error", "fail", "find:{d}"],
     ]);
   });
 
   it("answers with the store's value again once the store recovers", async () => {
     const { store, fake } = setup();
     fake.behaviour = "throw";
-    await expect(store.get("present")).resolves.toBeUndefined();
+    await expect(store.read(keys("present"))).resolves.toBeUndefined();
     fake.behaviour = "ok";
-    await expect(store.get("present")).resolves.toEqual(ENTRY);
+    await expect(store.read(keys("present"))).resolves.toEqual(ENTRY);
     expect(store.stats.errors).toBe(1);
   });
 });
 
 describe("GuardedStore time budget", () => {
   it.each([
-    ["get", (store: GuardedStore) => store.get("k"), undefined],
-    ["set", (store: GuardedStore) => store.set("k", ENTRY), undefined],
-    ["claim", (store: GuardedStore) => store.claim("k", "lease:k", "t", 100, 0), undefined],
-    ["release", (store: GuardedStore) => store.releaseLease("k", "t"), undefined],
+    ["read", (store: GuardedStore) => store.read(keys("k")), undefined],
+    ["fill", (store: GuardedStore) => store.fill(keys("k"), "t", "v", 1000, 2000), undefined],
+    ["claim", (store: GuardedStore) => store.claim(keys("k"), "t", 100), undefined],
+    ["fail", (store: GuardedStore) => store.fail(keys("k"), "t", FAILURE), undefined],
   ] as const)("answers a hanging %s with its fallback exactly at timeoutMs", async (op, call, fallback) => {
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
     const { store, fake } = setup({ timeoutMs: 300 });
@@ -240,7 +246,7 @@ describe("GuardedStore time budget", () => {
     const { store, fake } = setup({ timeoutMs: 25 });
     fake.behaviour = "hang";
     const started = performance.now();
-    await expect(store.get("k")).resolves.toBeUndefined();
+    await expect(store.read(keys("k"))).resolves.toBeUndefined();
     const elapsed = performance.now() - started;
     expect(elapsed).toBeGreaterThanOrEqual(23);
     expect(elapsed).toBeLessThan(25 + 250);
@@ -252,10 +258,10 @@ describe("GuardedStore time budget", () => {
   it("returns a slow answer that arrives inside the budget", async () => {
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
     const { store, fake } = setup({ timeoutMs: 300 });
-    vi.spyOn(fake, "get").mockImplementation(
+    vi.spyOn(fake, "read").mockImplementation(
       () => new Promise((resolve) => setTimeout(() => resolve(ENTRY), 299)),
     );
-    const pending = store.get("k");
+    const pending = store.read(keys("k"));
     await vi.advanceTimersByTimeAsync(299);
     await expect(pending).resolves.toEqual(ENTRY);
     expect(store.stats.errors).toBe(0);
@@ -265,23 +271,19 @@ describe("GuardedStore time budget", () => {
 });
 
 describe("GuardedStore circuit breaker", () => {
-  async function failFiveTimes(store: GuardedStore): Promise<void> {
-    for (let i = 0; i < 5; i++) await store.get(`k${i}`);
-  }
-
   it("stops calling the store after 5 consecutive failures", async () => {
     const { store, fake } = setup({ coolDownMs: 1000 });
     fake.behaviour = "throw";
-    await failFiveTimes(store);
+    await failFive(store);
     expect(store.breakerState).toBe("open");
     expect(fake.calls).toHaveLength(5);
     expect(logLines(warn).map((line) => line.breaker)).toEqual(["closed", "closed", "closed", "closed", "open"]);
 
     fake.behaviour = "ok";
-    await expect(store.get("present")).resolves.toBeUndefined();
-    await expect(store.set("k", ENTRY)).resolves.toBeUndefined();
-    await expect(store.claim("k", "lease:k", "t", 1, 0)).resolves.toEqual({ leased: true });
-    await expect(store.releaseLease("k", "t")).resolves.toBeUndefined();
+    await expect(store.read(keys("present"))).resolves.toBeUndefined();
+    await expect(store.fill(keys("k"), "t", "v", 1000, 2000)).resolves.toBeUndefined();
+    await expect(store.claim(keys("k"), "t", 1)).resolves.toEqual({ leased: true });
+    await expect(store.fail(keys("k"), "t", FAILURE)).resolves.toBeUndefined();
     expect(fake.calls).toHaveLength(5);
     expect(store.stats).toEqual({ errors: 5, skipped: 4 });
     // Skipped calls are not failures: nothing more is logged.
@@ -291,11 +293,11 @@ describe("GuardedStore circuit breaker", () => {
   it("does not open on 4 failures followed by a success", async () => {
     const { store, fake } = setup();
     fake.behaviour = "throw";
-    for (let i = 0; i < 4; i++) await store.get("k");
+    for (let i = 0; i < 4; i++) await store.read(keys("k"));
     fake.behaviour = "ok";
-    await store.get("k");
+    await store.read(keys("k"));
     fake.behaviour = "throw";
-    for (let i = 0; i < 4; i++) await store.get("k");
+    for (let i = 0; i < 4; i++) await store.read(keys("k"));
     expect(store.breakerState).toBe("closed");
     expect(store.stats).toEqual({ errors: 8, skipped: 0 });
   });
@@ -305,12 +307,12 @@ describe("GuardedStore circuit breaker", () => {
     const { store, fake } = setup({ timeoutMs: 50 });
     fake.behaviour = "hang";
     for (let i = 0; i < 5; i++) {
-      const pending = store.get("k");
+      const pending = store.read(keys("k"));
       await vi.advanceTimersByTimeAsync(50);
       await pending;
     }
     expect(store.breakerState).toBe("open");
-    const pending = store.get("k");
+    const pending = store.read(keys("k"));
     await expect(pending).resolves.toBeUndefined();
     expect(fake.calls).toHaveLength(5);
     expect(store.stats).toEqual({ errors: 5, skipped: 1 });
@@ -319,18 +321,18 @@ describe("GuardedStore circuit breaker", () => {
   it("keeps skipping until the cool-down passes, then lets one probe through, whose success closes the circuit", async () => {
     const { store, fake, advanceClock } = setup({ coolDownMs: 1000 });
     fake.behaviour = "throw";
-    await failFiveTimes(store);
+    await failFive(store);
     fake.behaviour = "ok";
     advanceClock(999);
-    await expect(store.get("present")).resolves.toBeUndefined();
+    await expect(store.read(keys("present"))).resolves.toBeUndefined();
     expect(fake.calls).toHaveLength(5);
     expect(store.stats.skipped).toBe(1);
 
     advanceClock(1);
-    await expect(store.get("present")).resolves.toEqual(ENTRY);
+    await expect(store.read(keys("present"))).resolves.toEqual(ENTRY);
     expect(fake.calls).toHaveLength(6);
     expect(store.breakerState).toBe("closed");
-    await expect(store.get("present")).resolves.toEqual(ENTRY);
+    await expect(store.read(keys("present"))).resolves.toEqual(ENTRY);
     expect(fake.calls).toHaveLength(7);
     expect(store.stats).toEqual({ errors: 5, skipped: 1 });
   });
@@ -338,16 +340,18 @@ describe("GuardedStore circuit breaker", () => {
   it("skips other calls while the half-open probe is in flight", async () => {
     const { store, fake, advanceClock } = setup({ coolDownMs: 1000 });
     fake.behaviour = "throw";
-    await failFiveTimes(store);
+    await failFive(store);
     advanceClock(1000);
-    let finishProbe!: (entry: CacheEntry) => void;
-    vi.spyOn(fake, "get").mockImplementationOnce(
-      () => new Promise<CacheEntry | null>((resolve) => (finishProbe = resolve)),
+    let finishProbe!: (entry: StoredEntry) => void;
+    vi.spyOn(fake, "read").mockImplementationOnce(
+      () => new Promise<StoredEntry | null>((resolve) => (finishProbe = resolve)),
     );
-    const probe = store.get("probe");
+    const probe = store.read(keys("probe"));
     expect(store.breakerState).toBe("half-open");
-    await expect(store.get("other")).resolves.toBeUndefined();
-    await expect(store.claim("other", "lease:other", "t", 1, 0)).resolves.toEqual({ leased: true });
+    // Later calls are not part of the probe's round trip.
+    await new Promise((resolve) => setImmediate(resolve));
+    await expect(store.read(keys("other"))).resolves.toBeUndefined();
+    await expect(store.claim(keys("other"), "t", 1)).resolves.toEqual({ leased: true });
     expect(store.stats.skipped).toBe(2);
     finishProbe(ENTRY);
     await expect(probe).resolves.toEqual(ENTRY);
@@ -357,23 +361,72 @@ describe("GuardedStore circuit breaker", () => {
   it("re-opens for another cool-down when the probe fails", async () => {
     const { store, fake, advanceClock } = setup({ coolDownMs: 1000 });
     fake.behaviour = "throw";
-    await failFiveTimes(store);
+    await failFive(store);
     advanceClock(1000);
-    await expect(store.get("probe")).resolves.toBeUndefined();
+    await expect(store.read(keys("probe"))).resolves.toBeUndefined();
     expect(fake.calls).toHaveLength(6);
     expect(store.breakerState).toBe("open");
-    expect(logLines(warn)[5]).toMatchObject({ key: "probe", breaker: "open" });
+    expect(logLines(warn)[5]).toMatchObject({ key: "find:{probe}", breaker: "open" });
 
     fake.behaviour = "ok";
     advanceClock(999);
-    await expect(store.get("present")).resolves.toBeUndefined();
+    await expect(store.read(keys("present"))).resolves.toBeUndefined();
     expect(fake.calls).toHaveLength(6);
     advanceClock(1);
-    await expect(store.get("present")).resolves.toEqual(ENTRY);
+    await expect(store.read(keys("present"))).resolves.toEqual(ENTRY);
     expect(store.breakerState).toBe("closed");
     expect(store.stats).toEqual({ errors: 6, skipped: 1 });
   });
 });
+
+describe("GuardedStore round trips", () => {
+  it("counts the calls begun together, as the client sends them in one request, as one failure", async () => {
+    const { store, fake } = setup({ failureThreshold: 2 });
+    fake.behaviour = "throw";
+    await Promise.all([store.claim(keys("a"), "t", 1), store.claim(keys("b"), "t", 1), store.read(keys("c"))]);
+    expect(store.breakerState).toBe("closed");
+    expect(store.stats.errors).toBe(3);
+    await store.read(keys("d"));
+    expect(store.breakerState).toBe("open");
+  });
+
+  it("lets the calls begun with the probe go with it, in its one round trip", async () => {
+    const { store, fake, advanceClock } = setup({ coolDownMs: 1000 });
+    fake.behaviour = "throw";
+    await failFive(store);
+    advanceClock(1000);
+    fake.behaviour = "ok";
+    const answers = await Promise.all([store.read(keys("present")), store.claim(keys("k"), "t", 1)]);
+    expect(answers).toEqual([ENTRY, { leased: false }]);
+    expect(store.breakerState).toBe("closed");
+  });
+
+  it("does not let a late failure from before the circuit opened reopen it while the probe is out", async () => {
+    const { store, fake, advanceClock } = setup({ coolDownMs: 1000, timeoutMs: 10_000 });
+    let failEarly!: (error: Error) => void;
+    vi.spyOn(fake, "read").mockImplementationOnce(() => new Promise((_, reject) => (failEarly = reject)));
+    const early = store.read(keys("early"));
+    await new Promise((resolve) => setImmediate(resolve));
+    fake.behaviour = "throw";
+    await failFive(store);
+    advanceClock(1000);
+    fake.behaviour = "hang";
+    void store.read(keys("probe"));
+    expect(store.breakerState).toBe("half-open");
+    failEarly(new Error("late"));
+    await early;
+    expect(store.breakerState).toBe("half-open");
+    await new Promise((resolve) => setImmediate(resolve));
+    // The probe is still the only call allowed.
+    await expect(store.read(keys("other"))).resolves.toBeUndefined();
+    expect(store.stats.skipped).toBe(1);
+  });
+});
+
+/** Five failed round trips, one after another. */
+async function failFive(store: GuardedStore): Promise<void> {
+  for (let i = 0; i < 5; i++) await store.read(keys(`k${i}`));
+}
 
 describe("GuardedStore.ping", () => {
   it("resolves when the store answers", async () => {
@@ -410,7 +463,7 @@ describe("GuardedStore.ping", () => {
   it("reaches the store even while the circuit is open, and does not close it", async () => {
     const { store, fake } = setup();
     fake.behaviour = "throw";
-    for (let i = 0; i < 5; i++) await store.get("k");
+    for (let i = 0; i < 5; i++) await store.read(keys("k"));
     expect(store.breakerState).toBe("open");
     fake.behaviour = "ok";
     await expect(store.ping()).resolves.toBeUndefined();

@@ -1,8 +1,8 @@
 import "server-only";
-import type { BreakerState, CircuitBreaker } from "../circuit-breaker";
+import type { BreakerState, CircuitBreaker, Permit } from "../circuit-breaker";
 import { describeError, logEvent } from "../log";
 import { TimeoutError, withTimeout } from "../timeout";
-import type { CacheEntry, Claim, SharedStore } from "./store";
+import type { Claim, ItemKeys, SharedStore, StoredEntry, StoredFailure, StoreKind } from "./store";
 
 export class StoreTimeoutError extends TimeoutError {
   override name = "StoreTimeoutError";
@@ -17,18 +17,26 @@ export type GuardedStoreOptions = {
 export type StoreStats = { errors: number; skipped: number };
 
 /**
+ * Calls begun together, within two microtask hops of the first: the clients send such calls in one request
+ * (auto-pipelining; @upstash/redis waits exactly two hops before it sends), so they succeed or fail
+ * together and count once with the breaker. Undefined `permit`: the circuit was open.
+ */
+type Trip = { permit: Permit | undefined; counted: boolean };
+
+/**
  * The shared store as the cache sees it: every call is bounded by a time budget, a failure is
- * logged once and answered as a miss, and repeated failures open a circuit that skips the store.
+ * logged once and answered as a miss, and repeated failed round trips open a circuit that skips the store.
  */
 export class GuardedStore {
   readonly stats: StoreStats = { errors: 0, skipped: 0 };
+  private trip: Trip | undefined;
 
   constructor(
     private readonly store: SharedStore,
     private readonly options: GuardedStoreOptions,
   ) {}
 
-  get kind(): SharedStore["kind"] {
+  get kind(): StoreKind {
     return this.store.kind;
   }
 
@@ -36,31 +44,30 @@ export class GuardedStore {
     return this.options.breaker.state;
   }
 
-  /** Null when the store holds no entry; undefined when it did not answer (or was skipped). */
-  get(key: string): Promise<CacheEntry | null | undefined> {
-    return this.guard<CacheEntry | null | undefined>("get", key, () => this.store.get(key), undefined, undefined);
-  }
-
-  set(key: string, entry: CacheEntry): Promise<void> {
-    return this.guard("set", key, () => this.store.set(key, entry), undefined, undefined);
+  /** Null when the store holds no usable entry; undefined when it did not answer (or was skipped). */
+  read(keys: ItemKeys): Promise<StoredEntry | null | undefined> {
+    return this.guard<StoredEntry | null | undefined>("read", keys, () => this.store.read(keys), undefined, undefined);
   }
 
   /**
-   * Undefined when this call failed: the lease may or may not be free, so the caller asks again.
-   * While the circuit is open nobody can coordinate, so the caller goes ahead on its own.
+   * Undefined when this call failed: the lease may or may not have been taken, so the caller asks again
+   * with the same token. While the circuit is open nobody can coordinate, so the caller goes ahead alone.
    */
-  claim(key: string, leaseKey: string, token: string, ttlMs: number, now: number): Promise<Claim | undefined> {
-    const call = () => this.store.claim(key, leaseKey, token, ttlMs, now);
-    return this.guard<Claim | undefined>("claim", key, call, { leased: true }, undefined);
+  claim(keys: ItemKeys, token: string, leaseMs: number): Promise<Claim | undefined> {
+    return this.guard<Claim | undefined>("claim", keys, () => this.store.claim(keys, token, leaseMs), { leased: true }, undefined);
   }
 
-  releaseLease(key: string, token: string): Promise<void> {
-    return this.guard("release", key, () => this.store.releaseLease(key, token), undefined, undefined);
+  fill(keys: ItemKeys, token: string, value: string | undefined, freshMs: number, graceMs: number): Promise<void> {
+    return this.guard("fill", keys, () => this.store.fill(keys, token, value, freshMs, graceMs), undefined, undefined);
+  }
+
+  fail(keys: ItemKeys, token: string, failure: StoredFailure & { keepMs: number }): Promise<void> {
+    return this.guard("fail", keys, () => this.store.fail(keys, token, failure), undefined, undefined);
   }
 
   /** Administrative deletes are not guarded: the caller must learn that they failed. */
-  delete(key: string): Promise<number> {
-    return this.store.delete(key);
+  delete(keys: ItemKeys): Promise<number> {
+    return this.store.delete(keys);
   }
 
   deleteMatching(pattern: string): Promise<number> {
@@ -72,25 +79,42 @@ export class GuardedStore {
     await withTimeout(this.store.ping(), this.options.timeoutMs, () => new StoreTimeoutError("store ping timed out"));
   }
 
+  /** The trip now being gathered, begun by the first call in it. */
+  private currentTrip(): Trip {
+    if (this.trip) return this.trip;
+    const trip: Trip = { permit: this.options.breaker.allow(), counted: false };
+    this.trip = trip;
+    queueMicrotask(() =>
+      queueMicrotask(() => {
+        if (this.trip === trip) this.trip = undefined;
+      }),
+    );
+    return trip;
+  }
+
   /** Runs `call` within budget and circuit: `skipped` answers while the circuit is open, `failed` after a failure. */
-  private async guard<T>(op: string, key: string, call: () => Promise<T>, skipped: T, failed: T): Promise<T> {
+  private async guard<T>(op: string, keys: ItemKeys, call: () => Promise<T>, skipped: T, failed: T): Promise<T> {
     const { breaker, timeoutMs } = this.options;
-    if (!breaker.allow()) {
+    const trip = this.currentTrip();
+    const { permit } = trip;
+    if (!permit) {
       this.stats.skipped += 1;
       return skipped;
     }
     const started = performance.now();
     try {
       const result = await withTimeout(call(), timeoutMs, () => new StoreTimeoutError(`store ${op} took over ${timeoutMs} ms`));
-      breaker.success();
+      if (!trip.counted) breaker.success(permit);
+      trip.counted = true;
       return result;
     } catch (error) {
-      breaker.failure();
+      if (!trip.counted) breaker.failure(permit);
+      trip.counted = true;
       this.stats.errors += 1;
       logEvent("warn", "store_error", {
         store: this.store.kind,
         op,
-        key,
+        key: keys.entry,
         outcome: error instanceof TimeoutError ? "timeout" : "error",
         ms: Math.round(performance.now() - started),
         error: describeError(error),

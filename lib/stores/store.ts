@@ -1,4 +1,4 @@
-/** One cached result and the moments it stops being fresh and stops being usable (epoch ms). */
+/** One cached result and the moments it stops being fresh and stops being usable, on this process's clock (epoch ms). */
 export type CacheEntry = {
   value: string;
   createdAt: number;
@@ -6,36 +6,53 @@ export type CacheEntry = {
   staleUntil: number;
 };
 
-export type Claim = { entry?: CacheEntry; leased: boolean };
+/**
+ * An entry as the shared store tells it: ages and remaining lifetimes measured on the store's own clock,
+ * so instances whose clocks disagree still agree on what is fresh.
+ */
+export type StoredEntry = { value: string; ageMs: number; freshForMs: number; staleForMs: number };
 
-/** A store shared by every instance of the app; its keys expire when their entries stop being usable. */
+/** A failed load recorded for the whole fleet; `retryInMs` ≤ 0 once its backoff has passed. */
+export type StoredFailure = { error: string; attempts: number; retryInMs: number };
+
+/** The keys of one cached item. They share a hash tag, so one script may use them all on a Redis Cluster. */
+export type ItemKeys = { entry: string; lease: string; failure: string };
+
+export type Claim = {
+  /** The entry, when it is still within grace. */
+  entry?: StoredEntry;
+  /** Whether the caller holds the lease now (taken by this claim, or by an earlier one with the same token). */
+  leased: boolean;
+  /** The key's last recorded failure; while its backoff lasts nobody is given the lease. */
+  failure?: StoredFailure;
+};
+
+export type StoreKind = "upstash" | "redis" | "redis-cluster";
+
+/** A store shared by every instance of the app; every key it writes expires on the store's clock. */
 export type SharedStore = {
-  readonly kind: "upstash";
-  /** Null when the key holds no entry. */
-  get(key: string): Promise<CacheEntry | null>;
-  set(key: string, entry: CacheEntry): Promise<void>;
+  readonly kind: StoreKind;
+  /** Null when the key holds no usable entry. */
+  read(keys: ItemKeys): Promise<StoredEntry | null>;
   /**
-   * In one atomic step: the entry at `key` if it is fresh at `now`; otherwise the entry if it is still
-   * within grace, together with an attempt at the lease at `leaseKey` (set-if-absent with an expiry),
-   * `leased` telling whether this caller now holds it.
+   * In one atomic step: the entry if it is fresh; otherwise the entry if still within grace, the key's
+   * failure record, and (unless a failure's backoff lasts) an attempt at the lease, set-if-absent with an
+   * expiry. A lease that already holds `token` is the caller's: a retry after a lost reply keeps it.
    */
-  claim(key: string, leaseKey: string, token: string, ttlMs: number, now: number): Promise<Claim>;
-  /** Deletes the lease only while it still holds `token`, so a late holder never frees someone else's. */
-  releaseLease(key: string, token: string): Promise<void>;
-  /** Deletes one key; resolves with how many were deleted. */
-  delete(key: string): Promise<number>;
-  /** Deletes every key matching a glob `pattern`, in batches; resolves with how many were deleted. */
+  claim(keys: ItemKeys, token: string, leaseMs: number): Promise<Claim>;
+  /**
+   * After a load succeeded: stores `value` fresh for `freshMs` then stale for `graceMs` (unless it is not
+   * to be cached), forgets the key's failure, and frees the lease if it still holds `token`.
+   */
+  fill(keys: ItemKeys, token: string, value: string | undefined, freshMs: number, graceMs: number): Promise<void>;
+  /**
+   * After a load failed: records the failure for the fleet (kept `keepMs`, so attempts keep counting
+   * across backoffs) and frees the lease if it still holds `token`.
+   */
+  fail(keys: ItemKeys, token: string, failure: StoredFailure & { keepMs: number }): Promise<void>;
+  /** Deletes the item's entry and failure record; resolves with how many entries were deleted. */
+  delete(keys: ItemKeys): Promise<number>;
+  /** Deletes every key matching a glob `pattern`, on every node, in batches; resolves with how many were deleted. */
   deleteMatching(pattern: string): Promise<number>;
   ping(): Promise<void>;
 };
-
-export function isCacheEntry(value: unknown): value is CacheEntry {
-  if (typeof value !== "object" || value === null) return false;
-  const entry = value as Record<string, unknown>;
-  return (
-    typeof entry.value === "string" &&
-    typeof entry.createdAt === "number" &&
-    typeof entry.freshUntil === "number" &&
-    typeof entry.staleUntil === "number"
-  );
-}

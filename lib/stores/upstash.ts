@@ -1,6 +1,7 @@
 import "server-only";
 import { Redis } from "@upstash/redis";
-import { isCacheEntry, type CacheEntry, type Claim, type SharedStore } from "./store";
+import { CLAIM, DELETE_ITEM, FAIL, FILL, ms, parseClaim, parseRead, READ } from "./scripts";
+import type { Claim, ItemKeys, SharedStore, StoredEntry, StoredFailure } from "./store";
 
 export type UpstashStoreOptions = {
   url: string;
@@ -9,33 +10,10 @@ export type UpstashStoreOptions = {
   timeoutMs: number;
 };
 
-// Read and lease in one script: as two commands they could run in either order (the client sends
-// same-tick reads and writes as separate requests) and miss a value stored just before a lease was freed.
-// An entry still within grace comes back with the lease attempt, so its reader can serve it meanwhile.
-const CLAIM = `
-local value = redis.call("get", KEYS[1])
-local now = tonumber(ARGV[3])
-if value then
-  local ok, entry = pcall(cjson.decode, value)
-  if not (ok and type(entry) == "table" and tonumber(entry.freshUntil) and tonumber(entry.staleUntil)) then
-    value = false
-  elseif tonumber(entry.freshUntil) > now then
-    return {value, 0}
-  elseif tonumber(entry.staleUntil) <= now then
-    value = false
-  end
-end
-local leased = redis.call("set", KEYS[2], ARGV[1], "NX", "PX", ARGV[2])
-return {value or "", leased and 1 or 0}`;
-
-// A read through a script too: the client batches reads and writes into separate requests, and a plain GET
-// (a re-check of a local copy) would cost a round trip of its own beside the claims of the same page view.
-const READ = `return redis.call("get", KEYS[1])`;
-
-// Deletes the lease only while it still holds the caller's token.
-const RELEASE_LEASE = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) else return 0 end`;
-
-/** Upstash Redis through its REST client; commands issued in one tick share one HTTP request. */
+/**
+ * Upstash Redis through its REST client; commands issued in one tick share one HTTP request. Scripts go
+ * as EVAL: over REST a script's text costs bytes, not a round trip, and EVALSHA's NOSCRIPT retry would.
+ */
 export class UpstashStore implements SharedStore {
   readonly kind = "upstash";
   private readonly redis: Redis;
@@ -48,32 +26,32 @@ export class UpstashStore implements SharedStore {
       retry: false,
       // A function (not a signal) makes an abort throw instead of resolving to a fake "Aborted" result.
       signal: () => AbortSignal.timeout(timeoutMs),
+      // Values are the app's own strings: "123" must not come back as the number 123.
+      automaticDeserialization: false,
       enableTelemetry: false,
     });
   }
 
-  async get(key: string): Promise<CacheEntry | null> {
-    const value = await this.redis.eval<[], unknown>(READ, [key], []);
-    return isCacheEntry(value) ? value : null;
+  async read(keys: ItemKeys): Promise<StoredEntry | null> {
+    return parseRead(await this.redis.eval(READ, [keys.entry], []));
   }
 
-  async set(key: string, entry: CacheEntry): Promise<void> {
-    const ttlMs = entry.staleUntil - Date.now();
-    if (ttlMs > 0) await this.redis.set(key, entry, { px: ttlMs });
+  async claim(keys: ItemKeys, token: string, leaseMs: number): Promise<Claim> {
+    return parseClaim(await this.redis.eval(CLAIM, [keys.entry, keys.lease, keys.failure], [token, ms(leaseMs)]));
   }
 
-  async claim(key: string, leaseKey: string, token: string, ttlMs: number, now: number): Promise<Claim> {
-    const [value, leased] = await this.redis.eval<string[], [unknown, unknown]>(CLAIM, [key, leaseKey], [token, String(Math.ceil(ttlMs)), String(now)]);
-    // The client has already JSON-parsed the stored entry; an empty string means there was none.
-    return { entry: isCacheEntry(value) ? value : undefined, leased: leased === 1 };
+  async fill(keys: ItemKeys, token: string, value: string | undefined, freshMs: number, graceMs: number): Promise<void> {
+    const args = [token, value ?? "", ms(freshMs), String(Math.max(0, Math.ceil(graceMs))), value === undefined ? "0" : "1"];
+    await this.redis.eval(FILL, [keys.entry, keys.lease, keys.failure], args);
   }
 
-  async releaseLease(key: string, token: string): Promise<void> {
-    await this.redis.eval(RELEASE_LEASE, [key], [token]);
+  async fail(keys: ItemKeys, token: string, failure: StoredFailure & { keepMs: number }): Promise<void> {
+    const args = [token, failure.error, String(failure.attempts), ms(failure.retryInMs), ms(failure.keepMs)];
+    await this.redis.eval(FAIL, [keys.entry, keys.lease, keys.failure], args);
   }
 
-  delete(key: string): Promise<number> {
-    return this.redis.del(key);
+  delete(keys: ItemKeys): Promise<number> {
+    return this.redis.eval<string[], number>(DELETE_ITEM, [keys.entry, keys.failure], []);
   }
 
   async deleteMatching(pattern: string): Promise<number> {

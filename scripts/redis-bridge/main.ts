@@ -18,7 +18,7 @@ function readConfig(env: NodeJS.ProcessEnv): Config {
     );
   }
   return {
-    redisUrl: parseRedisUrl(env.REDIS_URL || DEFAULT_REDIS_URL),
+    redisUrl: parseRedisUrl(env.BRIDGE_REDIS_URL || DEFAULT_REDIS_URL),
     port: parsePort(env.BRIDGE_PORT || String(DEFAULT_PORT)),
     token,
   };
@@ -34,7 +34,7 @@ function parsePort(raw: string): number {
 
 function parseRedisUrl(raw: string): string {
   if (!URL.canParse(raw) || !["redis:", "rediss:"].includes(new URL(raw).protocol)) {
-    throw new ConfigError(`REDIS_URL must be a redis:// or rediss:// URL, got "${raw}".`);
+    throw new ConfigError(`BRIDGE_REDIS_URL must be a redis:// or rediss:// URL, got "${raw}".`);
   }
   return raw;
 }

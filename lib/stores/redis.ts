@@ -1,0 +1,193 @@
+import "server-only";
+import { Cluster, Redis, type ClientContext, type RedisOptions, type Result } from "ioredis";
+import { describeError, logEvent } from "../log";
+import { withTimeout } from "../timeout";
+import { CLAIM, DELETE_ITEM, FAIL, FILL, ms, parseClaim, parseRead, READ } from "./scripts";
+import type { Claim, ItemKeys, SharedStore, StoredEntry, StoredFailure } from "./store";
+
+declare module "ioredis" {
+  interface RedisCommander<Context extends ClientContext = { type: "default" }> {
+    workerlessRead(entry: string): Result<unknown, Context>;
+    workerlessClaim(entry: string, lease: string, failure: string, token: string, leaseMs: string): Result<unknown, Context>;
+    workerlessFill(...keysAndArgs: string[]): Result<unknown, Context>;
+    workerlessFail(...keysAndArgs: string[]): Result<unknown, Context>;
+    workerlessDeleteItem(entry: string, failure: string): Result<number, Context>;
+  }
+}
+
+export type RedisStoreOptions = {
+  /** One server (`redis://` or `rediss://`, credentials in the URL), or a cluster's seed nodes. */
+  target: { kind: "redis"; url: string } | { kind: "redis-cluster"; urls: string[] };
+  /** Budget for one command; also bounds the wait for the first connection. */
+  timeoutMs: number;
+};
+
+/** The connection is down and reconnecting: the command was not sent. */
+export class StoreUnavailableError extends Error {
+  override name = "StoreUnavailableError";
+}
+
+const RECONNECT_MAX_MS = 2000;
+const CONNECT_TIMEOUT_MS = 2000;
+
+/**
+ * Redis over TCP through ioredis, one server or a Redis Cluster. The scripts are defined once and sent as
+ * EVALSHA (ioredis falls back to EVAL when a server answers NOSCRIPT). Nothing waits for Redis beyond the
+ * budget: commands are never queued while the connection is down nor resent after it comes back, since a
+ * claim sent late could take a lease nobody uses.
+ */
+export class RedisStore implements SharedStore {
+  readonly kind: "redis" | "redis-cluster";
+  private readonly client: Redis | Cluster;
+  private reportedDown = false;
+  private firstConnection: Promise<void> | undefined;
+
+  constructor(private readonly options: RedisStoreOptions) {
+    const { target } = options;
+    this.kind = target.kind;
+    this.client = target.kind === "redis" ? serverClient(target.url, options.timeoutMs) : clusterClient(target.urls, options.timeoutMs);
+    this.client.defineCommand("workerlessRead", { numberOfKeys: 1, lua: READ, readOnly: true });
+    this.client.defineCommand("workerlessClaim", { numberOfKeys: 3, lua: CLAIM });
+    this.client.defineCommand("workerlessFill", { numberOfKeys: 3, lua: FILL });
+    this.client.defineCommand("workerlessFail", { numberOfKeys: 3, lua: FAIL });
+    this.client.defineCommand("workerlessDeleteItem", { numberOfKeys: 2, lua: DELETE_ITEM });
+    // Without a listener ioredis prints every reconnection failure; one line per outage is enough.
+    this.client.on("error", (error: unknown) => {
+      if (this.reportedDown) return;
+      this.reportedDown = true;
+      logEvent("warn", "store_connection", { store: this.kind, error: describeError(error) });
+    });
+    this.client.on("ready", () => (this.reportedDown = false));
+  }
+
+  async read(keys: ItemKeys): Promise<StoredEntry | null> {
+    await this.connected();
+    return parseRead(await this.client.workerlessRead(keys.entry));
+  }
+
+  async claim(keys: ItemKeys, token: string, leaseMs: number): Promise<Claim> {
+    await this.connected();
+    return parseClaim(await this.client.workerlessClaim(keys.entry, keys.lease, keys.failure, token, ms(leaseMs)));
+  }
+
+  async fill(keys: ItemKeys, token: string, value: string | undefined, freshMs: number, graceMs: number): Promise<void> {
+    await this.connected();
+    const grace = String(Math.max(0, Math.ceil(graceMs)));
+    await this.client.workerlessFill(keys.entry, keys.lease, keys.failure, token, value ?? "", ms(freshMs), grace, value === undefined ? "0" : "1");
+  }
+
+  async fail(keys: ItemKeys, token: string, failure: StoredFailure & { keepMs: number }): Promise<void> {
+    await this.connected();
+    const { error, attempts, retryInMs, keepMs } = failure;
+    await this.client.workerlessFail(keys.entry, keys.lease, keys.failure, token, error, String(attempts), ms(retryInMs), ms(keepMs));
+  }
+
+  async delete(keys: ItemKeys): Promise<number> {
+    await this.connected();
+    return this.client.workerlessDeleteItem(keys.entry, keys.failure);
+  }
+
+  async deleteMatching(pattern: string): Promise<number> {
+    await this.connected();
+    const nodes = this.client instanceof Cluster ? this.client.nodes("master") : [this.client];
+    const counts = await Promise.all(nodes.map((node) => deleteOnNode(node, pattern)));
+    return counts.reduce((sum, count) => sum + count, 0);
+  }
+
+  async ping(): Promise<void> {
+    await this.connected();
+    await this.client.ping();
+  }
+
+  /** Closes the connections (tests, shutdown). */
+  async close(): Promise<void> {
+    await this.client.quit().catch(() => this.client.disconnect());
+  }
+
+  /**
+   * Resolves once the client can send: at once when ready; within the budget while a first connection is
+   * being made (a fresh instance's first page); never while reconnecting, when a command would only fail.
+   */
+  private async connected(): Promise<void> {
+    const { status } = this.client;
+    if (status === "ready") return;
+    if (status === "wait" || status === "connecting" || status === "connect") {
+      if (status === "wait") void this.client.connect().catch(() => undefined);
+      this.firstConnection ??= new Promise((resolve) =>
+        this.client.once("ready", () => {
+          this.firstConnection = undefined;
+          resolve();
+        }),
+      );
+      const { timeoutMs } = this.options;
+      await withTimeout(this.firstConnection, timeoutMs, () => new StoreUnavailableError(`no connection to ${this.kind} within ${timeoutMs} ms`));
+      return;
+    }
+    throw new StoreUnavailableError(`${this.kind} connection is ${status}`);
+  }
+}
+
+/** Keys found on one node live in that node's slots, but not in one slot: delete them one by one, pipelined. */
+async function deleteOnNode(node: Redis, pattern: string): Promise<number> {
+  let deleted = 0;
+  let cursor = "0";
+  do {
+    const [next, keys] = await node.scan(cursor, "MATCH", pattern, "COUNT", 500);
+    if (keys.length > 0) {
+      const pipeline = node.pipeline();
+      for (const key of keys) pipeline.unlink(key);
+      const results = (await pipeline.exec()) ?? [];
+      for (const [error, count] of results) {
+        if (error) throw error;
+        deleted += Number(count);
+      }
+    }
+    cursor = next;
+  } while (cursor !== "0");
+  return deleted;
+}
+
+/** What every connection needs, to one server or to each node of a cluster. */
+function nodeOptions(timeoutMs: number) {
+  return {
+    commandTimeout: timeoutMs,
+    connectTimeout: Math.max(timeoutMs, CONNECT_TIMEOUT_MS),
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+  } satisfies RedisOptions;
+}
+
+function serverClient(url: string, timeoutMs: number): Redis {
+  return new Redis(url, {
+    ...nodeOptions(timeoutMs),
+    enableOfflineQueue: false,
+    enableAutoPipelining: true,
+    retryStrategy: (times) => Math.min(times * 100, RECONNECT_MAX_MS),
+  });
+}
+
+/** Seed nodes from the URLs; credentials and TLS from the first URL that has them apply to every node. */
+function clusterClient(urls: string[], timeoutMs: number): Cluster {
+  const parsed = urls.map((url) => new URL(url));
+  const nodes = parsed.map((url) => ({ host: url.hostname, port: Number(url.port || 6379) }));
+  const credentials = parsed.find((url) => url.username || url.password);
+  return new Cluster(nodes, {
+    enableOfflineQueue: false,
+    // Not auto-pipelined: ioredis 6 then answers MOVED for a master that came back instead of following
+    // it, and the slot's keys stay misses for good (seen in this project's cluster tests).
+    enableAutoPipelining: false,
+    // A cluster that declares itself down fails at once (a miss) rather than after retries past the budget.
+    retryDelayOnClusterDown: 0,
+    // A closed connection to a node is retried shortly after a refresh of the slot map; the command's
+    // budget still bounds what the caller waits.
+    retryDelayOnFailover: 50,
+    slotsRefreshTimeout: Math.max(timeoutMs, 1000),
+    clusterRetryStrategy: (times) => Math.min(times * 100, RECONNECT_MAX_MS),
+    redisOptions: {
+      ...nodeOptions(timeoutMs),
+      username: credentials ? decodeURIComponent(credentials.username) || undefined : undefined,
+      password: credentials ? decodeURIComponent(credentials.password) || undefined : undefined,
+      tls: parsed.some((url) => url.protocol === "rediss:") ? {} : undefined,
+    },
+  });
+}

@@ -1,0 +1,129 @@
+import { Cluster, Redis } from "ioredis";
+import type { StoreKind } from "../lib/stores/store";
+import { startFaultProxy, type FaultProxy } from "./fault-proxy";
+import { startRedisCluster, type RedisClusterHandle } from "./redis-cluster";
+import { startRedisServer } from "./redis-server";
+import { startRedisStack } from "./redis-stack";
+
+/** How a store client reaches a target: through the proxy where there is one. */
+export type TargetAddress =
+  | { kind: "upstash"; url: string; token: string }
+  | { kind: "redis"; url: string }
+  | { kind: "redis-cluster"; urls: string[] };
+
+/**
+ * One kind of shared store on real servers, for tests and the bench: where clients reach it, a direct
+ * view of the data, and an outage on demand.
+ */
+export type RedisTarget = {
+  kind: StoreKind;
+  address: TargetAddress;
+  /** What an app process needs to use this store (straight to the server, not through the proxy). */
+  appEnv: Record<string, string>;
+  /** Keys matching a glob, on every node. */
+  keys(pattern: string): Promise<string[]>;
+  /** A direct client for other assertions and for planting keys. */
+  client: Redis | Cluster;
+  flush(): Promise<void>;
+  /**
+   * In front of the one server the clients talk to (the REST bridge, or redis-server): counts round trips
+   * and holds replies. None for a cluster, whose clients reach each node at the address it announces.
+   */
+  proxy?: FaultProxy;
+  /** The cluster itself, to take one master away. */
+  cluster?: RedisClusterHandle;
+  /** Takes the store away (every node), and brings it back answering. */
+  outage(): Promise<void>;
+  restore(): Promise<void>;
+  stop(): Promise<void>;
+};
+
+export const STORE_KINDS: StoreKind[] = ["upstash", "redis", "redis-cluster"];
+
+export async function startRedisTarget(kind: StoreKind): Promise<RedisTarget> {
+  if (kind === "upstash") {
+    const stack = await startRedisStack();
+    const proxy = await startFaultProxy({ port: Number(new URL(stack.bridgeUrl).port) });
+    return {
+      kind,
+      address: { kind, url: `http://127.0.0.1:${proxy.port}`, token: stack.token },
+      appEnv: stack.env,
+      keys: (pattern) => stack.client.keys(pattern),
+      client: stack.client,
+      flush: async () => void (await stack.client.flushall()),
+      proxy,
+      outage: () => stack.redis.stop(),
+      restore: () => stack.redis.start(),
+      async stop() {
+        await proxy.close();
+        await stack.stop();
+      },
+    };
+  }
+  if (kind === "redis") {
+    const server = await startRedisServer();
+    const proxy = await startFaultProxy({ port: server.port });
+    const client = new Redis(server.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    // Outages are taken on purpose: the assertion client's reconnection errors are expected.
+    client.on("error", () => undefined);
+    return {
+      kind,
+      address: { kind, url: `redis://127.0.0.1:${proxy.port}` },
+      appEnv: { REDIS_URL: server.url },
+      keys: (pattern) => client.keys(pattern),
+      client,
+      flush: async () => void (await client.flushall()),
+      proxy,
+      outage: () => server.stop(),
+      restore: () => server.start(),
+      async stop() {
+        client.disconnect();
+        await proxy.close();
+        await server.stop();
+      },
+    };
+  }
+  const cluster = await startRedisCluster();
+  let client = clusterClient(cluster.urls);
+  return {
+    kind,
+    address: { kind, urls: cluster.urls.split(",") },
+    appEnv: { REDIS_CLUSTER_URLS: cluster.urls },
+    keys: async (pattern) => (await keysPerNode(cluster, pattern)).flat().sort(),
+    get client() {
+      return client;
+    },
+    cluster,
+    flush: () => cluster.flushAll(),
+    outage: async () => void (await Promise.all(cluster.nodes.map((node) => node.stop()))),
+    async restore() {
+      await Promise.all(cluster.nodes.map((node) => node.start()));
+      await cluster.waitUntilHealthy();
+      // A client that saw every node go can keep a stale map of the cluster: assertions use a new one.
+      client.disconnect();
+      client = clusterClient(cluster.urls);
+    },
+    async stop() {
+      client.disconnect();
+      await cluster.stop();
+    },
+  };
+}
+
+function clusterClient(urls: string): Cluster {
+  return new Cluster(urls.split(",").map((url) => ({ host: "127.0.0.1", port: Number(new URL(url).port) })));
+}
+
+/** The keys each node holds, asked of each node directly, in the order of `cluster.nodes`. */
+export function keysPerNode(cluster: RedisClusterHandle, pattern: string): Promise<string[][]> {
+  return Promise.all(
+    cluster.nodes.map(async (node) => {
+      const redis = new Redis(node.url, { maxRetriesPerRequest: 1 });
+      try {
+        return await redis.keys(pattern);
+      } finally {
+        redis.disconnect();
+      }
+    }),
+  );
+}
