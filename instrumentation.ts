@@ -23,7 +23,11 @@ export async function register() {
       process.stderr.write(`${error.message}\n`, () => process.exit(1));
       return;
     }
+    // Registered here, before any request, so Next's request spans and the app's share one provider; without
+    // an endpoint nothing is registered and every span is a no-op.
+    const traces = config.exportTraces ? (await import("./lib/trace-export")).startTraceExport() : undefined;
     process.once("SIGTERM", () => {
+      traces?.exportBeforeExit();
       const bound = shutdownBoundMs(config);
       logEvent("info", "shutdown", { outcome: "draining", boundMs: bound });
       setTimeout(() => {

@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { startRedisStack } from "../test-support/redis-stack";
+import { startRedisTarget } from "../test-support/redis-targets";
 import { startScriptedUpstream } from "../test-support/upstream-server";
 import { coldPhase } from "./phases/cold";
 import { memoryPhase } from "./phases/memory";
@@ -29,12 +30,16 @@ async function main(): Promise<void> {
   const upstream = await startScriptedUpstream();
   for (const [name, latencyMs] of Object.entries(PLAN.latencies)) upstream.script(name, { latencyMs });
   const stack = await startRedisStack();
+  const tcp = await startRedisTarget("redis");
   const browser = await launchBrowser();
-  const services = { upstream, stack };
+  const services = { upstream, stack, tcp };
   try {
     const cold = await coldPhase(services, browser);
     const warm = await warmPhase(services, browser);
-    const sharedColdKey = await sharedColdPhase(services);
+    const sharedColdKey = {
+      Redis: await sharedColdPhase(services, "rest"),
+      "Redis over TCP": await sharedColdPhase(services, "tcp"),
+    };
     const memory = await memoryPhase(services);
     const measured = {
       finishedAt: new Date().toISOString(),
@@ -57,6 +62,7 @@ async function main(): Promise<void> {
     log(`done in ${results.durationSeconds} s; wrote bench/results/`);
   } finally {
     await browser.close();
+    await tcp.stop();
     await stack.stop();
     await upstream.close();
   }

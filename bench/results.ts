@@ -1,7 +1,7 @@
 import type { ColdResults } from "./phases/cold";
+import type { SharedColdKey } from "./phases/shared-cold";
 import type { WarmResults } from "./phases/warm";
 import type { FloodResult } from "./scenarios/flood";
-import type { Traffic } from "./scenarios/round-trips";
 import type { Spread } from "./summary";
 
 export type RawSpread = {
@@ -32,7 +32,8 @@ export type Results = {
   upstreamLatenciesMs: Record<string, number>;
   cold: ColdResults;
   warm: WarmResults;
-  sharedColdKey: { perKey: Traffic; upstreamCallsPerKey: number };
+  /** By the store the three instances share: "Redis" through the bridge, "Redis over TCP". */
+  sharedColdKey: Record<string, SharedColdKey>;
   memory: FloodResult & { heapLimitMiB: number; boundMiB: number };
   targets: Target[];
 };

@@ -1,17 +1,26 @@
 import { chromium, type Browser, type BrowserContext } from "@playwright/test";
 import { existsSync } from "node:fs";
+import { Redis } from "ioredis";
 import { startApp, type AppServer } from "../test-support/app-server";
 import type { RedisStack } from "../test-support/redis-stack";
+import type { RedisTarget } from "../test-support/redis-targets";
 import type { ScriptedUpstream } from "../test-support/upstream-server";
 import { startSeed, type SeedServer } from "./baselines/seed/launch";
 import { FRAGMENT_NAMES } from "./plan";
 import type { RawSpread, ViewSpread } from "./results";
 import { viewPage, type BrowserView } from "./scenarios/browser-view";
 import type { RawTiming } from "./scenarios/raw-timing";
+import { bridgeMeter, tcpMeter, type TrafficMeter } from "./scenarios/round-trips";
 import { spread } from "./summary";
 
-/** The services every contender runs against: one scripted upstream, one Redis behind the bridge. */
-export type Services = { upstream: ScriptedUpstream; stack: RedisStack };
+/**
+ * The services every contender runs against: one scripted upstream; one redis-server behind the bridge
+ * (Upstash's REST protocol), and one that the apps on native Redis reach over TCP through a counting proxy.
+ */
+export type Services = { upstream: ScriptedUpstream; stack: RedisStack; tcp: RedisTarget };
+
+/** The app's shared store: none, Redis through the REST bridge, or Redis over TCP (ioredis). */
+export type AppStore = "memory" | "rest" | "tcp";
 
 export function log(message: string): void {
   console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
@@ -21,15 +30,32 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-export function launchApp({ upstream, stack }: Services, store: "memory" | "redis", env: Record<string, string> = {}): Promise<AppServer> {
+export function launchApp({ upstream, stack, tcp }: Services, store: AppStore, env: Record<string, string> = {}): Promise<AppServer> {
+  const storeEnv = { memory: {}, rest: stack.env, tcp: { REDIS_URL: tcpAddress(tcp) } };
   return startApp({
     env: {
       SLOW_API_URL: upstream.urlTemplate,
       FRAGMENTS: FRAGMENT_NAMES.join(","),
-      ...(store === "redis" ? stack.env : {}),
+      ...storeEnv[store],
       ...env,
     },
   });
+}
+
+/** Through the proxy, which counts round trips; the REST bridge, too, is a hop in this process. */
+function tcpAddress({ address }: RedisTarget): string {
+  if (address.kind !== "redis") throw new Error(`the TCP contenders need one redis-server, not ${address.kind}`);
+  return address.url;
+}
+
+/** Counts the store traffic of the apps on `store`: at the bridge, or at redis-server and the TCP proxy. */
+export function storeMeter({ stack, tcp }: Services, store: Exclude<AppStore, "memory">): TrafficMeter {
+  if (store === "rest") {
+    if (!stack.bridge) throw new Error("the bench needs the in-process bridge to count commands");
+    return bridgeMeter(stack.bridge);
+  }
+  if (!(tcp.client instanceof Redis) || !tcp.proxy) throw new Error("the bench needs one redis-server behind the proxy to count commands");
+  return tcpMeter(tcp.client, tcp.proxy);
 }
 
 export function launchSeed({ upstream, stack }: Services, ttlSeconds: number): Promise<SeedServer> {

@@ -24,9 +24,14 @@ export function checkTargets(results: Measured): Target[] {
   const warmStreamed = view(warmViews, "streamed");
   const warmTraffic = at(results.warm.trafficPerView, "streamed");
   const warmRedisOnly = at(results.warm.trafficPerView, "streamed, Redis only");
+  const warmTcp = at(results.warm.trafficPerView, "streamed, Redis over TCP");
+  const warmTcpRedisOnly = at(results.warm.trafficPerView, "streamed, Redis only, over TCP");
   const memory = top("streamed, memory").views;
   const redis = top("streamed, Redis").views;
   const redisOnly = top("streamed, Redis only").views;
+  const tcp = top("streamed, Redis over TCP").views;
+  const tcpRedisOnly = top("streamed, Redis only, over TCP").views;
+  const ofMemory = (views: number) => `${views} (${Math.round((views / memory) * 100)}%)`;
   const ttfbBudget = SLOWEST_MS * 0.02;
 
   return [
@@ -57,18 +62,24 @@ export function checkTargets(results: Measured): Target[] {
       met: warmStreamed.spinnerLoads === 0 && warmStreamed.maxLayoutShift === 0,
     },
     {
-      target: "throughput: warm streamed on Redis ≥ 90% of the memory store's views/s",
-      measured: `${redis} vs ${memory} views/s (${Math.round((redis / memory) * 100)}%); Redis only: ${redisOnly} (${Math.round((redisOnly / memory) * 100)}%)`,
-      met: redis >= memory * 0.9,
+      target: "throughput: warm streamed on Redis (REST or TCP) ≥ 90% of the memory store's views/s",
+      measured:
+        `${ofMemory(redis)} vs ${memory} views/s; Redis only: ${ofMemory(redisOnly)}; ` +
+        `over TCP: ${ofMemory(tcp)}, Redis only ${ofMemory(tcpRedisOnly)}`,
+      met: Math.min(redis, tcp) >= memory * 0.9,
     },
     {
       target: "≤ 1 Redis round trip per warm page view",
-      measured: `${warmTraffic.roundTrips} (local tier warm), ${warmRedisOnly.roundTrips} (Redis only)`,
-      met: warmTraffic.roundTrips <= 1 && warmRedisOnly.roundTrips <= 1,
+      measured:
+        `${warmTraffic.roundTrips} (local tier warm), ${warmRedisOnly.roundTrips} (Redis only); ` +
+        `over TCP: ${warmTcp.roundTrips}, ${warmTcpRedisOnly.roundTrips}`,
+      met: [warmTraffic, warmRedisOnly, warmTcp, warmTcpRedisOnly].every((traffic) => traffic.roundTrips <= 1),
     },
     {
       target: `CPU per view: streamed < seed (at ${PLAN.offeredViewRates[0]} views/s offered)`,
-      measured: `${low("streamed, memory").cpuPerView} ms (memory), ${low("streamed, Redis").cpuPerView} ms (Redis) vs seed ${low("seed, Redis").cpuPerView} ms`,
+      measured:
+        `${low("streamed, memory").cpuPerView} ms (memory), ${low("streamed, Redis").cpuPerView} ms (Redis), ` +
+        `${low("streamed, Redis over TCP").cpuPerView} ms (Redis over TCP) vs seed ${low("seed, Redis").cpuPerView} ms`,
       met: low("streamed, Redis").cpuPerView < low("seed, Redis").cpuPerView,
     },
     {

@@ -7,6 +7,9 @@ const BAD: Array<{ env: Record<string, string>; message: string }> = [
     env: { REDIS_URL: "redis://127.0.0.1:6379", UPSTASH_REDIS_REST_URL: "http://127.0.0.1:8079", UPSTASH_REDIS_REST_TOKEN: "t" },
     message: "UPSTASH_REDIS_REST_URL and REDIS_URL are both set",
   },
+  { env: { CACHE_ADMIN_TOKEN: "too-short" }, message: "CACHE_ADMIN_TOKEN is invalid: must be at least 16 characters" },
+  { env: { METRICS_TOKEN: "too-short" }, message: "METRICS_TOKEN is invalid: must be at least 16 characters" },
+  { env: { CACHE_TTL_SECONDS: "ten" }, message: "CACHE_TTL_SECONDS is invalid: must be a whole number" },
 ];
 
 for (const standalone of [false, true]) {

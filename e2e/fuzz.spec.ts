@@ -166,7 +166,7 @@ function invalidProbe(random: Random): Probe {
     return { method: safeMethod, path: `/fragment/${name}`, headers, body, what: `fragment name ${JSON.stringify(name.slice(0, 40))}` };
   }
   if (kind === 2) {
-    const path = random.pick(["/api/health", "/api/metrics", "/api/cache/purge", "/", "/blocking"]);
+    const path = random.pick(["/api/health", "/api/health/live", "/api/health/ready", "/api/metrics", "/api/cache/purge", "/", "/blocking"]);
     const method = random.pick(["PUT", "DELETE", "PATCH", "OPTIONS", "POST"] as const);
     return { method, path, headers, body, what: `${method} on ${path}` };
   }
@@ -186,7 +186,7 @@ function invalidProbe(random: Random): Probe {
     const path = random.pick(["/%", "/api/%zz", "/api/health%", "/blocking%2", "/%E0%A4%A", "/api/cache/purge%ZZ", "/%C0%AF%"]);
     return { method: random.pick(METHODS), path, headers, body, what: `malformed percent-encoding ${path}` };
   }
-  const path = random.pick(["/api", "/api/", "/api/cache", "/api/nothing", "/fragments/a", "/.env", "/.git/config", "/etc/passwd", "/api/health/x"]);
+  const path = random.pick(["/api", "/api/", "/api/cache", "/api/nothing", "/fragments/a", "/.env", "/.git/config", "/etc/passwd", "/api/health/x", "/api/health/live/x"]);
   return { method: random.pick(METHODS), path, headers, body, what: `unknown path ${path}` };
 }
 
@@ -203,7 +203,7 @@ function mixedProbe(random: Random): Probe {
       return { method, path: `/fragment/${name}${random.pick(["", "?x=1", "?%"])}`, headers: {}, what: `${method} fragment ${name}`, validRead: true };
     }
     case 3:
-      return { method, path: random.pick(["/api/health", "/api/metrics"]), headers: {}, what: `${method} API`, validRead: true };
+      return { method, path: random.pick(["/api/health", "/api/health/live", "/api/health/ready", "/api/metrics"]), headers: {}, what: `${method} API`, validRead: true };
     default: {
       const body = random.pick([{ all: true }, { fragment: random.pick(VALID_NAMES) }, { fragment: "zz_not_shown" }]);
       return {

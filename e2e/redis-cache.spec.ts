@@ -30,6 +30,8 @@ for (const storeKind of SHARED_STORES) {
     test("health answers 503 when Redis does not answer, and pages still render", async ({ launch, sharedRedis }) => {
       const app = await launch({ FRAGMENTS: "h" });
       await sharedRedis!.outage();
+      // A probe's answer is reused for a second: the outage shows from the next probe on.
+      await expect.poll(async () => (await fetch(`${app.url}/api/health`)).status, { timeout: 3000 }).toBe(503);
       const response = await fetch(`${app.url}/api/health`);
       expect(response.status).toBe(503);
       expect(await response.json()).toMatchObject({ store: storeKind, ok: false });

@@ -7,6 +7,7 @@ import type { MemoryStore } from "./stores/memory";
 import type { GuardedStore } from "./stores/guarded";
 import type { CacheEntry, ItemKeys, StoredEntry, StoredFailure } from "./stores/store";
 import { sleep, TimeoutError, withTimeout } from "./timeout";
+import { traceUpstream } from "./tracing";
 
 
 export type Lookup = { value: string; source: Source; createdAt: number };
@@ -335,7 +336,7 @@ export class Cache {
     const controller = new AbortController();
     let value: string;
     try {
-      value = await withTimeout(load(controller.signal), loadTimeoutMs, () => {
+      value = await withTimeout(traceUpstream(key, () => load(controller.signal)), loadTimeoutMs, () => {
         const error = new LoadTimeoutError(`load of "${key}" took over ${loadTimeoutMs} ms`);
         controller.abort(error);
         return error;

@@ -30,6 +30,8 @@ const DEFAULTS: Config = {
   cacheMaxValueBytes: 1024 * 1024,
   cacheLocalSeconds: 5,
   adminToken: undefined,
+  metricsToken: undefined,
+  exportTraces: false,
 };
 
 describe("readConfig defaults", () => {
@@ -314,6 +316,28 @@ describe("readConfig native Redis", () => {
     [{ REDIS_URL: "redis://a:1", REDIS_CLUSTER_URLS: "redis://b:2" }, "REDIS_URL and REDIS_CLUSTER_URLS"],
   ])("refuses two kinds of store at once, naming both", (env, names) => {
     expect(configError(env).message).toBe(`${names} are both set: configure one shared store`);
+  });
+});
+
+describe("readConfig metrics token", () => {
+  it("guards the metrics with a long enough METRICS_TOKEN", () => {
+    expect(readConfig({ METRICS_TOKEN: "m".repeat(16) }).metricsToken).toBe("m".repeat(16));
+  });
+
+  it("refuses a short METRICS_TOKEN, naming it", () => {
+    expect(configError({ METRICS_TOKEN: "short" }).message).toBe("METRICS_TOKEN is invalid: must be at least 16 characters");
+  });
+});
+
+describe("readConfig trace export", () => {
+  it("exports traces when an OTLP endpoint is set, for all signals or for traces alone", () => {
+    expect(readConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4318" }).exportTraces).toBe(true);
+    expect(readConfig({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "https://collector.example/v1/traces" }).exportTraces).toBe(true);
+  });
+
+  it("refuses an endpoint that is not an http(s) URL, naming it", () => {
+    expect(configError({ OTEL_EXPORTER_OTLP_ENDPOINT: "collector:4318" }).message).toMatch(/^OTEL_EXPORTER_OTLP_ENDPOINT is invalid/);
+    expect(configError({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "grpc://collector:4317" }).message).toMatch(/^OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is invalid/);
   });
 });
 

@@ -55,6 +55,14 @@ export type Config = {
   cacheLocalSeconds: number;
   /** Bearer token for `POST /api/cache/purge`; unset disables the route. */
   adminToken?: string;
+  /** Bearer token `GET /api/metrics` requires; unset leaves the metrics open. */
+  metricsToken?: string;
+  /**
+   * Whether spans are exported over OTLP/HTTP: an endpoint is set (OTEL_EXPORTER_OTLP_ENDPOINT or
+   * OTEL_EXPORTER_OTLP_TRACES_ENDPOINT). The exporter reads these and the other OTEL_* variables itself.
+   * @default false
+   */
+  exportTraces: boolean;
 };
 
 const integer = (min: number, max: number) =>
@@ -104,6 +112,10 @@ const envSchema = z.object({
   CACHE_MAX_VALUE_BYTES: integer(1, 512 * 1024 * 1024).default(1024 * 1024),
   CACHE_LOCAL_SECONDS: integer(0, 3600).default(5),
   CACHE_ADMIN_TOKEN: z.string().trim().min(16, "must be at least 16 characters").optional(),
+  METRICS_TOKEN: z.string().trim().min(16, "must be at least 16 characters").optional(),
+  // Checked here because the exporter, given a URL it cannot parse, falls back to localhost without a word.
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
 });
 
 type Env = Record<string, string | undefined>;
@@ -170,6 +182,8 @@ export function readConfig(rawEnv: Env): Config {
     cacheMaxValueBytes: env.CACHE_MAX_VALUE_BYTES,
     cacheLocalSeconds: env.CACHE_LOCAL_SECONDS,
     adminToken: env.CACHE_ADMIN_TOKEN,
+    metricsToken: env.METRICS_TOKEN,
+    exportTraces: env.OTEL_EXPORTER_OTLP_ENDPOINT !== undefined || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT !== undefined,
   };
 }
 

@@ -6,16 +6,17 @@ import type { StoreKind } from "./stores/store";
 
 export type Counters = CacheStats & { storeErrors: number; storeSkipped: number };
 
-export type Health = {
-  store: "memory" | StoreKind;
-  ok: boolean;
-  /** Round trip of the probe, in ms. */
-  ms: number;
+/** Whether the shared store answered a real round trip, and how long it took (ms). */
+export type StoreProbe = { store: "memory" | StoreKind; ok: boolean; ms: number; error?: string };
+
+export type Health = StoreProbe & {
   breaker: "closed" | "open" | "half-open" | "none";
-  error?: string;
   local: { entries: number; bytes: number };
   counters: Counters;
 };
+
+/** How long a probe's answer is reused, so load balancers and dashboards polling often cost Redis one PING a second. */
+const PROBE_REUSE_MS = 1000;
 
 const NO_STORE_STATS: StoreStats = { errors: 0, skipped: 0 };
 
@@ -26,24 +27,43 @@ export function counters(): Counters {
   return { ...cache.stats, storeErrors: store.errors, storeSkipped: store.skipped };
 }
 
-/** Which store is in use and whether it answers a real round trip now, with the cache's counters. */
-export async function health(): Promise<Health> {
-  const { shared, local } = getRuntime();
+// One per process: the health routes are bundled apart, and module state would be kept once per bundle.
+const LAST_PROBE = Symbol.for("workerless.lastProbe");
+const processGlobal = globalThis as typeof globalThis & { [LAST_PROBE]?: { at: number; probe: Promise<StoreProbe> } };
+
+/**
+ * Whether the store answers a real round trip, asked at most once a second; concurrent callers share one
+ * probe. The embedded store lives in this process: it answers whenever the process does.
+ */
+export function probeStore(): Promise<StoreProbe> {
+  const now = performance.now();
+  const last = processGlobal[LAST_PROBE];
+  if (last && now - last.at < PROBE_REUSE_MS) return last.probe;
+  const probe = pingStore();
+  processGlobal[LAST_PROBE] = { at: now, probe };
+  return probe;
+}
+
+async function pingStore(): Promise<StoreProbe> {
+  const { shared } = getRuntime();
+  if (!shared) return { store: "memory", ok: true, ms: 0 };
   const started = performance.now();
-  const base = { local: { entries: local.size, bytes: local.bytes }, counters: counters() };
   const ms = () => Math.round((performance.now() - started) * 10) / 10;
-  if (!shared) {
-    const now = Date.now();
-    local.set("health:probe", { value: "ok", createdAt: now, freshUntil: now + 1000, staleUntil: now + 1000 }, now);
-    const ok = local.get("health:probe")?.value === "ok";
-    local.delete("health:probe");
-    return { store: "memory", ok, ms: ms(), breaker: "none", ...base };
-  }
   try {
     await shared.ping();
-    return { store: shared.kind, ok: true, ms: ms(), breaker: shared.breakerState, ...base };
+    return { store: shared.kind, ok: true, ms: ms() };
   } catch (error) {
-    const name = error instanceof Error ? error.name : "Error";
-    return { store: shared.kind, ok: false, ms: ms(), breaker: shared.breakerState, error: name, ...base };
+    return { store: shared.kind, ok: false, ms: ms(), error: error instanceof Error ? error.name : "Error" };
   }
+}
+
+/** The detailed view: the store probe, the circuit, the in-process tier and the cache's counters. */
+export async function health(): Promise<Health> {
+  const { shared, local } = getRuntime();
+  return {
+    ...(await probeStore()),
+    breaker: shared?.breakerState ?? "none",
+    local: { entries: local.size, bytes: local.bytes },
+    counters: counters(),
+  };
 }

@@ -1,5 +1,6 @@
 import "server-only";
 import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
+import { checkBearer, type BearerCheck } from "./bearer";
 import { counters, type Counters } from "./health";
 import { getRuntime } from "./runtime";
 
@@ -66,4 +67,10 @@ const processGlobal = globalThis as typeof globalThis & { [REGISTRY]?: Registry 
 export function metricsRegistry(): Registry {
   processGlobal[REGISTRY] ??= createRegistry();
   return processGlobal[REGISTRY];
+}
+
+/** With METRICS_TOKEN set, the metrics need it as a bearer token; without, they are open to whoever reaches the route. */
+export function checkMetricsAccess(authorization: string | null): BearerCheck {
+  const expected = getRuntime().config.metricsToken;
+  return expected ? checkBearer(authorization, expected) : "ok";
 }

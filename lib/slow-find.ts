@@ -1,9 +1,11 @@
 import "server-only";
+import type { Span } from "@opentelemetry/api";
 import { LoadTimeoutError, SharedLoadError } from "./cache";
 import type { FragmentResult } from "./fragment-result";
 import { describeError, logEvent } from "./log";
 import { getRuntime } from "./runtime";
 import { TimeoutError, withTimeout } from "./timeout";
+import { ATTRIBUTES, recordFailure, traceLookup, type LookupOutcome } from "./tracing";
 import { UpstreamError } from "./upstream";
 
 class FragmentDeadlineError extends TimeoutError {
@@ -55,6 +57,15 @@ export async function awaitCachedAnswers(lookups: FragmentLookup[]): Promise<voi
 
 /** One fragment's data, or "pending" once the fragment deadline passes (the lookup goes on and fills the cache). */
 export async function findFragment(name: string, onLoading?: () => void): Promise<FragmentResult> {
+  return traceLookup(name, getRuntime().shared?.kind ?? "memory", async (span) => {
+    const result = await settleFragment(name, span, onLoading);
+    span.setAttribute(ATTRIBUTES.outcome, (result.status === "ready" ? result.source : result.status) satisfies LookupOutcome);
+    return result;
+  });
+}
+
+/** The lookup itself: a failure is recorded on `span` and answered as an error result. */
+async function settleFragment(name: string, span: Span, onLoading?: () => void): Promise<FragmentResult> {
   const { config } = getRuntime();
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
@@ -72,6 +83,7 @@ export async function findFragment(name: string, onLoading?: () => void): Promis
     if (!(error instanceof UpstreamError || error instanceof LoadTimeoutError || error instanceof SharedLoadError)) {
       logEvent("error", "fragment_error", { key: name, error: describeError(error) });
     }
+    recordFailure(span, error);
     return { status: "error", name, ms: elapsed() };
   }
 }

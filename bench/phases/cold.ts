@@ -2,10 +2,9 @@ import type { Browser } from "@playwright/test";
 import { FRAGMENT_NAMES, PLAN } from "../plan";
 import type { RawSpread, ViewSpread } from "../results";
 import { timePage, timeSeed, type RawTiming } from "../scenarios/raw-timing";
-import { trafficPer } from "../scenarios/round-trips";
-import { browserViews, launchApp, launchSeed, log, rawRuns, sleep, type Services } from "../run";
+import { trafficPer, type Traffic, type TrafficMeter } from "../scenarios/round-trips";
+import { browserViews, launchApp, launchSeed, log, rawRuns, sleep, storeMeter, type Services } from "../run";
 import { spread, type Spread } from "../summary";
-import type { Traffic } from "../scenarios/round-trips";
 
 // Entries live one second and have no grace, so waiting past that makes every run cold again.
 const TTL_SECONDS = 1;
@@ -17,31 +16,37 @@ export type ColdResults = {
   trafficPerView: Record<string, { commands: Spread; roundTrips: Spread }>;
 };
 
-/** Scenario 1: every fragment cold, on the raw response and in Chromium; the app on Redis, like the seed. */
+/**
+ * Scenario 1: every fragment cold, on the raw response and in Chromium; the app on Redis, like the seed.
+ * The app on Redis over TCP too, on the raw response only, where its round trips are counted.
+ */
 export async function coldPhase(services: Services, browser: Browser): Promise<ColdResults> {
-  const app = await launchApp(services, "redis", { CACHE_TTL_SECONDS: String(TTL_SECONDS), CACHE_GRACE_SECONDS: "0" });
+  const env = { CACHE_TTL_SECONDS: String(TTL_SECONDS), CACHE_GRACE_SECONDS: "0" };
+  const app = await launchApp(services, "rest", env);
+  const tcpApp = await launchApp(services, "tcp", env);
   const seed = await launchSeed(services, TTL_SECONDS);
   const expire = () => sleep(EXPIRY_WAIT_MS);
-  const bridge = services.stack.bridge;
-  if (!bridge) throw new Error("the bench needs the in-process bridge to count commands");
   try {
     log("cold: discarded first loads");
-    await Promise.all([timePage(`${app.url}/`, FRAGMENT_NAMES), timeSeed(seed.url, FRAGMENT_NAMES)]);
+    // Two redis-servers: the apps on each do not share their keys.
+    await Promise.all([timePage(`${app.url}/`, FRAGMENT_NAMES), timePage(`${tcpApp.url}/`, FRAGMENT_NAMES), timeSeed(seed.url, FRAGMENT_NAMES)]);
     await expire();
     await timePage(`${app.url}/blocking`, FRAGMENT_NAMES);
 
-    const traffic: Record<string, Traffic[]> = { streamed: [], blocking: [] };
-    // Counted at the bridge around the raw loads: the app's Redis commands for one cold page view.
-    const counted = (name: "streamed" | "blocking", path: string) => async () => {
+    const traffic: Record<string, Traffic[]> = {};
+    // Counted around the raw loads: the app's Redis commands and round trips for one cold page view.
+    const counted = (name: string, url: string, meter: TrafficMeter) => async () => {
       let timing: RawTiming | undefined;
-      const perView = await trafficPer(bridge, 1, async () => (timing = await timePage(`${app.url}${path}`, FRAGMENT_NAMES, services.upstream)));
-      traffic[name]?.push(perView);
+      const perView = await trafficPer(meter, 1, async () => (timing = await timePage(url, FRAGMENT_NAMES, services.upstream)));
+      (traffic[name] ??= []).push(perView);
       if (!timing) throw new Error(`no timing for ${name}`);
       return timing;
     };
+    const rest = storeMeter(services, "rest");
     const measures = {
-      streamed: counted("streamed", "/"),
-      blocking: counted("blocking", "/blocking"),
+      streamed: counted("streamed", `${app.url}/`, rest),
+      "streamed, Redis over TCP": counted("streamed, Redis over TCP", `${tcpApp.url}/`, storeMeter(services, "tcp")),
+      blocking: counted("blocking", `${app.url}/blocking`, rest),
       seed: () => timeSeed(seed.url, FRAGMENT_NAMES),
     };
     const raw: Record<string, RawSpread> = {};
@@ -63,6 +68,6 @@ export async function coldPhase(services: Services, browser: Browser): Promise<C
       ),
     };
   } finally {
-    await Promise.all([app.stop(), seed.stop()]);
+    await Promise.all([app.stop(), tcpApp.stop(), seed.stop()]);
   }
 }

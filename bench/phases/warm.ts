@@ -4,9 +4,9 @@ import type { SeedServer } from "../baselines/seed/launch";
 import { FRAGMENT_NAMES, PLAN } from "../plan";
 import type { ViewSpread } from "../results";
 import { offerLoad, type LoadResult, type LoadTarget } from "../scenarios/load";
-import { redisTrafficPer, trafficPer, type Traffic } from "../scenarios/round-trips";
+import { serverMeter, trafficPer, type Traffic, type TrafficMeter } from "../scenarios/round-trips";
 import { timePage, timeSeed } from "../scenarios/raw-timing";
-import { browserViews, launchApp, launchSeed, log, sleep, type Services } from "../run";
+import { browserViews, launchApp, launchSeed, log, sleep, storeMeter, type Services } from "../run";
 
 const LONG_TTL = { CACHE_TTL_SECONDS: "3600" };
 const WARM_UP_SECONDS = 2;
@@ -18,21 +18,32 @@ export type WarmResults = {
   trafficPerView: Record<string, Traffic>;
 };
 
-type Contenders = { memory: AppServer; redis: AppServer; redisOnly: AppServer; seed: SeedServer };
+type Contenders = {
+  memory: AppServer;
+  redis: AppServer;
+  redisOnly: AppServer;
+  redisTcp: AppServer;
+  redisOnlyTcp: AppServer;
+  seed: SeedServer;
+};
+
+// A one-entry local tier: every view of three fragments reads Redis, as on an instance that has not seen
+// these keys yet, whose data another instance put in Redis.
+const REDIS_ONLY = { ...LONG_TTL, CACHE_MAX_ENTRIES: "1" };
 
 /** Scenarios 2 and 3 and the warm round trips: every fragment cached before anything is measured. */
 export async function warmPhase(services: Services, browser: Browser): Promise<WarmResults> {
   const contenders: Contenders = {
     memory: await launchApp(services, "memory", LONG_TTL),
-    redis: await launchApp(services, "redis", LONG_TTL),
-    // A one-entry local tier: every view of three fragments reads Redis, as on an instance that has not
-    // seen these keys yet, whose data another instance put in Redis.
-    redisOnly: await launchApp(services, "redis", { ...LONG_TTL, CACHE_MAX_ENTRIES: "1" }),
+    redis: await launchApp(services, "rest", LONG_TTL),
+    redisOnly: await launchApp(services, "rest", REDIS_ONLY),
+    redisTcp: await launchApp(services, "tcp", LONG_TTL),
+    redisOnlyTcp: await launchApp(services, "tcp", REDIS_ONLY),
     seed: await launchSeed(services, 3600),
   };
   try {
     log("warm: filling the caches");
-    for (const app of [contenders.memory, contenders.redis, contenders.redisOnly]) {
+    for (const app of [contenders.memory, contenders.redis, contenders.redisOnly, contenders.redisTcp, contenders.redisOnlyTcp]) {
       await timePage(`${app.url}/`, FRAGMENT_NAMES);
       await timePage(`${app.url}/blocking`, FRAGMENT_NAMES);
     }
@@ -57,29 +68,36 @@ async function warmViews(contenders: Contenders, browser: Browser): Promise<Reco
   return browserViews(browser, "warm browser", urls, PLAN.warmRuns, { beforeWarmUp: noWait, between: () => sleep(100) });
 }
 
-async function warmTraffic({ stack }: Services, contenders: Contenders): Promise<Record<string, Traffic>> {
-  const bridge = stack.bridge;
-  if (!bridge) throw new Error("the bench needs the in-process bridge to count commands");
+async function warmTraffic(services: Services, contenders: Contenders): Promise<Record<string, Traffic>> {
   const views = 20;
-  const repeat = (load: () => Promise<unknown>) => async () => {
-    for (let view = 0; view < views; view++) await load();
-  };
+  const per = (meter: TrafficMeter, load: () => Promise<unknown>) =>
+    trafficPer(meter, views, async () => {
+      for (let view = 0; view < views; view++) await load();
+    });
+  const page = (app: AppServer, path = "/") => () => timePage(`${app.url}${path}`, FRAGMENT_NAMES);
+  const rest = storeMeter(services, "rest");
+  const tcp = storeMeter(services, "tcp");
   return {
-    streamed: await trafficPer(bridge, views, repeat(() => timePage(`${contenders.redis.url}/`, FRAGMENT_NAMES))),
-    "streamed, Redis only": await trafficPer(bridge, views, repeat(() => timePage(`${contenders.redisOnly.url}/`, FRAGMENT_NAMES))),
-    blocking: await trafficPer(bridge, views, repeat(() => timePage(`${contenders.redis.url}/blocking`, FRAGMENT_NAMES))),
-    seed: await redisTrafficPer(stack.client, views, repeat(() => timeSeed(contenders.seed.url, FRAGMENT_NAMES))),
+    streamed: await per(rest, page(contenders.redis)),
+    "streamed, Redis only": await per(rest, page(contenders.redisOnly)),
+    "streamed, Redis over TCP": await per(tcp, page(contenders.redisTcp)),
+    "streamed, Redis only, over TCP": await per(tcp, page(contenders.redisOnlyTcp)),
+    blocking: await per(rest, page(contenders.redis, "/blocking")),
+    seed: await per(serverMeter(services.stack.client), () => timeSeed(contenders.seed.url, FRAGMENT_NAMES)),
   };
 }
 
 async function throughput(contenders: Contenders): Promise<Record<string, LoadResult[]>> {
   const seedPaths = ["/", ...FRAGMENT_NAMES.map((name) => `/fragment/${name}`)];
+  const target = ({ url, pid }: AppServer | SeedServer, paths = ["/"]): LoadTarget => ({ url, pid, paths });
   const targets: Record<string, LoadTarget> = {
-    "streamed, memory": { url: contenders.memory.url, pid: contenders.memory.pid, paths: ["/"] },
-    "streamed, Redis": { url: contenders.redis.url, pid: contenders.redis.pid, paths: ["/"] },
-    "streamed, Redis only": { url: contenders.redisOnly.url, pid: contenders.redisOnly.pid, paths: ["/"] },
-    "blocking, Redis": { url: contenders.redis.url, pid: contenders.redis.pid, paths: ["/blocking"] },
-    "seed, Redis": { url: contenders.seed.url, pid: contenders.seed.pid, paths: seedPaths },
+    "streamed, memory": target(contenders.memory),
+    "streamed, Redis": target(contenders.redis),
+    "streamed, Redis only": target(contenders.redisOnly),
+    "streamed, Redis over TCP": target(contenders.redisTcp),
+    "streamed, Redis only, over TCP": target(contenders.redisOnlyTcp),
+    "blocking, Redis": target(contenders.redis, ["/blocking"]),
+    "seed, Redis": target(contenders.seed, seedPaths),
   };
   const results: Record<string, LoadResult[]> = {};
   for (const [name, target] of Object.entries(targets)) {

@@ -58,14 +58,16 @@ export function markdownReport(results: Results): string {
       [
         ...Object.entries(results.warm.trafficPerView).map(([name, traffic]) => [`warm view, ${name}`, String(traffic.commands), String(traffic.roundTrips)]),
         ...Object.entries(results.cold.trafficPerView).map(([name, traffic]) => [`cold view, ${name}`, cell(traffic.commands), cell(traffic.roundTrips)]),
-        [
-          `cold key asked of 3 instances at once (lease and waits included; ${results.sharedColdKey.upstreamCallsPerKey} upstream calls per key)`,
-          String(results.sharedColdKey.perKey.commands),
-          String(results.sharedColdKey.perKey.roundTrips),
-        ],
+        ...Object.entries(results.sharedColdKey).map(([name, shared]) => [
+          `cold key asked of 3 instances at once, ${name} (lease and waits included; ${shared.upstreamCallsPerKey} upstream calls per key)`,
+          String(shared.perKey.commands),
+          String(shared.perKey.roundTrips),
+        ]),
       ],
     ),
-    "The seed's figures are counted at redis-server (it talks to Redis directly, one command per round trip); the app's at the bridge.",
+    "The app's figures are counted at the bridge (Upstash's REST protocol), except those over TCP: its commands at redis-server (`MONITOR`, " +
+      "without the commands its scripts run), its round trips at a TCP proxy between it and redis-server (its writes, an auto-pipelined batch " +
+      "counting once). The seed's are counted at redis-server (it talks to Redis directly, one command per round trip).",
     `### Memory, one instance on the embedded store, run with \`--max-old-space-size=${results.memory.heapLimitMiB}\``,
     table(
       ["distinct cold keys", "seconds", "errors", "RSS before MiB", "RSS after MiB", "peak MiB", "bound MiB"],

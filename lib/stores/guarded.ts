@@ -2,6 +2,7 @@ import "server-only";
 import type { BreakerState, CircuitBreaker, Permit } from "../circuit-breaker";
 import { describeError, logEvent } from "../log";
 import { TimeoutError, withTimeout } from "../timeout";
+import { traceStoreCall } from "../tracing";
 import type { Claim, ItemKeys, SharedStore, StoredEntry, StoredFailure, StoreKind } from "./store";
 
 export class StoreTimeoutError extends TimeoutError {
@@ -103,7 +104,9 @@ export class GuardedStore {
     }
     const started = performance.now();
     try {
-      const result = await withTimeout(call(), timeoutMs, () => new StoreTimeoutError(`store ${op} took over ${timeoutMs} ms`));
+      const result = await traceStoreCall(this.store.kind, op, () =>
+        withTimeout(call(), timeoutMs, () => new StoreTimeoutError(`store ${op} took over ${timeoutMs} ms`)),
+      );
       if (!trip.counted) breaker.success(permit);
       trip.counted = true;
       return result;

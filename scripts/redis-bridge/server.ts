@@ -1,6 +1,6 @@
-import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { Command, Redis } from "ioredis";
+import { checkBearer } from "../../lib/bearer";
 
 export type BridgeOptions = {
   redisUrl: string;
@@ -65,10 +65,9 @@ export async function createBridge(options: BridgeOptions): Promise<Bridge> {
   if (options.token === "") throw new Error("The bridge token must not be empty");
   const redis = new RedisLink(options.redisUrl);
   const stats = new StatsRecorder();
-  const tokenDigest = sha256(options.token);
   const server = createServer((req, res) => {
     stats.request();
-    handleRequest(req, res, { redis, stats, tokenDigest }).catch((error: unknown) => {
+    handleRequest(req, res, { redis, stats, token: options.token }).catch((error: unknown) => {
       sendError(res, error instanceof BridgeHttpError ? error : new BridgeHttpError(500, describe(error)));
     });
   });
@@ -91,7 +90,7 @@ export async function createBridge(options: BridgeOptions): Promise<Bridge> {
   };
 }
 
-type Context = { redis: RedisLink; stats: StatsRecorder; tokenDigest: Buffer };
+type Context = { redis: RedisLink; stats: StatsRecorder; token: string };
 
 async function handleRequest(req: IncomingMessage, res: ServerResponse, context: Context): Promise<void> {
   const route = ROUTES[req.url?.split("?")[0] ?? "/"];
@@ -100,7 +99,7 @@ async function handleRequest(req: IncomingMessage, res: ServerResponse, context:
     res.setHeader("Allow", "POST");
     throw new BridgeHttpError(405, "Method not allowed; use POST");
   }
-  if (!isAuthorized(req.headers.authorization, context.tokenDigest)) throw new BridgeHttpError(401, "Unauthorized");
+  if (checkBearer(req.headers.authorization, context.token) !== "ok") throw new BridgeHttpError(401, "Unauthorized");
   const body = parseJson(await readBody(req));
   const encoding: Encoding = String(req.headers["upstash-encoding"]).toLowerCase() === "base64" ? "base64" : "utf8";
   if (route === "command") {
@@ -138,17 +137,6 @@ async function closeAll(server: Server, redis: RedisLink): Promise<void> {
   } finally {
     redis.disconnect();
   }
-}
-
-function sha256(value: string): Buffer {
-  return createHash("sha256").update(value, "utf8").digest();
-}
-
-/** Compares digests, so the comparison takes the same time whatever the length of the presented token. */
-function isAuthorized(header: string | undefined, tokenDigest: Buffer): boolean {
-  const match = /^Bearer (.*)$/i.exec(header ?? "");
-  const presented = sha256(match?.[1] ?? "");
-  return timingSafeEqual(presented, tokenDigest) && match !== null;
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {

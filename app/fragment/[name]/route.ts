@@ -1,4 +1,5 @@
 import { fragmentHtml } from "@/app/_components/fragment-html";
+import { outcomeOf } from "@/app/_components/fragment-view";
 import { isFragmentName } from "@/lib/fragment-name";
 import { findFragment } from "@/lib/slow-find";
 
@@ -21,6 +22,11 @@ export async function GET(_request: Request, context: RouteContext<"/fragment/[n
   const result = await findFragment(name);
   return new Response(fragmentHtml(result), {
     status: STATUS[result.status],
-    headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" },
+    headers: {
+      "content-type": "text/html; charset=utf-8",
+      "cache-control": "no-store",
+      // Shown in the browser's network panel: where the value came from, and the lookup's time on the server.
+      "server-timing": `cache;desc="${outcomeOf(result)}", lookup;desc="fragment lookup";dur=${result.ms}`,
+    },
   });
 }
