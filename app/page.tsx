@@ -1,7 +1,9 @@
+import { isbot } from "isbot";
+import { headers } from "next/headers";
 import { connection } from "next/server";
 import { Suspense } from "react";
 import { Fragment, FragmentOutcome } from "./_components/fragment";
-import { fragmentLookup } from "./_components/fragment-data";
+import { fragmentLookup, shownFragment } from "./_components/fragment-data";
 import { Spinner } from "./_components/spinner";
 import { Timeline, TimelinePlaceholder, TimelineView } from "./_components/timeline";
 import { awaitCachedAnswers, fragmentNames } from "@/lib/slow-find";
@@ -16,10 +18,15 @@ export default async function Home() {
   await connection();
   const names = fragmentNames();
   const lookups = names.map((name) => fragmentLookup(name));
+  // Crawlers and link previewers read the HTML without running the scripts that move a streamed part into
+  // place: they wait for every part's final result (each settles by the fragment deadline, a stale value's
+  // refresh too), so the page has no boundary at all.
+  const crawler = isbot((await headers()).get("user-agent"));
+  const finalResults = crawler ? await Promise.all(names.map((name) => shownFragment(name))) : undefined;
   // Parts a cache answers within a moment are rendered in the shell itself, with no Suspense boundary:
   // a warm page arrives complete, however its chunks are scheduled. The rest stream in behind spinners.
-  await awaitCachedAnswers(lookups);
-  const answers = lookups.map((lookup) => lookup.answer());
+  if (!finalResults) await awaitCachedAnswers(lookups);
+  const answers = finalResults ?? lookups.map((lookup) => lookup.answer());
   const answered = answers.flatMap((answer) => (answer ? [answer] : []));
   return (
     <main>
@@ -31,11 +38,20 @@ export default async function Home() {
       <div className="fragments">
         {names.map((name, index) => {
           const answer = answers[index];
+          // A polite live region, read whole: a screen reader hears "Fragment <name>" and its value when the part
+          // replaces its spinner. No aria-busy here: the swap replaces the section's content, never its attributes.
           return (
-            <section key={name} className="fragment" data-fragment={name} aria-labelledby={`fragment-${name}`}>
+            <section
+              key={name}
+              className="fragment"
+              data-fragment={name}
+              aria-labelledby={`fragment-${name}`}
+              aria-live="polite"
+              aria-atomic="true"
+            >
               <h2 id={`fragment-${name}`}>{`Fragment ${name}`}</h2>
               {answer ? (
-                <FragmentOutcome result={answer} />
+                <FragmentOutcome result={answer} refreshed={finalResults ? undefined : lookups[index]!.refreshed} />
               ) : (
                 <Suspense fallback={<Spinner label={`Loading fragment ${name}`} />}>
                   <Fragment name={name} />
@@ -45,7 +61,8 @@ export default async function Home() {
           );
         })}
       </div>
-      {answered.length === names.length ? (
+      {/* A stale part may still be replaced by its refresh: then the timeline waits for that too. */}
+      {finalResults || (answered.length === names.length && answered.every((answer) => answer.status !== "ready" || answer.source !== "stale")) ? (
         <TimelineView results={answered} />
       ) : (
         <Suspense fallback={<TimelinePlaceholder />}>

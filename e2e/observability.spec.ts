@@ -185,12 +185,13 @@ test.describe("what each fragment tells about itself", () => {
     expect(upstream.calls()).toBe(2);
   });
 
-  test("a value past its TTL shows as stale, refreshing", async ({ page, launch, upstream }) => {
-    const app = await launch({ FRAGMENTS: "old", CACHE_TTL_SECONDS: "1", CACHE_GRACE_SECONDS: "60" });
+  test("a value past its TTL whose refresh misses the deadline shows as stale, refreshing", async ({ page, launch, upstream }) => {
+    const app = await launch({ FRAGMENTS: "old", CACHE_TTL_SECONDS: "1", CACHE_GRACE_SECONDS: "60", FRAGMENT_TIMEOUT_MS: "500" });
     await page.goto(app.url);
     await expect(region(page, "old").getByText("result for old", { exact: true })).toBeVisible();
     // Waiting on real time is the point: the value must outlive its 1 s TTL.
     await page.waitForTimeout(1100);
+    upstream.script("old", { latencyMs: 1000 });
     await page.reload();
     await expect(timeline(page)).toBeVisible();
     expect((await meta(page, "old")).label).toBe("stale, refreshing");

@@ -1,5 +1,6 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { devices } from "@playwright/test";
 import { expect, test } from "./fixtures";
 
 const ADMIN_TOKEN = "security-admin-token-0123456789abcdef";
@@ -86,8 +87,10 @@ test.describe("content security policy", () => {
     upstream.script("c2", { latencyMs: 500 });
     const app = await launch({ FRAGMENTS: "c1,c2" });
 
-    const first = await fetch(`${app.url}/`);
-    const second = await fetch(`${app.url}/`);
+    // As a browser: a client that runs no scripts (Node's fetch among them) gets the page without streaming.
+    const asBrowser = { headers: { "user-agent": devices["Desktop Chrome"].userAgent } };
+    const first = await fetch(`${app.url}/`, asBrowser);
+    const second = await fetch(`${app.url}/`, asBrowser);
     const policies = [first.headers.get("content-security-policy"), second.headers.get("content-security-policy")];
     const nonces = policies.map(nonceOf);
     expect(nonces[0], policies[0] ?? "no CSP").toBeDefined();

@@ -1,4 +1,5 @@
 import type { ScriptedUpstream } from "../test-support/upstream-server";
+import { timeChunks } from "../test-support/chunk-timer";
 import { expect, STORES, test } from "./fixtures";
 
 async function fragment(url: string) {
@@ -68,3 +69,57 @@ for (const storeKind of STORES) {
     }
   });
 }
+
+test.describe("stale, then fresh, in the same response", () => {
+  const env = { FRAGMENTS: "sr", CACHE_TTL_SECONDS: "1", CACHE_GRACE_SECONDS: "60", FRAGMENT_TIMEOUT_MS: "2500" };
+
+  test("the raw page carries the stale value at once, then the refreshed one when its call returns", async ({ launch, upstream }) => {
+    const app = await launch(env);
+    await cacheFirst(app.url, upstream, "sr");
+    await pastTtl();
+    upstream.script("sr", { body: "second", latencyMs: 600 });
+
+    const response = await timeChunks(app.url);
+    const stale = response.arrival(">first<");
+    const fresh = response.arrival(">second<");
+    expect(stale, "the stale value is in the response").toBeDefined();
+    expect(fresh, "the refreshed value is in the same response").toBeDefined();
+    expect(stale!).toBeLessThan(600);
+    expect(fresh!).toBeGreaterThanOrEqual(600);
+    expect(response.chunks.map((chunk) => chunk.text).join("")).toContain('data-source="refreshed"');
+    expect(upstream.calls("sr")).toBe(2);
+  });
+
+  test("a browser shows the stale value, then the fresh one without a reload, and says so", async ({ page, launch, upstream }) => {
+    const app = await launch(env);
+    await cacheFirst(app.url, upstream, "sr");
+    await pastTtl();
+    upstream.script("sr", { body: "second" });
+    const release = upstream.hold("sr");
+
+    await page.goto(app.url, { waitUntil: "commit" });
+    const section = page.getByRole("region", { name: "Fragment sr" });
+    await expect(section.getByText("first", { exact: true })).toBeVisible();
+    await expect(section.getByText(/^stale, refreshing ·/)).toBeVisible();
+    release();
+    await expect(section.getByText("second", { exact: true })).toBeVisible();
+    await expect(section.getByText(/^refreshed while you waited ·/)).toBeVisible();
+    const row = page.getByRole("figure").locator('[data-timeline="sr"]');
+    await expect(row).toHaveAttribute("data-outcome", "refreshed");
+  });
+
+  test("a refresh slower than the deadline leaves the stale value, and still fills the cache for the next view", async ({ launch, upstream }) => {
+    const app = await launch({ ...env, FRAGMENT_TIMEOUT_MS: "400" });
+    await cacheFirst(app.url, upstream, "sr");
+    await pastTtl();
+    upstream.script("sr", { body: "second", latencyMs: 900 });
+
+    const response = await timeChunks(app.url);
+    const body = response.chunks.map((chunk) => chunk.text).join("");
+    expect(body).toContain(">first<");
+    expect(body).not.toContain(">second<");
+    expect(response.chunks.at(-1)!.at).toBeLessThan(900);
+    await expect.poll(() => upstream.answered("sr")).toBe(2);
+    await expect.poll(async () => (await fragment(`${app.url}/fragment/sr`)).html).toContain(">second<");
+  });
+});

@@ -94,6 +94,34 @@ describe("Cache on the in-process tier", () => {
     expect(loader.calls()).toBe(2);
   });
 
+  it("hands a stale caller the refresh it started, which brings the fresh value once it lands", async () => {
+    const clock = manualClock();
+    const cache = memoryCache({ now: clock.now, freshMs: 1000, graceMs: 5000 });
+    const loader = countingLoader();
+    await cache.get("k", loader.load);
+    clock.advance(1500);
+    loader.hold();
+    const [first, second] = await Promise.all([cache.get("k", loader.load), cache.get("k", loader.load)]);
+    expect(first).toMatchObject({ value: "value 1", source: "stale" });
+    loader.release();
+    expect(await first.refreshed).toMatchObject({ value: "value 2", source: "refreshed" });
+    expect(await second.refreshed).toMatchObject({ value: "value 2", source: "refreshed" });
+    expect(loader.calls()).toBe(2);
+  });
+
+  it("brings nothing fresher when the refresh fails, and starts no refresh while the key backs off", async () => {
+    const clock = manualClock();
+    const cache = memoryCache({ now: clock.now, freshMs: 1000, graceMs: 5000 });
+    const loader = countingLoader((call) => (call === 1 ? "value 1" : new LoadError("down")));
+    await cache.get("k", loader.load);
+    clock.advance(1500);
+    const stale = await cache.get("k", loader.load);
+    expect(await stale.refreshed).toBeUndefined();
+    const backingOff = await cache.get("k", loader.load);
+    expect(backingOff).toMatchObject({ value: "value 1", source: "stale", refreshed: undefined });
+    expect(loader.calls()).toBe(2);
+  });
+
   it("treats an entry past grace as gone", async () => {
     const clock = manualClock();
     const cache = memoryCache({ now: clock.now, freshMs: 1000, graceMs: 1000 });

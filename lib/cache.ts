@@ -10,7 +10,16 @@ import { sleep, TimeoutError, withTimeout } from "./timeout";
 import { traceUpstream } from "./tracing";
 
 
-export type Lookup = { value: string; source: Source; createdAt: number };
+export type Lookup = {
+  value: string;
+  source: Source;
+  createdAt: number;
+  /**
+   * For a stale value: the refresh it started or joined, with the fresh value once it lands (source
+   * `refreshed`), or undefined when no fresher value comes of it (it failed, or the key is backing off).
+   */
+  refreshed?: Promise<Lookup | undefined>;
+};
 
 /** Produces the value for one key; must stop work when `signal` aborts. */
 export type Loader = (signal: AbortSignal) => Promise<string>;
@@ -120,8 +129,8 @@ export class Cache {
     }
     if (entry && entry.staleUntil > now) {
       this.stats.stale += 1;
-      this.revalidate(key, load);
-      return { value: entry.value, source: "stale", createdAt: entry.createdAt };
+      const refresh = this.revalidate(key, load);
+      return { value: entry.value, source: "stale", createdAt: entry.createdAt, refreshed: refresh && this.fresherThan(entry, refresh) };
     }
     const joined = this.flights.get(key);
     if (joined) this.stats.coalesced += 1;
@@ -136,7 +145,8 @@ export class Cache {
     }
     if ("stale" in answer) {
       if (!joined) this.stats.stale += 1;
-      return { value: answer.stale.value, source: "stale", createdAt: answer.stale.createdAt };
+      const { stale } = answer;
+      return { value: stale.value, source: "stale", createdAt: stale.createdAt, refreshed: this.fresherThan(stale, flight) };
     }
     const { entry: landed, loaded, waited } = answer.landing;
     const source: Source = joined || waited ? "shared" : loaded ? "miss" : "hit";
@@ -224,9 +234,23 @@ export class Cache {
     return shared ? shared.delete(this.keys(key)) : 0;
   }
 
-  private revalidate(key: string, load: Loader): void {
-    if (this.flights.has(key) || this.inBackoff(key)) return;
-    this.start(key, load);
+  /** The flight refreshing `key`: the one under way, or a new one unless the key is backing off. */
+  private revalidate(key: string, load: Loader): Flight | undefined {
+    const flying = this.flights.get(key);
+    if (flying || this.inBackoff(key)) return flying;
+    return this.start(key, load);
+  }
+
+  /** What `flight` lands, if it is fresher than `stale`; undefined otherwise, never a rejection. */
+  private async fresherThan(stale: CacheEntry, flight: Flight): Promise<Lookup | undefined> {
+    try {
+      const { entry } = await flight.promise;
+      const fresher = entry.createdAt > stale.createdAt && entry.freshUntil > this.now();
+      return fresher ? { value: entry.value, source: "refreshed", createdAt: entry.createdAt } : undefined;
+    } catch {
+      // The refresh failed: it was logged where it happened, and the stale value stands.
+      return undefined;
+    }
   }
 
   private start(key: string, load: Loader): Flight {

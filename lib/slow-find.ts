@@ -21,9 +21,17 @@ export function slowFind(query: string, onLoading?: () => void) {
   return cache.get(query, (signal) => upstream(query, signal), onLoading);
 }
 
+/** A fragment's result, and for a stale one the fresh result its refresh brings before the deadline, if it does. */
+type Settled = { result: FragmentResult; refreshed?: Promise<FragmentResult | undefined> };
+
 /** A fragment lookup under way. */
 export type FragmentLookup = {
   result: Promise<FragmentResult>;
+  /**
+   * For a stale result: the fresh one, if its refresh lands before the fragment deadline (a page shows the
+   * stale value, then this one in the same response); otherwise undefined.
+   */
+  refreshed: Promise<FragmentResult | undefined>;
   /** The result if it is already in; a page renders such a part at once rather than suspend on it. */
   answer(): FragmentResult | undefined;
   /** Settles once the result is in, or once it waits on the upstream: only a cache's answer is worth waiting for. */
@@ -34,9 +42,11 @@ export function lookupFragment(name: string): FragmentLookup {
   let loading!: () => void;
   const loadStarted = new Promise<void>((resolve) => (loading = resolve));
   let answered: FragmentResult | undefined;
-  // findFragment never rejects: every failure is a result.
-  const result = findFragment(name, loading).then((found) => (answered = found));
-  return { result, answer: () => answered, answeredOrLoading: Promise.race([result, loadStarted]) };
+  // Never rejects: every failure is a result.
+  const settled = settleTraced(name, loading);
+  const result = settled.then((found) => (answered = found.result));
+  const refreshed = settled.then((found) => found.refreshed);
+  return { result, refreshed, answer: () => answered, answeredOrLoading: Promise.race([result, loadStarted]) };
 }
 
 /**
@@ -57,15 +67,20 @@ export async function awaitCachedAnswers(lookups: FragmentLookup[]): Promise<voi
 
 /** One fragment's data, or "pending" once the fragment deadline passes (the lookup goes on and fills the cache). */
 export async function findFragment(name: string, onLoading?: () => void): Promise<FragmentResult> {
+  return (await settleTraced(name, onLoading)).result;
+}
+
+function settleTraced(name: string, onLoading?: () => void): Promise<Settled> {
   return traceLookup(name, getRuntime().shared?.kind ?? "memory", async (span) => {
-    const result = await settleFragment(name, span, onLoading);
+    const settled = await settleFragment(name, span, onLoading);
+    const { result } = settled;
     span.setAttribute(ATTRIBUTES.outcome, (result.status === "ready" ? result.source : result.status) satisfies LookupOutcome);
-    return result;
+    return settled;
   });
 }
 
 /** The lookup itself: a failure is recorded on `span` and answered as an error result. */
-async function settleFragment(name: string, span: Span, onLoading?: () => void): Promise<FragmentResult> {
+async function settleFragment(name: string, span: Span, onLoading?: () => void): Promise<Settled> {
   const { config } = getRuntime();
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
@@ -75,16 +90,24 @@ async function settleFragment(name: string, span: Span, onLoading?: () => void):
       config.fragmentTimeoutMs,
       () => new FragmentDeadlineError(`fragment "${name}" passed its ${config.fragmentTimeoutMs} ms deadline`),
     );
-    return { status: "ready", name, value: lookup.value, source: lookup.source, ms: elapsed() };
+    const result: FragmentResult = { status: "ready", name, value: lookup.value, source: lookup.source, ms: elapsed() };
+    // A refresh that misses the deadline leaves the stale value on the page; it still fills the cache.
+    const refreshed = lookup.refreshed
+      ? withTimeout(lookup.refreshed, Math.max(0, config.fragmentTimeoutMs - elapsed()), () => new FragmentDeadlineError("refresh passed the deadline")).then(
+          (fresh): FragmentResult | undefined => fresh && { status: "ready", name, value: fresh.value, source: fresh.source, ms: elapsed() },
+          () => undefined,
+        )
+      : undefined;
+    return { result, refreshed };
   } catch (error) {
-    if (error instanceof FragmentDeadlineError) return { status: "pending", name, ms: elapsed() };
+    if (error instanceof FragmentDeadlineError) return { result: { status: "pending", name, ms: elapsed() } };
     // Upstream failures were logged once where they happened (a shared one on the instance that called);
     // anything else is logged here.
     if (!(error instanceof UpstreamError || error instanceof LoadTimeoutError || error instanceof SharedLoadError)) {
       logEvent("error", "fragment_error", { key: name, error: describeError(error) });
     }
     recordFailure(span, error);
-    return { status: "error", name, ms: elapsed() };
+    return { result: { status: "error", name, ms: elapsed() } };
   }
 }
 

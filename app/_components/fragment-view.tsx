@@ -6,6 +6,7 @@ export const OUTCOME_LABELS = {
   stale: "stale, refreshing",
   miss: "fetched",
   shared: "shared with a concurrent request",
+  refreshed: "refreshed while you waited",
   pending: "timed out, still working",
   error: "error",
 } as const;
@@ -19,8 +20,11 @@ export function FragmentView({ result }: { result: FragmentResult }) {
   const meta = <p className="fragment-meta">{`${OUTCOME_LABELS[outcomeOf(result)]} · ${result.ms} ms on the server`}</p>;
   switch (result.status) {
     case "ready":
+      // Without JavaScript a streamed part stays where React sent it, at the end of the page, away from its
+      // section's heading: public/noscript.css shows this name there (the other states name their part already).
       return (
         <>
+          <p className="fragment-origin" hidden>{`Fragment ${result.name}`}</p>
           <p className="fragment-value" data-source={result.source}>
             {result.value}
           </p>

@@ -1,6 +1,6 @@
 import type { FragmentResult } from "@/lib/fragment-result";
 import { getConfig } from "@/lib/config";
-import { fragmentData } from "./fragment-data";
+import { shownFragment } from "./fragment-data";
 import { OUTCOME_LABELS, outcomeOf } from "./fragment-view";
 
 /**
@@ -8,7 +8,7 @@ import { OUTCOME_LABELS, outcomeOf } from "./fragment-view";
  * after the last fragment, from the same lookups the fragments rendered.
  */
 export async function Timeline({ names }: { names: string[] }) {
-  return <TimelineView results={await Promise.all(names.map((name) => fragmentData(name)))} />;
+  return <TimelineView results={await Promise.all(names.map((name) => shownFragment(name)))} />;
 }
 
 /** A bar's share of the track, in percent: at least a sliver, so a 2 ms cache hit still shows. */
