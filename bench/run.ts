@@ -1,4 +1,4 @@
-import { chromium, type Browser, type BrowserContext } from "@playwright/test";
+import { chromium, devices, type Browser, type BrowserContext } from "@playwright/test";
 import { existsSync } from "node:fs";
 import { Redis } from "ioredis";
 import { startApp, type AppServer } from "../test-support/app-server";
@@ -105,7 +105,8 @@ export async function browserViews(
   const views: Record<string, ViewSpread> = {};
   for (const [name, url] of Object.entries(urls)) {
     log(`${label}: ${name}`);
-    const context = await browser.newContext();
+    // A person's browser: headless Chromium calls itself HeadlessChrome, which the page serves as a crawler.
+    const context = await browser.newContext({ userAgent: devices["Desktop Chrome"].userAgent });
     try {
       await viewRuns(context, url, 1, pauses.beforeWarmUp);
       views[name] = await viewRuns(context, url, runs, pauses.between);

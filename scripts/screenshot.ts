@@ -1,6 +1,6 @@
 // Takes the README's screenshots of the page, streaming and complete: `npm run build`, then `npx tsx scripts/screenshot.ts`.
 import { existsSync } from "node:fs";
-import { type Browser, chromium, type Page } from "@playwright/test";
+import { type Browser, chromium, devices, type Page } from "@playwright/test";
 import { startApp } from "../test-support/app-server";
 import { startScriptedUpstream } from "../test-support/upstream-server";
 
@@ -13,7 +13,8 @@ async function withApp(
   for (const [name, latencyMs] of Object.entries(options.latencies)) upstream.script(name, { latencyMs });
   const app = await startApp({ env: { SLOW_API_URL: upstream.urlTemplate, ...options.env } });
   try {
-    await shoot(await browser.newPage({ viewport: { width: 960, height: 540 } }), app.url);
+    // As a person's browser: headless Chromium calls itself HeadlessChrome, which the page serves as a crawler.
+    await shoot(await browser.newPage({ viewport: { width: 960, height: 540 }, userAgent: devices["Desktop Chrome"].userAgent }), app.url);
   } finally {
     await app.stop();
     await upstream.close();
