@@ -9,7 +9,6 @@ import type { CacheEntry, ItemKeys, StoredEntry, StoredFailure } from "./stores/
 import { sleep, TimeoutError, withTimeout } from "./timeout";
 import { traceUpstream } from "./tracing";
 
-
 export type Lookup = {
   value: string;
   source: Source;
