@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { keysPerNode, STORE_KINDS } from "../test-support/redis-targets";
+import { STORE_KINDS } from "../test-support/redis-targets";
 import { startStoreBackend, type StoreBackend } from "../test-support/store-backends";
 import { Cache, LoadTimeoutError, SharedLoadError, type CacheOptions, type Loader } from "./cache";
 import { CircuitBreaker } from "./circuit-breaker";
@@ -629,7 +629,7 @@ describe("Cache on a Redis Cluster that loses a master", () => {
         async () => {
           await Promise.all(names.map((name) => cache.get(`back-${name}-${loader.calls()}`, loader.load)));
           await Promise.all(background.splice(0));
-          const perMaster = await keysPerNode(backend.cluster!, "workerless:v2:find:{back-*");
+          const perMaster = await backend.cluster!.keysPerNode("workerless:v2:find:{back-*");
           expect(perMaster.map((keys) => keys.length > 0)).toEqual([true, true, true]);
         },
         { timeout: 15_000, interval: 200 },

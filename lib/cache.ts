@@ -5,7 +5,7 @@ import type { Source } from "./cache-source";
 import { describeError, logEvent } from "./log";
 import type { MemoryStore } from "./stores/memory";
 import type { GuardedStore } from "./stores/guarded";
-import type { CacheEntry, ItemKeys, StoredEntry, StoredFailure } from "./stores/store";
+import type { CacheEntry, FailureRecord, ItemKeys, StoredEntry, StoredFailure } from "./stores/store";
 import { sleep, TimeoutError, withTimeout } from "./timeout";
 import { traceUpstream } from "./tracing";
 
@@ -387,7 +387,7 @@ export class Cache {
   }
 
   /** Backs the key off here, logs the failure once, and returns it as the fleet should record it. */
-  private recordFailure(key: string, error: unknown, started: number): StoredFailure & { keepMs: number } {
+  private recordFailure(key: string, error: unknown, started: number): FailureRecord {
     const { backoffBaseMs, backoffMaxMs } = this.options;
     const timedOut = error instanceof LoadTimeoutError;
     if (timedOut) this.stats.loadTimeouts += 1;

@@ -1,5 +1,6 @@
 import "server-only";
 import type { CacheStats } from "./cache";
+import { processGlobal } from "./process-global";
 import { getRuntime } from "./runtime";
 import type { StoreStats } from "./stores/guarded";
 import type { StoreKind } from "./stores/store";
@@ -27,9 +28,6 @@ export function counters(): Counters {
   return { ...cache.stats, storeErrors: store.errors, storeSkipped: store.skipped };
 }
 
-// One per process: the health routes are bundled apart, and module state would be kept once per bundle.
-const LAST_PROBE = Symbol.for("workerless.lastProbe");
-const processGlobal = globalThis as typeof globalThis & { [LAST_PROBE]?: { at: number; probe: Promise<StoreProbe> } };
 
 /**
  * Whether the store answers a real round trip, asked at most once a second; concurrent callers share one
@@ -37,11 +35,10 @@ const processGlobal = globalThis as typeof globalThis & { [LAST_PROBE]?: { at: n
  */
 export function probeStore(): Promise<StoreProbe> {
   const now = performance.now();
-  const last = processGlobal[LAST_PROBE];
-  if (last && now - last.at < PROBE_REUSE_MS) return last.probe;
-  const probe = pingStore();
-  processGlobal[LAST_PROBE] = { at: now, probe };
-  return probe;
+  const probes = processGlobal("workerless.probes", (): { last?: { at: number; probe: Promise<StoreProbe> } } => ({}));
+  if (probes.last && now - probes.last.at < PROBE_REUSE_MS) return probes.last.probe;
+  probes.last = { at: now, probe: pingStore() };
+  return probes.last.probe;
 }
 
 async function pingStore(): Promise<StoreProbe> {

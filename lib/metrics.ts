@@ -2,6 +2,7 @@ import "server-only";
 import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
 import { checkBearer, type BearerCheck } from "./bearer";
 import { counters, type Counters } from "./health";
+import { processGlobal } from "./process-global";
 import { getRuntime } from "./runtime";
 
 const COUNTERS: Array<[keyof Counters, string, string]> = [
@@ -60,13 +61,8 @@ function createRegistry(): Registry {
   return registry;
 }
 
-// One registry per process, however many route bundles import this module.
-const REGISTRY = Symbol.for("workerless.metrics");
-const processGlobal = globalThis as typeof globalThis & { [REGISTRY]?: Registry };
-
 export function metricsRegistry(): Registry {
-  processGlobal[REGISTRY] ??= createRegistry();
-  return processGlobal[REGISTRY];
+  return processGlobal("workerless.metrics", createRegistry);
 }
 
 /** With METRICS_TOKEN set, the metrics need it as a bearer token; without, they are open to whoever reaches the route. */

@@ -3,6 +3,7 @@ import { after } from "next/server";
 import { Cache } from "./cache";
 import { CircuitBreaker } from "./circuit-breaker";
 import { getConfig, type Config } from "./config";
+import { processGlobal } from "./process-global";
 import { GuardedStore } from "./stores/guarded";
 import { MemoryStore } from "./stores/memory";
 import { RedisStore } from "./stores/redis";
@@ -54,12 +55,6 @@ function createRuntime(config: Config): Runtime {
   return { config, cache, upstream: createUpstream(config.upstream), local, shared };
 }
 
-// Next bundles each route separately, so a module-level singleton would give the page and the
-// `/fragment` route caches of their own; one per process lives on globalThis instead.
-const RUNTIME = Symbol.for("workerless.runtime");
-const processGlobal = globalThis as typeof globalThis & { [RUNTIME]?: Runtime };
-
 export function getRuntime(): Runtime {
-  processGlobal[RUNTIME] ??= createRuntime(getConfig());
-  return processGlobal[RUNTIME];
+  return processGlobal("workerless.runtime", () => createRuntime(getConfig()));
 }

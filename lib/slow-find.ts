@@ -1,6 +1,6 @@
 import "server-only";
 import type { Span } from "@opentelemetry/api";
-import { LoadTimeoutError, SharedLoadError } from "./cache";
+import { LoadTimeoutError, SharedLoadError, type Lookup } from "./cache";
 import type { FragmentResult } from "./fragment-result";
 import { describeError, logEvent } from "./log";
 import { getRuntime } from "./runtime";
@@ -90,15 +90,13 @@ async function settleFragment(name: string, span: Span, onLoading?: () => void):
       config.fragmentTimeoutMs,
       () => new FragmentDeadlineError(`fragment "${name}" passed its ${config.fragmentTimeoutMs} ms deadline`),
     );
-    const result: FragmentResult = { status: "ready", name, value: lookup.value, source: lookup.source, ms: elapsed() };
+    const ready = ({ value, source }: Lookup): FragmentResult => ({ status: "ready", name, value, source, ms: elapsed() });
     // A refresh that misses the deadline leaves the stale value on the page; it still fills the cache.
+    const untilDeadline = () => new FragmentDeadlineError(`the refresh of "${name}" passed the deadline`);
     const refreshed = lookup.refreshed
-      ? withTimeout(lookup.refreshed, Math.max(0, config.fragmentTimeoutMs - elapsed()), () => new FragmentDeadlineError("refresh passed the deadline")).then(
-          (fresh): FragmentResult | undefined => fresh && { status: "ready", name, value: fresh.value, source: fresh.source, ms: elapsed() },
-          () => undefined,
-        )
+      ? withTimeout(lookup.refreshed, Math.max(0, config.fragmentTimeoutMs - elapsed()), untilDeadline).then((fresh) => fresh && ready(fresh), () => undefined)
       : undefined;
-    return { result, refreshed };
+    return { result: ready(lookup), refreshed };
   } catch (error) {
     if (error instanceof FragmentDeadlineError) return { result: { status: "pending", name, ms: elapsed() } };
     // Upstream failures were logged once where they happened (a shared one on the instance that called);

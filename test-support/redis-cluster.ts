@@ -33,6 +33,8 @@ export type RedisClusterHandle = {
   waitUntilHealthy(timeoutMs?: number): Promise<void>;
   /** FLUSHALL on every master. */
   flushAll(): Promise<void>;
+  /** The keys matching a glob on each node, asked of each directly, in the order of `nodes`. */
+  keysPerNode(pattern: string): Promise<string[][]>;
   /** Stops every node and removes their dirs. */
   stop(): Promise<void>;
 };
@@ -128,6 +130,7 @@ export async function startRedisCluster(): Promise<RedisClusterHandle> {
     async flushAll() {
       await Promise.all([...running].map((server) => onNode(server.port, (redis) => redis.flushall())));
     },
+    keysPerNode: (pattern) => Promise.all(servers.map((server) => onNode(server.port, (redis) => redis.keys(pattern)))),
     stop,
   };
 }

@@ -89,7 +89,7 @@ export async function startRedisTarget(kind: StoreKind): Promise<RedisTarget> {
     kind,
     address: { kind, urls: cluster.urls.split(",") },
     appEnv: { REDIS_CLUSTER_URLS: cluster.urls },
-    keys: async (pattern) => (await keysPerNode(cluster, pattern)).flat().sort(),
+    keys: async (pattern) => (await cluster.keysPerNode(pattern)).flat().sort(),
     get client() {
       return client;
     },
@@ -112,18 +112,4 @@ export async function startRedisTarget(kind: StoreKind): Promise<RedisTarget> {
 
 function clusterClient(urls: string): Cluster {
   return new Cluster(urls.split(",").map((url) => ({ host: "127.0.0.1", port: Number(new URL(url).port) })));
-}
-
-/** The keys each node holds, asked of each node directly, in the order of `cluster.nodes`. */
-export function keysPerNode(cluster: RedisClusterHandle, pattern: string): Promise<string[][]> {
-  return Promise.all(
-    cluster.nodes.map(async (node) => {
-      const redis = new Redis(node.url, { maxRetriesPerRequest: 1 });
-      try {
-        return await redis.keys(pattern);
-      } finally {
-        redis.disconnect();
-      }
-    }),
-  );
 }

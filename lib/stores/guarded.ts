@@ -3,7 +3,7 @@ import type { BreakerState, CircuitBreaker, Permit } from "../circuit-breaker";
 import { describeError, logEvent } from "../log";
 import { TimeoutError, withTimeout } from "../timeout";
 import { traceStoreCall } from "../tracing";
-import type { Claim, ItemKeys, SharedStore, StoredEntry, StoredFailure, StoreKind } from "./store";
+import type { Claim, FailureRecord, ItemKeys, SharedStore, StoredEntry, StoreKind } from "./store";
 
 export class StoreTimeoutError extends TimeoutError {
   override name = "StoreTimeoutError";
@@ -62,7 +62,7 @@ export class GuardedStore {
     return this.guard("fill", keys, () => this.store.fill(keys, token, value, freshMs, graceMs), undefined, undefined);
   }
 
-  fail(keys: ItemKeys, token: string, failure: StoredFailure & { keepMs: number }): Promise<void> {
+  fail(keys: ItemKeys, token: string, failure: FailureRecord): Promise<void> {
     return this.guard("fail", keys, () => this.store.fail(keys, token, failure), undefined, undefined);
   }
 

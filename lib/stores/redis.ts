@@ -2,13 +2,13 @@ import "server-only";
 import { Cluster, Redis, type ClientContext, type RedisOptions, type Result } from "ioredis";
 import { describeError, logEvent } from "../log";
 import { withTimeout } from "../timeout";
-import { CLAIM, DELETE_ITEM, FAIL, FILL, ms, parseClaim, parseRead, READ } from "./scripts";
-import type { Claim, ItemKeys, SharedStore, StoredEntry, StoredFailure } from "./store";
+import { CLAIM, DELETE_ITEM, FAIL, failArgs, FILL, fillArgs, itemKeys, ms, parseClaim, parseRead, READ } from "./scripts";
+import type { Claim, FailureRecord, ItemKeys, SharedStore, StoredEntry } from "./store";
 
 declare module "ioredis" {
   interface RedisCommander<Context extends ClientContext = { type: "default" }> {
     workerlessRead(entry: string): Result<unknown, Context>;
-    workerlessClaim(entry: string, lease: string, failure: string, token: string, leaseMs: string): Result<unknown, Context>;
+    workerlessClaim(...keysAndArgs: string[]): Result<unknown, Context>;
     workerlessFill(...keysAndArgs: string[]): Result<unknown, Context>;
     workerlessFail(...keysAndArgs: string[]): Result<unknown, Context>;
     workerlessDeleteItem(entry: string, failure: string): Result<number, Context>;
@@ -67,19 +67,17 @@ export class RedisStore implements SharedStore {
 
   async claim(keys: ItemKeys, token: string, leaseMs: number): Promise<Claim> {
     await this.connected();
-    return parseClaim(await this.client.workerlessClaim(keys.entry, keys.lease, keys.failure, token, ms(leaseMs)));
+    return parseClaim(await this.client.workerlessClaim(...itemKeys(keys), token, ms(leaseMs)));
   }
 
   async fill(keys: ItemKeys, token: string, value: string | undefined, freshMs: number, graceMs: number): Promise<void> {
     await this.connected();
-    const grace = String(Math.max(0, Math.ceil(graceMs)));
-    await this.client.workerlessFill(keys.entry, keys.lease, keys.failure, token, value ?? "", ms(freshMs), grace, value === undefined ? "0" : "1");
+    await this.client.workerlessFill(...itemKeys(keys), ...fillArgs(token, value, freshMs, graceMs));
   }
 
-  async fail(keys: ItemKeys, token: string, failure: StoredFailure & { keepMs: number }): Promise<void> {
+  async fail(keys: ItemKeys, token: string, failure: FailureRecord): Promise<void> {
     await this.connected();
-    const { error, attempts, retryInMs, keepMs } = failure;
-    await this.client.workerlessFail(keys.entry, keys.lease, keys.failure, token, error, String(attempts), ms(retryInMs), ms(keepMs));
+    await this.client.workerlessFail(...itemKeys(keys), ...failArgs(token, failure));
   }
 
   async delete(keys: ItemKeys): Promise<number> {

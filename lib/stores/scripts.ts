@@ -1,4 +1,4 @@
-import type { Claim, StoredEntry, StoredFailure } from "./store";
+import type { Claim, FailureRecord, ItemKeys, StoredEntry, StoredFailure } from "./store";
 
 /**
  * The Lua scripts both Redis stores run, and the parsing of their replies. Time is never read from a clock:
@@ -128,4 +128,19 @@ export function parseClaim(reply: Reply): Claim {
 /** Script arguments are strings on the wire; lifetimes are whole milliseconds. */
 export function ms(value: number): string {
   return String(Math.max(1, Math.ceil(value)));
+}
+
+/** KEYS of CLAIM, FILL and FAIL, in their order. */
+export function itemKeys({ entry, lease, failure }: ItemKeys): string[] {
+  return [entry, lease, failure];
+}
+
+/** ARGV of FILL; an undefined value (too large to cache) frees the lease and clears the failure only. */
+export function fillArgs(token: string, value: string | undefined, freshMs: number, graceMs: number): string[] {
+  return [token, value ?? "", ms(freshMs), String(Math.max(0, Math.ceil(graceMs))), value === undefined ? "0" : "1"];
+}
+
+/** ARGV of FAIL. */
+export function failArgs(token: string, { error, attempts, retryInMs, keepMs }: FailureRecord): string[] {
+  return [token, error, String(attempts), ms(retryInMs), ms(keepMs)];
 }

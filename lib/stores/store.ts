@@ -15,6 +15,9 @@ export type StoredEntry = { value: string; ageMs: number; freshForMs: number; st
 /** A failed load recorded for the whole fleet; `retryInMs` ≤ 0 once its backoff has passed. */
 export type StoredFailure = { error: string; attempts: number; retryInMs: number };
 
+/** A failure as a load records it for the fleet: kept `keepMs`, so attempts keep counting across backoffs. */
+export type FailureRecord = StoredFailure & { keepMs: number };
+
 /** The keys of one cached item. They share a hash tag, so one script may use them all on a Redis Cluster. */
 export type ItemKeys = { entry: string; lease: string; failure: string };
 
@@ -49,7 +52,7 @@ export type SharedStore = {
    * After a load failed: records the failure for the fleet (kept `keepMs`, so attempts keep counting
    * across backoffs) and frees the lease if it still holds `token`.
    */
-  fail(keys: ItemKeys, token: string, failure: StoredFailure & { keepMs: number }): Promise<void>;
+  fail(keys: ItemKeys, token: string, failure: FailureRecord): Promise<void>;
   /** Deletes the item's entry and failure record; resolves with how many entries were deleted. */
   delete(keys: ItemKeys): Promise<number>;
   /** Deletes every key matching a glob `pattern`, on every node, in batches; resolves with how many were deleted. */

@@ -1,7 +1,7 @@
 import "server-only";
 import { Redis } from "@upstash/redis";
-import { CLAIM, DELETE_ITEM, FAIL, FILL, ms, parseClaim, parseRead, READ } from "./scripts";
-import type { Claim, ItemKeys, SharedStore, StoredEntry, StoredFailure } from "./store";
+import { CLAIM, DELETE_ITEM, FAIL, failArgs, FILL, fillArgs, itemKeys, ms, parseClaim, parseRead, READ } from "./scripts";
+import type { Claim, FailureRecord, ItemKeys, SharedStore, StoredEntry } from "./store";
 
 export type UpstashStoreOptions = {
   url: string;
@@ -37,17 +37,15 @@ export class UpstashStore implements SharedStore {
   }
 
   async claim(keys: ItemKeys, token: string, leaseMs: number): Promise<Claim> {
-    return parseClaim(await this.redis.eval(CLAIM, [keys.entry, keys.lease, keys.failure], [token, ms(leaseMs)]));
+    return parseClaim(await this.redis.eval(CLAIM, itemKeys(keys), [token, ms(leaseMs)]));
   }
 
   async fill(keys: ItemKeys, token: string, value: string | undefined, freshMs: number, graceMs: number): Promise<void> {
-    const args = [token, value ?? "", ms(freshMs), String(Math.max(0, Math.ceil(graceMs))), value === undefined ? "0" : "1"];
-    await this.redis.eval(FILL, [keys.entry, keys.lease, keys.failure], args);
+    await this.redis.eval(FILL, itemKeys(keys), fillArgs(token, value, freshMs, graceMs));
   }
 
-  async fail(keys: ItemKeys, token: string, failure: StoredFailure & { keepMs: number }): Promise<void> {
-    const args = [token, failure.error, String(failure.attempts), ms(failure.retryInMs), ms(failure.keepMs)];
-    await this.redis.eval(FAIL, [keys.entry, keys.lease, keys.failure], args);
+  async fail(keys: ItemKeys, token: string, failure: FailureRecord): Promise<void> {
+    await this.redis.eval(FAIL, itemKeys(keys), failArgs(token, failure));
   }
 
   delete(keys: ItemKeys): Promise<number> {
