@@ -43,13 +43,19 @@ test.describe("liveness and readiness", () => {
   });
 });
 
-test("the embedded store's probe writes nothing into the cache", async ({ launch }) => {
-  const app = await launch({ FRAGMENTS: "m" });
+test("the embedded store's probe writes nothing into the cache", async ({ launch, upstream }) => {
+  // A tier of one entry: a probe that stored anything, even for a moment, would evict the cached fragment.
+  const app = await launch({ FRAGMENTS: "m", CACHE_MAX_ENTRIES: "1" });
+  await (await fetch(`${app.url}/fragment/m`)).text();
+  // Waiting on real time is the point: past the second a probe is reused, the next one runs.
+  await new Promise((resolve) => setTimeout(resolve, 1100));
   for (let index = 0; index < 3; index += 1) {
     const health = await (await fetch(`${app.url}/api/health`)).json();
-    expect(health).toMatchObject({ store: "memory", ok: true, local: { entries: 0, bytes: 0 } });
+    expect(health).toMatchObject({ store: "memory", ok: true, local: { entries: 1 } });
   }
   expect((await fetch(`${app.url}/api/health/ready`)).status).toBe(200);
+  expect((await fetch(`${app.url}/fragment/m`)).headers.get("server-timing")).toContain('cache;desc="hit"');
+  expect(upstream.calls("m")).toBe(1);
 });
 
 test.describe("metrics", () => {

@@ -548,58 +548,62 @@ describe.each(STORE_KINDS)("Cache shared through %s", (kind) => {
     expect(await cache.get("a", loader.load)).toMatchObject({ source: "miss" });
   });
 
-  describe.skipIf(kind === "redis-cluster")("round trips, counted in front of the server", () => {
-    it("reads Redis and takes the lease for a cold key in one round trip before the loader runs", async () => {
-      const cache = await warmInstance();
-      const loader = countingLoader();
-      loader.hold();
-      backend.proxy!.resetStats();
-      const pending = cache.get("cold", loader.load);
-      await vi.waitFor(() => expect(loader.calls()).toBe(1));
-      expect(backend.proxy!.stats().requests).toBe(1);
-      loader.release();
-      expect(await pending).toMatchObject({ value: "value 1", source: "miss" });
-    });
+  // A cluster's clients reach each node at the address it announces, so no proxy stands in their path to
+  // count round trips or hold a reply: these are declared only for the stores that have one.
+  if (kind !== "redis-cluster") {
+    describe("round trips, counted in front of the server", () => {
+      it("reads Redis and takes the lease for a cold key in one round trip before the loader runs", async () => {
+        const cache = await warmInstance();
+        const loader = countingLoader();
+        loader.hold();
+        backend.proxy!.resetStats();
+        const pending = cache.get("cold", loader.load);
+        await vi.waitFor(() => expect(loader.calls()).toBe(1));
+        expect(backend.proxy!.stats().requests).toBe(1);
+        loader.release();
+        expect(await pending).toMatchObject({ value: "value 1", source: "miss" });
+      });
 
-    it("gives one page view's lookups one round trip, a re-check of its own copy included", async () => {
-      const loader = countingLoader();
-      const cache = await warmInstance({ localTrustMs: 50, local: new MemoryStore({ maxEntries: 1, maxBytes: 1 << 20 }) });
-      const names = ["a", "b", "c"];
-      await Promise.all(names.map((name) => cache.get(name, loader.load)));
-      await drained();
-      await sleep(60);
-      backend.proxy!.resetStats();
-      // One key is held here past its trust window, the other two only in Redis.
-      const answers = await Promise.all(names.map((name) => cache.get(name, loader.load)));
-      await drained();
-      expect(answers.map((answer) => answer.source)).toEqual(["hit", "hit", "hit"]);
-      expect(backend.proxy!.stats().requests).toBe(1);
-      expect(loader.calls()).toBe(3);
-    });
+      it("gives one page view's lookups one round trip, a re-check of its own copy included", async () => {
+        const loader = countingLoader();
+        const cache = await warmInstance({ localTrustMs: 50, local: new MemoryStore({ maxEntries: 1, maxBytes: 1 << 20 }) });
+        const names = ["a", "b", "c"];
+        await Promise.all(names.map((name) => cache.get(name, loader.load)));
+        await drained();
+        await sleep(60);
+        backend.proxy!.resetStats();
+        // One key is held here past its trust window, the other two only in Redis.
+        const answers = await Promise.all(names.map((name) => cache.get(name, loader.load)));
+        await drained();
+        expect(answers.map((answer) => answer.source)).toEqual(["hit", "hit", "hit"]);
+        expect(backend.proxy!.stats().requests).toBe(1);
+        expect(loader.calls()).toBe(3);
+      });
 
-    it("never stalls a key on a claim whose reply was lost: the retry finds the lease its own", async () => {
-      const timeoutMs = 200;
-      const upstreamMs = 300;
-      const cache = await warmInstance({ loadTimeoutMs: 5000 }, timeoutMs);
-      const other = await warmInstance({ loadTimeoutMs: 5000 }, timeoutMs);
-      const slow: Loader = async () => {
-        await sleep(upstreamMs);
-        return "slow value";
-      };
-      // The claim runs in Redis (the lease is taken) but its reply comes after the client gave up on it.
-      const held = backend.proxy!.holdNextReply(timeoutMs * 1.5);
-      const started = performance.now();
-      const answer = await cache.get("k", slow);
-      const elapsed = performance.now() - started;
-      await held;
-      expect(answer).toMatchObject({ value: "slow value", source: "miss" });
-      // Without its own lease it would wait for the lease to expire (load timeout + 1 s).
-      expect(elapsed).toBeLessThan(timeoutMs * 2 + upstreamMs + 400);
-      await drained();
-      expect(await backend.keys("workerless:v2:lease:*")).toEqual([]);
-      expect(await other.get("k", slow)).toMatchObject({ value: "slow value", source: "hit" });
+      it("never stalls a key on a claim whose reply was lost: the retry finds the lease its own", async () => {
+        const timeoutMs = 200;
+        const upstreamMs = 300;
+        const cache = await warmInstance({ loadTimeoutMs: 5000 }, timeoutMs);
+        const other = await warmInstance({ loadTimeoutMs: 5000 }, timeoutMs);
+        const slow: Loader = async () => {
+          await sleep(upstreamMs);
+          return "slow value";
+        };
+        // The claim runs in Redis (the lease is taken) but its reply comes after the client gave up on it.
+        const held = backend.proxy!.holdNextReply(timeoutMs * 1.5);
+        const started = performance.now();
+        const answer = await cache.get("k", slow);
+        const elapsed = performance.now() - started;
+        await held;
+        expect(answer).toMatchObject({ value: "slow value", source: "miss" });
+        // Without its own lease it would wait for the lease to expire (load timeout + 1 s).
+        expect(elapsed).toBeLessThan(timeoutMs * 2 + upstreamMs + 400);
+        await drained();
+        expect(await backend.keys("workerless:v2:lease:*")).toEqual([]);
+        expect(await other.get("k", slow)).toMatchObject({ value: "slow value", source: "hit" });
+      });
     });
-  });
+  }
 });
 
 describe("Cache on a Redis Cluster that loses a master", () => {
