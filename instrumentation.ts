@@ -11,11 +11,14 @@ function shutdownBoundMs(config: Config): number {
 export async function register() {
   // A block the bundler drops from the Edge build (a Node.js API there is reported at every compile).
   if (process.env.NEXT_RUNTIME === "nodejs") {
-    const { ConfigError, getConfig } = await import("./lib/config");
+    const { getConfig } = await import("./lib/config");
+    const { ConfigError } = await import("./lib/config-error");
+    const { getSources } = await import("./lib/fragments");
     const { logEvent } = await import("./lib/log");
     let config: Config;
     try {
       config = getConfig();
+      getSources();
     } catch (error) {
       // Next would log this and go on answering 500 to everything, health included: a bad variable must
       // stop the process, so an orchestrator sees it fail. Under `next dev` the overlay shows it instead.

@@ -3,10 +3,10 @@ import { headers } from "next/headers";
 import { connection } from "next/server";
 import { Suspense } from "react";
 import { Fragment, FragmentOutcome } from "./_components/fragment";
-import { fragmentLookup, shownFragment } from "./_components/fragment-data";
+import { fragmentLookup } from "./_components/fragment-data";
 import { Spinner } from "./_components/spinner";
 import { Timeline, TimelinePlaceholder, TimelineView } from "./_components/timeline";
-import { awaitCachedAnswers, fragmentNames } from "@/lib/slow-find";
+import { getSources, shellResults } from "@/lib/fragments";
 
 // Streaming needs the Node.js runtime; on Vercel a function may run this long (the fragment deadline plus
 // the background refresh that after() keeps alive).
@@ -16,17 +16,17 @@ export const maxDuration = 60;
 export default async function Home() {
   // Rendered per request: fragment data must never be baked in at build time.
   await connection();
-  const names = fragmentNames();
+  const sources = getSources();
+  const names = sources.map((source) => source.name);
   const lookups = names.map((name) => fragmentLookup(name));
   // Crawlers and link previewers read the HTML without running the scripts that move a streamed part into
-  // place: they wait for every part's final result (each settles by the fragment deadline, a stale value's
-  // refresh too), so the page has no boundary at all.
+  // place: they wait for every part's final result (each settles by its deadline, a stale value's refresh
+  // too), so the page has no boundary at all.
   const crawler = isbot((await headers()).get("user-agent"));
-  const finalResults = crawler ? await Promise.all(names.map((name) => shownFragment(name))) : undefined;
+  const finalResults = crawler ? await Promise.all(lookups.map((lookup) => lookup.final)) : undefined;
   // Parts a cache answers within a moment are rendered in the shell itself, with no Suspense boundary:
   // a warm page arrives complete, however its chunks are scheduled. The rest stream in behind spinners.
-  if (!finalResults) await awaitCachedAnswers(lookups);
-  const answers = finalResults ?? lookups.map((lookup) => lookup.answer());
+  const answers = finalResults ?? (await shellResults(lookups));
   const answered = answers.flatMap((answer) => (answer ? [answer] : []));
   return (
     <main>
@@ -36,9 +36,9 @@ export default async function Home() {
         streams into the same response the moment its data is ready, from a cache when it can.
       </p>
       <div className="fragments">
-        {names.map((name, index) => {
+        {sources.map(({ name, title }, index) => {
           const answer = answers[index];
-          // A polite live region, read whole: a screen reader hears "Fragment <name>" and its value when the part
+          // A polite live region, read whole: a screen reader hears the part's title and its data when the part
           // replaces its spinner. No aria-busy here: the swap replaces the section's content, never its attributes.
           return (
             <section
@@ -49,11 +49,11 @@ export default async function Home() {
               aria-live="polite"
               aria-atomic="true"
             >
-              <h2 id={`fragment-${name}`}>{`Fragment ${name}`}</h2>
+              <h2 id={`fragment-${name}`}>{title}</h2>
               {answer ? (
                 <FragmentOutcome result={answer} refreshed={finalResults ? undefined : lookups[index]!.refreshed} />
               ) : (
-                <Suspense fallback={<Spinner label={`Loading fragment ${name}`} />}>
+                <Suspense fallback={<Spinner label={`Loading ${title}`} />}>
                   <Fragment name={name} />
                 </Suspense>
               )}
@@ -62,7 +62,7 @@ export default async function Home() {
         })}
       </div>
       {/* A stale part may still be replaced by its refresh: then the timeline waits for that too. */}
-      {finalResults || (answered.length === names.length && answered.every((answer) => answer.status !== "ready" || answer.source !== "stale")) ? (
+      {finalResults || (answered.length === names.length && answered.every((answer) => answer.status !== "ready" || answer.origin !== "stale")) ? (
         <TimelineView results={answered} />
       ) : (
         <Suspense fallback={<TimelinePlaceholder />}>

@@ -3,7 +3,7 @@ import type { Page } from "@playwright/test";
 import { expect, test } from "./fixtures";
 
 const region = (page: Page, name: string) => page.getByRole("region", { name: `Fragment ${name}` });
-const spinner = (page: Page, name: string) => region(page, name).getByRole("status", { name: `Loading fragment ${name}` });
+const spinner = (page: Page, name: string) => region(page, name).getByRole("status", { name: `Loading Fragment ${name}` });
 const value = (page: Page, name: string) => region(page, name).getByText(`result for ${name}`, { exact: true });
 
 /** Every axe rule, best practices included: no violation, each listed with where it is. */

@@ -3,7 +3,7 @@ import { expect, test } from "./fixtures";
 
 const region = (page: Page, name: string) => page.getByRole("region", { name: `Fragment ${name}` });
 const spinners = (page: Page, options: { includeHidden?: boolean } = {}) =>
-  page.getByRole("status", { name: /^Loading fragment/, ...options });
+  page.getByRole("status", { name: /^Loading Fragment/, ...options });
 const value = (page: Page, name: string) => page.getByText(`result for ${name}`, { exact: true });
 /** The name a streamed value carries where it arrived, away from its section's heading. */
 const origin = (page: Page, name: string) => page.getByRole("paragraph").filter({ hasText: new RegExp(`^Fragment ${name}$`) });
@@ -72,7 +72,7 @@ test.describe("with JavaScript", () => {
     });
 
     await page.goto(app.url, { waitUntil: "commit" });
-    for (const name of ["slow", "fast"]) await expect(region(page, name).getByRole("status", { name: `Loading fragment ${name}` })).toBeVisible();
+    for (const name of ["slow", "fast"]) await expect(region(page, name).getByRole("status", { name: `Loading Fragment ${name}` })).toBeVisible();
     await expect(pointer(page)).toHaveCount(0);
     release.fast();
     await expect(region(page, "fast").getByText("result for fast", { exact: true })).toBeVisible();

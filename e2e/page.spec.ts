@@ -17,7 +17,7 @@ function rawGet(port: number, path: string): Promise<{ status: number; contentTy
 }
 
 const region = (page: Page, name: string) => page.getByRole("region", { name: `Fragment ${name}` });
-const spinner = (page: Page, name: string) => region(page, name).getByRole("status", { name: `Loading fragment ${name}` });
+const spinner = (page: Page, name: string) => region(page, name).getByRole("status", { name: `Loading Fragment ${name}` });
 const value = (page: Page, name: string) => region(page, name).getByText(`result for ${name}`, { exact: true });
 
 for (const storeKind of STORES) {
@@ -50,7 +50,7 @@ for (const storeKind of STORES) {
 
       release.slow();
       await expect(value(page, "slow")).toBeVisible();
-      await expect(page.getByRole("status", { name: /^Loading fragment/ })).toHaveCount(0);
+      await expect(page.getByRole("status", { name: /^Loading Fragment/ })).toHaveCount(0);
       expect(clientFetches, "fragments arrive in the document's own response").toEqual([]);
       expect(upstream.calls()).toBe(3);
     });
@@ -94,7 +94,7 @@ for (const storeKind of STORES) {
 
     test("serves one fragment at /fragment/<name> from the same cache", async ({ request, launch, upstream }) => {
       upstream.script("solo", { latencyMs: 200 });
-      const app = await launch({ FRAGMENTS: "solo" });
+      const app = await launch({ FRAGMENTS: "solo,down" });
 
       const first = await request.get(`${app.url}/fragment/solo`);
       expect(first.status()).toBe(200);
@@ -136,6 +136,20 @@ test.describe("bad fragment names", () => {
       expect(response.contentType, path.slice(0, 40)).toContain("text/plain");
     }
     expect(upstream.calls()).toBe(0);
-    expect((await rawGet(app.port, `/fragment/${"z".repeat(64)}`)).status).toBe(200);
+    expect((await rawGet(app.port, `/fragment/${"a".repeat(64)}`)).status).toBe(404);
+  });
+
+  test("a well-formed name no source has gets 404, and neither the upstream nor Redis hears of it", async ({ launch, upstream, request }) => {
+    const app = await launch({ FRAGMENTS: "a" });
+    for (const name of ["b", "A", "a-", "z".repeat(64), "warm-up"]) {
+      const response = await rawGet(app.port, `/fragment/${name}`);
+      expect(response.status, name).toBe(404);
+      expect(response.contentType, name).toContain("text/plain");
+    }
+    expect(upstream.calls()).toBe(0);
+    expect((await request.get(`${app.url}/api/health`)).ok()).toBe(true);
+    const health = (await (await request.get(`${app.url}/api/health`)).json()) as { counters: Record<string, number>; local: { entries: number } };
+    expect(health.local.entries).toBe(0);
+    expect(health.counters.misses).toBe(0);
   });
 });

@@ -28,7 +28,7 @@ for (const storeKind of SHARED_STORES) {
         expect(pages.every((page) => page.body.includes(`result for ${key}`)), key).toBe(true);
         expect(upstream.calls(key), `upstream calls for ${key}`).toBe(1);
       }
-      await expect.poll(() => sharedRedis!.keys("workerless:v2:lease:*"), { message: "leases are released" }).toEqual([]);
+      await expect.poll(() => sharedRedis!.keys("workerless:v3:lease:*"), { message: "leases are released" }).toEqual([]);
       console.info(`stampede on ${storeKind}: 200 page loads over 3 instances, upstream calls per key ${JSON.stringify(Object.fromEntries(keys.map((key) => [key, upstream.calls(key)])))}`);
     });
 

@@ -28,7 +28,7 @@ export function expectStreamed(response: TimedResponse, label: string) {
   expect(response.status).toBe(200);
   const shell = response.arrival('data-fragment="d3"');
   expect(shell, `${label}: the shell`).toBeDefined();
-  expect(response.arrival('aria-label="Loading fragment d1"'), `${label}: every spinner is in the shell`).toBe(shell);
+  expect(response.arrival('aria-label="Loading Fragment d1"'), `${label}: every spinner is in the shell`).toBe(shell);
   expect(shell!, `${label}: the shell leaves well before the fastest fragment`).toBeLessThan(Math.min(...Object.values(LATENCIES)) / 2);
   const ordered = Object.entries(LATENCIES).sort(([, a], [, b]) => a - b);
   const arrivals: Record<string, number | undefined> = { shell };

@@ -89,7 +89,7 @@ test.describe("traces", () => {
     expect(child(spans, t1, "workerless.upstream").attributes).toEqual({
       "workerless.fragment": "t1",
       "workerless.upstream.outcome": "ok",
-      "workerless.upstream.bytes": "result for t1".length,
+      "workerless.upstream.bytes": JSON.stringify("result for t1").length,
     });
     for (const op of ["claim", "fill"]) {
       expect(child(spans, t1, `workerless.store.${op}`).attributes).toEqual({

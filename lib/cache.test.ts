@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { STORE_KINDS } from "../test-support/redis-targets";
 import { startStoreBackend, type StoreBackend } from "../test-support/store-backends";
-import { Cache, LoadTimeoutError, SharedLoadError, type CacheOptions, type Loader } from "./cache";
+import { Cache, LoadTimeoutError, NotJsonError, SharedLoadError, type CacheOptions, type Loader } from "./cache";
+import type { Json } from "./json";
 import { CircuitBreaker } from "./circuit-breaker";
 import { GuardedStore } from "./stores/guarded";
 import { MemoryStore } from "./stores/memory";
@@ -175,12 +176,12 @@ describe("Cache on the in-process tier", () => {
     const loader = countingLoader();
     loader.hold();
     const heard: string[] = [];
-    const first = cache.get("k", loader.load, () => heard.push("first"));
-    const second = cache.get("k", loader.load, () => heard.push("second"));
+    const first = cache.get("k", loader.load, { onLoading: () => heard.push("first") });
+    const second = cache.get("k", loader.load, { onLoading: () => heard.push("second") });
     await vi.waitFor(() => expect(heard).toEqual(["first", "second"]));
     loader.release();
     await Promise.all([first, second]);
-    await cache.get("k", loader.load, () => heard.push("warm"));
+    await cache.get("k", loader.load, { onLoading: () => heard.push("warm") });
     await settle();
     expect(heard).toEqual(["first", "second"]);
   });
@@ -382,7 +383,7 @@ describe.each(STORE_KINDS)("Cache shared through %s", (kind) => {
     const holder = instance().get("k", loader.load);
     await vi.waitFor(() => expect(loader.calls()).toBe(1));
     let heard = false;
-    const waiter = instance().get("k", loader.load, () => (heard = true));
+    const waiter = instance().get("k", loader.load, { onLoading: () => (heard = true) });
     await vi.waitFor(() => expect(heard).toBe(true));
     loader.release();
     expect(await waiter).toMatchObject({ value: "value 1", source: "shared" });
@@ -518,21 +519,23 @@ describe.each(STORE_KINDS)("Cache shared through %s", (kind) => {
 
   it("shows a purge on one instance at another once its local trust window passes, without waiting on Redis", async () => {
     const loader = countingLoader();
-    const [first, second] = [instance({ localTrustMs: 150 }), instance({ localTrustMs: 150 })];
+    // The instances' own clocks measure the trust window; moved by hand, so a slow machine cannot pass it early.
+    const clock = manualClock(Date.now());
+    const [first, second] = [instance({ localTrustMs: 150, now: clock.now }), instance({ localTrustMs: 150, now: clock.now })];
     await first.get("k", loader.load);
     await drained();
     expect(await second.get("k", loader.load)).toMatchObject({ source: "hit" });
 
-    expect(await first.purge("k")).toBe(1);
+    expect(await first.purge({ key: "k" })).toBe(1);
     expect(await second.get("k", loader.load)).toMatchObject({ value: "value 1", source: "hit" });
-    await sleep(160);
+    clock.advance(160);
     // Served at once, and checked against Redis in the background; the next lookup sees the purge.
     expect(await second.get("k", loader.load)).toMatchObject({ value: "value 1", source: "hit" });
     await drained();
     expect(await second.get("k", loader.load)).toMatchObject({ value: "value 2", source: "miss" });
   });
 
-  it("purges every entry and failure of its namespace, on every node, and nothing else", async () => {
+  it("purges every entry, lease and failure of its namespace, on every node, and nothing else", async () => {
     const cache = instance();
     const loader = countingLoader();
     const names = ["a", "b", "c", "d", "e", "f"];
@@ -542,10 +545,124 @@ describe.each(STORE_KINDS)("Cache shared through %s", (kind) => {
     await backend.client.set("someone-else:key", "keep");
     await backend.client.set("workerless:v2:lease:{x}", "held", "PX", 60_000);
 
-    expect(await cache.purge()).toBe(names.length);
-    expect(await backend.keys("*")).toEqual(expect.arrayContaining(["someone-else:key", "workerless:v2:lease:{x}"]));
-    expect(await backend.keys("*")).toHaveLength(2);
+    expect(await cache.purge({ all: true })).toBe(names.length);
+    // A lease goes too: the load holding it then writes nothing back.
+    expect(await backend.keys("*")).toEqual(["someone-else:key"]);
     expect(await cache.get("a", loader.load)).toMatchObject({ source: "miss" });
+  });
+
+  it("gives back JSON values exactly, through Redis to another instance", async () => {
+    const values: Json[] = [
+      { city: "Lisbon", celsius: 21.5, hours: [{ at: "12:00", rain: false }], note: null },
+      [1, "2", [3, { four: 4 }], true, null],
+      0,
+      -1.5e-7,
+      Number.MAX_SAFE_INTEGER,
+      true,
+      false,
+      null,
+      "123",
+      '{"a":[1,2]}',
+      "日本語 🎉 ç \u0000 \n \/ </script>",
+      { "": "", "key with spaces": "x".repeat(60_000) },
+    ];
+    const writer = instance({ maxValueBytes: 64 * 1024 });
+    const reader = instance({ maxValueBytes: 64 * 1024 });
+    for (const [index, value] of values.entries()) await writer.get(`j${index}`, async () => value);
+    await drained();
+    for (const [index, value] of values.entries()) {
+      const answer = await reader.get(`j${index}`, async () => "loaded again");
+      expect(answer.source, `value ${index}`).toBe("hit");
+      expect(answer.value, `value ${index}`).toStrictEqual(value);
+    }
+  });
+
+  it("refuses a loaded value JSON cannot carry, caches nothing, and backs the key off", async () => {
+    const cache = instance();
+    for (const [key, value] of [["u", undefined], ["f", () => 1], ["b", 1n]] as const) {
+      await expect(cache.get(key, async () => value as unknown as Json)).rejects.toBeInstanceOf(NotJsonError);
+      await expect(cache.get(key, async () => "fine")).rejects.toBeInstanceOf(NotJsonError);
+    }
+    await drained();
+    expect(await backend.keys("workerless:v2:find:*")).toEqual([]);
+  });
+
+  it("keeps each key for its own policy, not the cache's", async () => {
+    const cache = instance({ freshMs: 60_000, graceMs: 0 });
+    await cache.get("short", countingLoader().load, { freshMs: 1000, graceMs: 2000 });
+    await drained();
+    const ttl = await backend.client.pttl("workerless:v2:find:{short}");
+    expect(ttl).toBeGreaterThan(2000);
+    expect(ttl).toBeLessThanOrEqual(3000);
+  });
+
+  it("writes nothing back from a load that was under way when its key was purged, on any instance", async () => {
+    const loader = countingLoader((call) => `value ${call}`);
+    const [loading, purging, reader] = [instance(), instance(), instance()];
+    loader.hold();
+    const inFlight = loading.get("k", loader.load);
+    await vi.waitFor(() => expect(loader.calls()).toBe(1));
+    expect(await purging.purge({ key: "k" })).toBe(0);
+    // The next reader loads again rather than wait for the purged load.
+    const next = reader.get("k", loader.load);
+    await vi.waitFor(() => expect(loader.calls()).toBe(2));
+    loader.release();
+    expect(await inFlight).toMatchObject({ value: "value 1", source: "miss" });
+    expect(await next).toMatchObject({ value: "value 2", source: "miss" });
+    await drained();
+    expect(await instance().get("k", loader.load)).toMatchObject({ value: "value 2", source: "hit" });
+    expect(loader.calls()).toBe(2);
+  });
+
+  it("keeps nothing from a load under way on the instance that purged it: its next lookup loads again", async () => {
+    const loader = countingLoader();
+    const cache = instance();
+    loader.hold();
+    const inFlight = cache.get("k", loader.load);
+    await vi.waitFor(() => expect(loader.calls()).toBe(1));
+    await cache.purge({ key: "k" });
+    const next = cache.get("k", loader.load);
+    await vi.waitFor(() => expect(loader.calls()).toBe(2));
+    loader.release();
+    await Promise.all([inFlight, next]);
+    await drained();
+    expect(await cache.get("k", loader.load)).toMatchObject({ value: "value 2", source: "hit" });
+  });
+
+  it("purges by tag every key carrying it, on every instance, loads under way included, and no other", async () => {
+    const loader = countingLoader();
+    const [first, second] = [instance({ localTrustMs: 0 }), instance({ localTrustMs: 0 })];
+    await first.get("n1", loader.load, { tags: ["news"] });
+    await second.get("n2", loader.load, { tags: ["news", "world"] });
+    await first.get("w", loader.load, { tags: ["weather"] });
+    await drained();
+    // A third key carrying the tag is still loading on the second instance, never stored anywhere yet.
+    const held = countingLoader(() => "pre-purge");
+    held.hold();
+    const inFlight = second.get("n3", held.load, { tags: ["news"] });
+    await vi.waitFor(() => expect(held.calls()).toBe(1));
+
+    // A purge on an instance that has never seen these keys: it finds them in the tag's index in Redis.
+    expect(await instance().purge({ tag: "news" })).toBe(2);
+    held.release();
+    await inFlight;
+    await drained();
+    expect(await backend.keys("workerless:v2:find:*")).toEqual(["workerless:v2:find:{w}"]);
+    for (const cache of [first, second]) {
+      expect(await cache.get("n1", loader.load, { tags: ["news"] })).toMatchObject({ source: expect.stringMatching(/miss|shared|hit/) });
+    }
+    expect(await first.get("w", loader.load, { tags: ["weather"] })).toMatchObject({ value: "value 3", source: "hit" });
+    expect(await first.get("n3", async () => "after purge", { tags: ["news"] })).toMatchObject({ value: "after purge", source: "miss" });
+  });
+
+  it("with no trust window, shows a purge at another instance on its very next lookup", async () => {
+    const loader = countingLoader();
+    const [first, second] = [instance({ localTrustMs: 0 }), instance({ localTrustMs: 0 })];
+    await first.get("k", loader.load);
+    await drained();
+    expect(await second.get("k", loader.load)).toMatchObject({ value: "value 1", source: "hit" });
+    await first.purge({ key: "k" });
+    expect(await second.get("k", loader.load)).toMatchObject({ value: "value 2", source: "miss" });
   });
 
   // A cluster's clients reach each node at the address it announces, so no proxy stands in their path to
@@ -578,6 +695,19 @@ describe.each(STORE_KINDS)("Cache shared through %s", (kind) => {
         expect(answers.map((answer) => answer.source)).toEqual(["hit", "hit", "hit"]);
         expect(backend.proxy!.stats().requests).toBe(1);
         expect(loader.calls()).toBe(3);
+      });
+
+      it("with no trust window, checks a page view's copies in one round trip and is not sent their values again", async () => {
+        const big = "x".repeat(20_000);
+        const cache = await warmInstance({ localTrustMs: 0, maxValueBytes: 64 * 1024 });
+        const names = ["a", "b", "c"];
+        await Promise.all(names.map((name) => cache.get(name, async () => big)));
+        await drained();
+        backend.proxy!.resetStats();
+        const answers = await Promise.all(names.map((name) => cache.get(name, async () => "loaded again")));
+        expect(answers.map((answer) => [answer.value, answer.source])).toEqual(names.map(() => [big, "hit"]));
+        expect(backend.proxy!.stats().requests).toBe(1);
+        expect(backend.proxy!.stats().replyBytes).toBeLessThan(1000);
       });
 
       it("never stalls a key on a claim whose reply was lost: the retry finds the lease its own", async () => {
@@ -623,7 +753,7 @@ describe("Cache on a Redis Cluster that loses a master", () => {
       await lost!.stop();
       try {
         const answers = await Promise.all(names.map((name) => cache.get(name, loader.load)));
-        expect(answers.every((answer) => answer.source === "miss" && answer.value.startsWith("value "))).toBe(true);
+        expect(answers.every((answer) => answer.source === "miss" && String(answer.value).startsWith("value "))).toBe(true);
         await Promise.all(background.splice(0));
       } finally {
         await lost!.start();

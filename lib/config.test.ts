@@ -1,5 +1,6 @@
 import { describe, it, expect } from "vitest";
-import { ConfigError, readConfig, type Config } from "./config";
+import { readConfig, type Config } from "./config";
+import { ConfigError } from "./config-error";
 
 type Env = Record<string, string | undefined>;
 
@@ -17,7 +18,8 @@ function configError(env: Env): ConfigError {
 const DEFAULTS: Config = {
   store: { kind: "memory" },
   upstream: { kind: "simulator", maxMs: 3000 },
-  fragments: ["a", "b", "c"],
+  http: { maxBytes: 1024 * 1024, followRedirects: false },
+  fragments: undefined,
   cacheTtlSeconds: 60,
   cacheGraceSeconds: 300,
   fragmentTimeoutMs: 4000,
@@ -101,6 +103,7 @@ describe("readConfig numbers", () => {
     expect(config).toEqual({
       ...DEFAULTS,
       upstream: { kind: "simulator", maxMs: 250 },
+      http: { maxBytes: 512, followRedirects: false },
       cacheTtlSeconds: 5,
       cacheGraceSeconds: 0,
       fragmentTimeoutMs: 1500,
@@ -352,21 +355,21 @@ describe("readConfig admin token", () => {
 });
 
 /** The HTTP upstream with the default cap and redirect policy. */
-const http = (urlTemplate: string) => ({ kind: "http", urlTemplate, maxBytes: 1024 * 1024, followRedirects: false });
+const http = (urlTemplate: string) => ({ kind: "http", urlTemplate });
 
 describe("readConfig upstream", () => {
   it("caps the body at CACHE_MAX_VALUE_BYTES unless UPSTREAM_MAX_BYTES says otherwise", () => {
     const url = "http://127.0.0.1:9999/{query}";
-    expect(readConfig({ SLOW_API_URL: url, CACHE_MAX_VALUE_BYTES: "5000" }).upstream).toMatchObject({ maxBytes: 5000 });
-    expect(readConfig({ SLOW_API_URL: url, UPSTREAM_MAX_BYTES: "200" }).upstream).toMatchObject({ maxBytes: 200 });
+    expect(readConfig({ SLOW_API_URL: url, CACHE_MAX_VALUE_BYTES: "5000" }).http).toMatchObject({ maxBytes: 5000 });
+    expect(readConfig({ SLOW_API_URL: url, UPSTREAM_MAX_BYTES: "200" }).http).toMatchObject({ maxBytes: 200 });
     expect(configError({ UPSTREAM_MAX_BYTES: "0" }).message).toContain("UPSTREAM_MAX_BYTES");
     expect(configError({ UPSTREAM_MAX_BYTES: "1MB" }).message).toContain("UPSTREAM_MAX_BYTES");
   });
 
   it("refuses redirects unless UPSTREAM_REDIRECTS=follow", () => {
     const url = "http://127.0.0.1:9999/{query}";
-    expect(readConfig({ SLOW_API_URL: url, UPSTREAM_REDIRECTS: "follow" }).upstream).toMatchObject({ followRedirects: true });
-    expect(readConfig({ SLOW_API_URL: url, UPSTREAM_REDIRECTS: "refuse" }).upstream).toMatchObject({ followRedirects: false });
+    expect(readConfig({ SLOW_API_URL: url, UPSTREAM_REDIRECTS: "follow" }).http).toMatchObject({ followRedirects: true });
+    expect(readConfig({ SLOW_API_URL: url, UPSTREAM_REDIRECTS: "refuse" }).http).toMatchObject({ followRedirects: false });
     expect(configError({ UPSTREAM_REDIRECTS: "yes" }).message).toBe('UPSTREAM_REDIRECTS is invalid: must be "refuse" or "follow"');
   });
 
@@ -409,6 +412,12 @@ describe("readConfig upstream", () => {
 });
 
 describe("readConfig fragments", () => {
+  it("leaves the page to the defined sources unless FRAGMENTS or SLOW_API_URL is set", () => {
+    expect(readConfig({}).fragments).toBeUndefined();
+    expect(readConfig({ SLOW_API_URL: "http://127.0.0.1:9/{query}" }).fragments).toEqual(["a", "b", "c"]);
+    expect(readConfig({ FRAGMENTS: "x,y" }).fragments).toEqual(["x", "y"]);
+  });
+
   it("splits FRAGMENTS on commas and trims each name", () => {
     expect(readConfig({ FRAGMENTS: " news , weather,sport " }).fragments).toEqual(["news", "weather", "sport"]);
   });

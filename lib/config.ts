@@ -1,11 +1,7 @@
 import "server-only";
 import { z } from "zod";
+import { ConfigError } from "./config-error";
 import { isFragmentName } from "./fragment-name";
-
-/** A missing or malformed environment variable; the message names it. */
-export class ConfigError extends Error {
-  override name = "ConfigError";
-}
 
 export type StoreConfig =
   | { kind: "memory" }
@@ -13,22 +9,27 @@ export type StoreConfig =
   | { kind: "redis"; url: string }
   | { kind: "redis-cluster"; urls: string[] };
 
-export type UpstreamConfig =
-  | { kind: "simulator"; maxMs: number }
-  | {
-      kind: "http";
-      urlTemplate: string;
-      /** Largest body read; past it the call is aborted and counts as a failure. @default CACHE_MAX_VALUE_BYTES */
-      maxBytes: number;
-      /** Whether a 3xx answer is followed; refused (a failure) unless configured. @default false */
-      followRedirects: boolean;
-    };
+/** Where text fragments come from: the simulator (also the demo sources' latency cap), or one URL template. */
+export type UpstreamConfig = { kind: "simulator"; maxMs: number } | { kind: "http"; urlTemplate: string };
+
+/** How every HTTP call to an upstream is bounded (text fragments and `fetchJson` alike). */
+export type HttpLimits = {
+  /** Largest body read; past it the call is aborted and counts as a failure. @default CACHE_MAX_VALUE_BYTES */
+  maxBytes: number;
+  /** Whether a 3xx answer is followed; refused (a failure) unless configured. @default false */
+  followRedirects: boolean;
+};
 
 export type Config = {
   store: StoreConfig;
   upstream: UpstreamConfig;
-  /** Fragment names shown on `/`. @default ["a", "b", "c"] */
-  fragments: string[];
+  http: HttpLimits;
+  /**
+   * Text fragments, one per name, each the answer of the upstream (SLOW_API_URL, or the simulator) for its
+   * name; they replace the sources defined in `sources/`. Set by FRAGMENTS, or `["a", "b", "c"]` when only
+   * SLOW_API_URL is set. @default undefined: the page shows the defined sources
+   */
+  fragments?: string[];
   /** How long a cached result is fresh. @default 60 s */
   cacheTtlSeconds: number;
   /** How long after that a stale result is still served while one refresh runs. @default 300 s */
@@ -96,10 +97,10 @@ const envSchema = z.object({
   UPSTREAM_REDIRECTS: z.enum(["refuse", "follow"], { error: 'must be "refuse" or "follow"' }).default("refuse"),
   FRAGMENTS: z
     .string()
-    .default("a,b,c")
     .transform((list) => [...new Set(list.split(",").map((name) => name.trim()).filter(Boolean))])
     .refine((names) => names.length > 0, "must name at least one fragment")
-    .refine((names) => names.every(isFragmentName), "names are 1-64 characters of A-Z a-z 0-9 _ -"),
+    .refine((names) => names.every(isFragmentName), "names are 1-64 characters of A-Z a-z 0-9 _ -")
+    .optional(),
   CACHE_TTL_SECONDS: integer(1, 31_536_000).default(60),
   CACHE_GRACE_SECONDS: integer(0, 31_536_000).default(300),
   FRAGMENT_TIMEOUT_MS: integer(1, 600_000).default(4000),
@@ -161,15 +162,9 @@ export function readConfig(rawEnv: Env): Config {
   const env = parsed.data;
   return {
     store: pickStore(env),
-    upstream: env.SLOW_API_URL
-      ? {
-          kind: "http",
-          urlTemplate: env.SLOW_API_URL,
-          maxBytes: env.UPSTREAM_MAX_BYTES ?? env.CACHE_MAX_VALUE_BYTES,
-          followRedirects: env.UPSTREAM_REDIRECTS === "follow",
-        }
-      : { kind: "simulator", maxMs: env.SLOW_API_MAX_MS },
-    fragments: env.FRAGMENTS,
+    upstream: env.SLOW_API_URL ? { kind: "http", urlTemplate: env.SLOW_API_URL } : { kind: "simulator", maxMs: env.SLOW_API_MAX_MS },
+    http: { maxBytes: env.UPSTREAM_MAX_BYTES ?? env.CACHE_MAX_VALUE_BYTES, followRedirects: env.UPSTREAM_REDIRECTS === "follow" },
+    fragments: env.FRAGMENTS ?? (env.SLOW_API_URL ? ["a", "b", "c"] : undefined),
     cacheTtlSeconds: env.CACHE_TTL_SECONDS,
     cacheGraceSeconds: env.CACHE_GRACE_SECONDS,
     fragmentTimeoutMs: env.FRAGMENT_TIMEOUT_MS,

@@ -1,4 +1,4 @@
-const FRAGMENT_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+export const FRAGMENT_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** A fragment name is 1–64 characters of `A-Z a-z 0-9 _ -`: safe in a URL path, a DOM attribute and a cache key. */
 export function isFragmentName(value: unknown): value is string {

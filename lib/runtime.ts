@@ -12,7 +12,7 @@ import { UpstashStore } from "./stores/upstash";
 import { createUpstream, type Upstream } from "./upstream";
 
 /** Versioned so a change of entry format or key layout never reads old entries. */
-const NAMESPACE = "workerless:v2";
+const NAMESPACE = "workerless:v3";
 
 /** Everything a request needs, built once per process from the configuration. */
 export type Runtime = { config: Config; cache: Cache; upstream: Upstream; local: MemoryStore; shared?: GuardedStore };
@@ -42,6 +42,7 @@ function createRuntime(config: Config): Runtime {
     local,
     shared,
     namespace: NAMESPACE,
+    // The environment's policy; each source may set its own.
     freshMs: config.cacheTtlSeconds * 1000,
     graceMs: config.cacheGraceSeconds * 1000,
     localTrustMs: config.cacheLocalSeconds * 1000,
@@ -52,7 +53,7 @@ function createRuntime(config: Config): Runtime {
     // On Vercel this maps to waitUntil, so a refresh outlives the response that started it.
     keepAlive: (task) => after(() => task),
   });
-  return { config, cache, upstream: createUpstream(config.upstream), local, shared };
+  return { config, cache, upstream: createUpstream(config.upstream, config.http), local, shared };
 }
 
 export function getRuntime(): Runtime {

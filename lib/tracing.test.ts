@@ -53,7 +53,7 @@ describe("tracing with a tracer provider", () => {
       expect(child.spanContext().traceId).toBe(lookup.spanContext().traceId);
       expect(child.kind).toBe(SpanKind.CLIENT);
     }
-    expect(upstream.attributes).toEqual({ "workerless.fragment": "a", "workerless.upstream.outcome": "ok", "workerless.upstream.bytes": 9 });
+    expect(upstream.attributes).toEqual({ "workerless.fragment": "a", "workerless.upstream.outcome": "ok", "workerless.upstream.bytes": 11 }); // "résultat" as JSON text
     expect(claim.attributes).toEqual({ "db.system.name": "redis", "db.operation.name": "claim", "workerless.store": "upstash" });
   });
 

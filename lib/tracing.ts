@@ -1,7 +1,8 @@
 import "server-only";
 import { SpanKind, SpanStatusCode, trace, type Span, type SpanOptions } from "@opentelemetry/api";
-import type { Source } from "./cache-source";
+import type { Json } from "./json";
 import { describeError } from "./log";
+import type { Origin } from "./origin";
 import type { StoreKind } from "./stores/store";
 import { TimeoutError } from "./timeout";
 
@@ -20,7 +21,7 @@ export const ATTRIBUTES = {
   upstreamBytes: "workerless.upstream.bytes",
 } as const;
 
-export type LookupOutcome = Source | "pending" | "error";
+export type LookupOutcome = Origin | "pending" | "error";
 
 /** Marks `span` failed with `error`, which is recorded on it as an exception event. */
 export function recordFailure(span: Span, error: unknown): void {
@@ -53,13 +54,13 @@ export function traceLookup<T>(fragment: string, store: StoreKind | "memory", lo
   return inSpan("workerless.lookup", { attributes: { [ATTRIBUTES.fragment]: fragment, [ATTRIBUTES.store]: store } }, lookup);
 }
 
-/** One call to the upstream API for `fragment`: its outcome, and the size of its answer. */
-export function traceUpstream(fragment: string, call: () => Promise<string>): Promise<string> {
+/** One call to the upstream API for `fragment`: its outcome, and the size of its answer (as JSON text). */
+export function traceUpstream(fragment: string, call: () => Promise<Json>): Promise<Json> {
   return inSpan("workerless.upstream", { kind: SpanKind.CLIENT, attributes: { [ATTRIBUTES.fragment]: fragment } }, async (span) => {
     try {
       const value = await call();
       if (span.isRecording()) {
-        span.setAttributes({ [ATTRIBUTES.upstreamOutcome]: "ok", [ATTRIBUTES.upstreamBytes]: Buffer.byteLength(value) });
+        span.setAttributes({ [ATTRIBUTES.upstreamOutcome]: "ok", [ATTRIBUTES.upstreamBytes]: Buffer.byteLength(JSON.stringify(value) ?? "") });
       }
       return value;
     } catch (error) {

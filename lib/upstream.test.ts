@@ -472,7 +472,7 @@ describe("httpUpstream against a local HTTP server", () => {
 
   it("createUpstream picks the HTTP upstream for an http config", async () => {
     handler = respond(200, "from http");
-    const upstream = createUpstream({ kind: "http", urlTemplate: `${base}/api?q={query}`, maxBytes: MiB, followRedirects: false });
+    const upstream = createUpstream({ kind: "http", urlTemplate: `${base}/api?q={query}` }, { maxBytes: MiB, followRedirects: false });
     await expect(upstream("z")).resolves.toBe("from http");
     expect(requests).toEqual([{ method: "GET", url: "/api?q=z" }]);
   });
@@ -485,18 +485,18 @@ describe("httpUpstream against a local HTTP server", () => {
       } else respond(200, "0123456789")(request, response);
     };
     const config = { kind: "http", urlTemplate: `${base}/old?q={query}` } as const;
-    await expect(createUpstream({ ...config, maxBytes: 10, followRedirects: true })("z")).resolves.toBe("0123456789");
-    await expect(createUpstream({ ...config, maxBytes: 9, followRedirects: true })("z")).rejects.toBeInstanceOf(
+    await expect(createUpstream(config, { maxBytes: 10, followRedirects: true })("z")).resolves.toBe("0123456789");
+    await expect(createUpstream(config, { maxBytes: 9, followRedirects: true })("z")).rejects.toBeInstanceOf(
       UpstreamTooLargeError,
     );
-    await expect(createUpstream({ ...config, maxBytes: 10, followRedirects: false })("z")).rejects.toBeInstanceOf(
+    await expect(createUpstream(config, { maxBytes: 10, followRedirects: false })("z")).rejects.toBeInstanceOf(
       UpstreamRedirectError,
     );
   });
 
   it("createUpstream picks the simulator for a simulator config", async () => {
     handler = respond(200, "from http");
-    const upstream = createUpstream({ kind: "simulator", maxMs: 0 });
+    const upstream = createUpstream({ kind: "simulator", maxMs: 0 }, { maxBytes: MiB, followRedirects: false });
     await expect(upstream("z")).resolves.toBe("result for z");
     expect(requests).toEqual([]);
   });
@@ -506,7 +506,7 @@ describe("httpUpstream against a local HTTP server", () => {
     vi.spyOn(Math, "random").mockReturnValue(0.999_999);
     try {
       let answer: string | undefined;
-      const pending = createUpstream({ kind: "simulator", maxMs: 50 })("z").then((value) => (answer = value));
+      const pending = createUpstream({ kind: "simulator", maxMs: 50 }, { maxBytes: MiB, followRedirects: false })("z").then((value) => (answer = value));
       await vi.advanceTimersByTimeAsync(49);
       expect(answer).toBeUndefined();
       await vi.advanceTimersByTimeAsync(1);

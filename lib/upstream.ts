@@ -1,5 +1,5 @@
 import "server-only";
-import type { UpstreamConfig } from "./config";
+import { getConfig, type HttpLimits, type UpstreamConfig } from "./config";
 
 /** The slow external API answered with a failure, or could not be reached. */
 export class UpstreamError extends Error {
@@ -34,18 +34,22 @@ function abortable(signal: AbortSignal | undefined, ms: number): Promise<void> {
   });
 }
 
-/** The talk's external API: a random delay of 0 to `maxMs`, then `result for <query>`. */
+/** Waits a random time between `minMs` and `maxMs` (a simulated API's latency); rejects when `signal` aborts. */
+export function simulatedLatency(minMs: number, maxMs: number, signal?: AbortSignal): Promise<void> {
+  return abortable(signal, minMs + Math.floor(Math.random() * (Math.max(minMs, maxMs) - minMs + 1)));
+}
+
+/** A slow external API to try the app with: a random delay of 0 to `maxMs`, then `result for <query>`. */
 export function simulatedUpstream(maxMs: number): Upstream {
   return async (query, signal) => {
-    await abortable(signal, Math.floor(Math.random() * (maxMs + 1)));
+    await simulatedLatency(0, maxMs, signal);
     return `result for ${query}`;
   };
 }
 
-/** Options of `httpUpstream`. */
-export type HttpUpstreamOptions = {
-  /** URL of the API; every `{query}` is replaced by the URL-encoded query. */
-  urlTemplate: string;
+/** How one HTTP call is bounded. */
+export type FetchOptions = {
+  signal?: AbortSignal;
   /**
    * Largest answer accepted, in bytes of the (decompressed) body. A larger one is abandoned as soon as it
    * passes the cap, so memory stays bounded, and fails with `UpstreamTooLargeError`.
@@ -57,45 +61,69 @@ export type HttpUpstreamOptions = {
    * @default false
    */
   followRedirects?: boolean;
+  /** What errors name the call by. @default the URL */
+  label?: string;
+};
+
+/** Options of `httpUpstream`. */
+export type HttpUpstreamOptions = Omit<FetchOptions, "signal" | "label"> & {
+  /** URL of the API; every `{query}` is replaced by the URL-encoded query. */
+  urlTemplate: string;
 };
 
 /** A real API: GET the template with `{query}` replaced by the URL-encoded query; a 2xx body is the result. */
-export function httpUpstream({ urlTemplate, maxBytes, followRedirects = false }: HttpUpstreamOptions): Upstream {
-  return async (query, signal) => {
-    const url = urlTemplate.replaceAll("{query}", encodeURIComponent(query));
-    let response: Response;
-    try {
-      response = await fetch(url, { signal, cache: "no-store", redirect: followRedirects ? "follow" : "manual" });
-    } catch (error) {
-      if (signal?.aborted) throw error;
-      throw new UpstreamError(`upstream unreachable for "${query}"`, { cause: error });
-    }
-    const location = response.headers.get("location");
-    if (!followRedirects && response.status >= 300 && response.status < 400 && location !== null) {
-      await response.body?.cancel();
-      throw new UpstreamRedirectError(
-        `upstream redirected "${query}" (${response.status}) to ${location}; set UPSTREAM_REDIRECTS=follow to follow redirects`,
-      );
-    }
-    if (!response.ok) {
-      await response.body?.cancel();
-      throw new UpstreamError(`upstream answered ${response.status} for "${query}"`);
-    }
-    const tooLarge = () => new UpstreamTooLargeError(`upstream answer for "${query}" is over ${maxBytes} bytes`);
-    // A compressed body's Content-Length counts wire bytes, not the answer's, so only the read below can judge it.
-    if (!response.headers.has("content-encoding") && Number(response.headers.get("content-length")) > maxBytes) {
-      await response.body?.cancel();
-      throw tooLarge();
-    }
-    try {
-      return response.body ? await readText(response.body, maxBytes, tooLarge) : "";
-    } catch (error) {
-      // The caller gave up; that is not the upstream failing, so it must not count as one.
-      if (signal?.aborted) throw signal.reason;
-      if (error instanceof UpstreamError) throw error;
-      throw new UpstreamError(`upstream answer for "${query}" broke off`, { cause: error });
-    }
-  };
+export function httpUpstream({ urlTemplate, ...limits }: HttpUpstreamOptions): Upstream {
+  return (query, signal) => fetchText(urlTemplate.replaceAll("{query}", encodeURIComponent(query)), { ...limits, signal, label: query });
+}
+
+/**
+ * GETs `url` and parses its 2xx body as JSON, bounded as every upstream call is (UPSTREAM_MAX_BYTES,
+ * UPSTREAM_REDIRECTS) unless `options` say otherwise. Every failure is an `UpstreamError`, a body that is
+ * not JSON included; an abort through `signal` rejects with its reason.
+ */
+export async function fetchJson(url: string, options: Partial<FetchOptions> = {}): Promise<unknown> {
+  const text = await fetchText(url, { ...getConfig().http, ...options });
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new UpstreamError(`upstream answer for "${options.label ?? url}" is not JSON`, { cause: error });
+  }
+}
+
+/** GETs `url` and resolves with its 2xx body as text, read no further than `maxBytes`. */
+export async function fetchText(url: string, { signal, maxBytes, followRedirects = false, label: query = url }: FetchOptions): Promise<string> {
+  let response: Response;
+  try {
+    response = await fetch(url, { signal, cache: "no-store", redirect: followRedirects ? "follow" : "manual" });
+  } catch (error) {
+    if (signal?.aborted) throw error;
+    throw new UpstreamError(`upstream unreachable for "${query}"`, { cause: error });
+  }
+  const location = response.headers.get("location");
+  if (!followRedirects && response.status >= 300 && response.status < 400 && location !== null) {
+    await response.body?.cancel();
+    throw new UpstreamRedirectError(
+      `upstream redirected "${query}" (${response.status}) to ${location}; set UPSTREAM_REDIRECTS=follow to follow redirects`,
+    );
+  }
+  if (!response.ok) {
+    await response.body?.cancel();
+    throw new UpstreamError(`upstream answered ${response.status} for "${query}"`);
+  }
+  const tooLarge = () => new UpstreamTooLargeError(`upstream answer for "${query}" is over ${maxBytes} bytes`);
+  // A compressed body's Content-Length counts wire bytes, not the answer's, so only the read below can judge it.
+  if (!response.headers.has("content-encoding") && Number(response.headers.get("content-length")) > maxBytes) {
+    await response.body?.cancel();
+    throw tooLarge();
+  }
+  try {
+    return response.body ? await readText(response.body, maxBytes, tooLarge) : "";
+  } catch (error) {
+    // The caller gave up; that is not the upstream failing, so it must not count as one.
+    if (signal?.aborted) throw signal.reason;
+    if (error instanceof UpstreamError) throw error;
+    throw new UpstreamError(`upstream answer for "${query}" broke off`, { cause: error });
+  }
 }
 
 /** Decodes a UTF-8 body, cancelling it (which closes the connection) as soon as it passes `maxBytes`. */
@@ -118,6 +146,6 @@ async function readText(body: ReadableStream<Uint8Array>, maxBytes: number, tooL
   }
 }
 
-export function createUpstream(config: UpstreamConfig): Upstream {
-  return config.kind === "http" ? httpUpstream(config) : simulatedUpstream(config.maxMs);
+export function createUpstream(config: UpstreamConfig, limits: HttpLimits): Upstream {
+  return config.kind === "http" ? httpUpstream({ urlTemplate: config.urlTemplate, ...limits }) : simulatedUpstream(config.maxMs);
 }

@@ -98,7 +98,7 @@ describe("in front of redis-server, through ioredis", () => {
     proxy.resetStats();
     const replies = await Promise.all(Array.from({ length: 10 }, (_, i) => client.set(`k${i}`, "v")));
     expect(replies).toEqual(Array(10).fill("OK"));
-    expect(proxy.stats()).toEqual({ connections: 0, requests: 1, replies: 1 });
+    expect(proxy.stats()).toEqual({ connections: 0, requests: 1, replies: 1, replyBytes: 10 * "+OK\r\n".length });
   });
 
   it("counts awaited commands one by one", async () => {
@@ -106,7 +106,7 @@ describe("in front of redis-server, through ioredis", () => {
     await client.ping();
     proxy.resetStats();
     for (let i = 0; i < 3; i += 1) await client.set(`k${i}`, "v");
-    expect(proxy.stats()).toEqual({ connections: 0, requests: 3, replies: 3 });
+    expect(proxy.stats()).toEqual({ connections: 0, requests: 3, replies: 3, replyBytes: 3 * "+OK\r\n".length });
   });
 
   it("cuts the connection: a pending command fails and the client sees it closed", async () => {

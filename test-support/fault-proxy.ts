@@ -12,6 +12,8 @@ export type FaultProxyStats = {
   requests: number;
   /** Reply bursts: a data event from the target that is the first since the client last sent on that connection. */
   replies: number;
+  /** Bytes the target sent. */
+  replyBytes: number;
 };
 
 export type FaultProxy = {
@@ -62,7 +64,7 @@ export async function startFaultProxy(
   const targetHost = target.host ?? HOST;
   const open = new Set<Socket>();
   let armed: Hold | null = null;
-  let counts: FaultProxyStats = { connections: 0, requests: 0, replies: 0 };
+  let counts: FaultProxyStats = { connections: 0, requests: 0, replies: 0, replyBytes: 0 };
 
   const server = createServer((client) => {
     counts.connections += 1;
@@ -93,6 +95,7 @@ export async function startFaultProxy(
     });
     upstream.on("data", (chunk: Buffer) => {
       if (lastSender !== "target") counts.replies += 1;
+      counts.replyBytes += chunk.byteLength;
       lastSender = "target";
       if (held) {
         held.chunks.push(chunk);
@@ -151,7 +154,7 @@ export async function startFaultProxy(
     },
     stats: () => ({ ...counts }),
     resetStats() {
-      counts = { connections: 0, requests: 0, replies: 0 };
+      counts = { connections: 0, requests: 0, replies: 0, replyBytes: 0 };
     },
     cut,
     async close() {

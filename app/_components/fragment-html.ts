@@ -1,4 +1,4 @@
-import type { FragmentResult } from "@/lib/fragment-result";
+import type { FragmentResult } from "@/lib/fragments";
 
 const ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
 
@@ -6,12 +6,21 @@ function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (char) => ESCAPES[char] ?? char);
 }
 
-/** The seed's `/fragment/:name` answer: one fragment as an HTML snippet a client can drop into its container. */
+/**
+ * `/fragment/<name>` as HTML: one fragment as a snippet a client can drop into its container. Text is a
+ * paragraph; other data is its JSON, pretty-printed (a client wanting the data asks for JSON instead).
+ */
 export function fragmentHtml(result: FragmentResult): string {
   const name = escapeHtml(result.name);
   switch (result.status) {
-    case "ready":
-      return `<div data-fragment="${name}" data-source="${result.source}"><p class="fragment-value">${escapeHtml(result.value)}</p></div>\n`;
+    case "ready": {
+      const { data } = result;
+      const body =
+        typeof data === "string"
+          ? `<p class="fragment-value">${escapeHtml(data)}</p>`
+          : `<pre class="fragment-value">${escapeHtml(JSON.stringify(data, null, 2))}</pre>`;
+      return `<div data-fragment="${name}" data-source="${result.origin}">${body}</div>\n`;
+    }
     case "pending":
       return `<div data-fragment="${name}"><p class="fragment-pending" role="status">Still working on ${name}: its data is on the way.</p></div>\n`;
     case "error":

@@ -1,4 +1,6 @@
-import type { FragmentResult } from "@/lib/fragment-result";
+import "server-only";
+import type { FragmentResult } from "@/lib/fragments";
+import { sourceNamed } from "@/lib/fragments";
 
 /** How each outcome is named to a person, beside the value and on the timeline. */
 export const OUTCOME_LABELS = {
@@ -12,25 +14,30 @@ export const OUTCOME_LABELS = {
 } as const;
 
 export function outcomeOf(result: FragmentResult): keyof typeof OUTCOME_LABELS {
-  return result.status === "ready" ? result.source : result.status;
+  return result.status === "ready" ? result.origin : result.status;
 }
 
-/** One fragment's content for each of its states; shared by the server render and the retry control. */
+/** One fragment's content for each of its states: for data, what its source renders. */
 export function FragmentView({ result }: { result: FragmentResult }) {
   const meta = <p className="fragment-meta">{`${OUTCOME_LABELS[outcomeOf(result)]} · ${result.ms} ms on the server`}</p>;
   switch (result.status) {
-    case "ready":
+    case "ready": {
+      const source = sourceNamed(result.name);
+      const Render = source?.render;
       // Without JavaScript a streamed part stays where React sent it, at the end of the page, away from its
-      // section's heading: public/noscript.css shows this name there (the other states name their part already).
+      // section's heading: public/noscript.css shows its title there (the other states name their part already).
       return (
         <>
-          <p className="fragment-origin" hidden>{`Fragment ${result.name}`}</p>
-          <p className="fragment-value" data-source={result.source}>
-            {result.value}
+          <p className="fragment-origin" hidden>
+            {source?.title ?? result.name}
           </p>
+          <div className="fragment-value" data-source={result.origin}>
+            {Render && <Render data={result.data} />}
+          </div>
           {meta}
         </>
       );
+    }
     case "pending":
       return (
         <>

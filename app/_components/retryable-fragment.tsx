@@ -1,30 +1,38 @@
 "use client";
 
-import { useState, useTransition } from "react";
+import { useState, useTransition, type ReactNode } from "react";
 import { retryFragment } from "@/app/actions";
-import type { FragmentResult } from "@/lib/fragment-result";
-import { FragmentView } from "./fragment-view";
 
-/** A fragment that is still working or failed, with a control that asks again without reloading the page. */
-export function RetryableFragment({ initial }: { initial: FragmentResult }) {
-  const [result, setResult] = useState(initial);
+/**
+ * A fragment that is still working or failed (`children`, rendered on the server), with a control that asks
+ * again without reloading the page: the server answers with the part rendered anew.
+ */
+export function RetryableFragment({ name, ready, children }: { name: string; ready: boolean; children: ReactNode }) {
+  const [shown, setShown] = useState({ ready, view: children });
   const [retrying, startRetry] = useTransition();
 
   const retry = () =>
     startRetry(async () => {
       try {
-        setResult(await retryFragment(result.name));
+        setShown(await retryFragment(name));
       } catch {
-        setResult({ status: "error", name: result.name, ms: 0 });
+        setShown({
+          ready: false,
+          view: (
+            <p className="fragment-alert" role="alert">
+              {`This part (${name}) could not be loaded.`}
+            </p>
+          ),
+        });
       }
     });
 
   return (
     <>
-      <FragmentView result={result} />
-      {result.status !== "ready" && (
+      {shown.view}
+      {!shown.ready && (
         <button type="button" className="retry" onClick={retry} disabled={retrying} aria-busy={retrying}>
-          {retrying ? "Retrying…" : `Retry ${result.name}`}
+          {retrying ? "Retrying…" : `Retry ${name}`}
         </button>
       )}
     </>

@@ -1,6 +1,6 @@
-import type { FragmentResult } from "@/lib/fragment-result";
 import { getConfig } from "@/lib/config";
-import { shownFragment } from "./fragment-data";
+import type { FragmentResult } from "@/lib/fragments";
+import { fragmentLookup, longestDeadlineMs } from "./fragment-data";
 import { OUTCOME_LABELS, outcomeOf } from "./fragment-view";
 
 /**
@@ -8,20 +8,20 @@ import { OUTCOME_LABELS, outcomeOf } from "./fragment-view";
  * after the last fragment, from the same lookups the fragments rendered.
  */
 export async function Timeline({ names }: { names: string[] }) {
-  return <TimelineView results={await Promise.all(names.map((name) => shownFragment(name)))} />;
+  return <TimelineView results={await Promise.all(names.map((name) => fragmentLookup(name).final))} />;
 }
 
 /** A bar's share of the track, in percent: at least a sliver, so a 2 ms cache hit still shows. */
 const barPercent = (ms: number, scaleMs: number) => Number(Math.min(100, Math.max(0.5, (ms / scaleMs) * 100)).toFixed(2));
 
 /**
- * The axis runs from 0 to the fragment deadline (`FRAGMENT_TIMEOUT_MS`), the longest a fragment may hold the
- * page, or to the slowest fragment if that took longer. Scaled to the slowest alone, a warm page of 3 ms cache
+ * The axis runs from 0 to the longest fragment deadline (`FRAGMENT_TIMEOUT_MS`, or a source's own), the
+ * longest a fragment may hold the page, or to the slowest fragment if that took longer. Scaled to the slowest alone, a warm page of 3 ms cache
  * hits would draw full bars, like a cold page of 3 s upstream calls.
  */
 export function TimelineView({
   results,
-  deadlineMs = getConfig().fragmentTimeoutMs,
+  deadlineMs = longestDeadlineMs(getConfig().fragmentTimeoutMs),
 }: {
   results: FragmentResult[];
   deadlineMs?: number;

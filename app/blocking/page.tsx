@@ -1,6 +1,6 @@
 import { connection } from "next/server";
 import { FragmentView } from "../_components/fragment-view";
-import { findFragment, fragmentNames } from "@/lib/slow-find";
+import { getSources, lookUp } from "@/lib/fragments";
 
 /**
  * The contrast to `/`: the same fragments, awaited before anything is rendered, as a page without
@@ -9,8 +9,8 @@ import { findFragment, fragmentNames } from "@/lib/slow-find";
 export default async function Blocking() {
   // Rendered per request: fragment data must never be baked in at build time.
   await connection();
-  const names = fragmentNames();
-  const results = await Promise.all(names.map((name) => findFragment(name)));
+  const sources = getSources();
+  const results = await Promise.all(sources.map((source) => lookUp(source).result));
   return (
     <main>
       <h1>Workerless, blocking</h1>
@@ -20,14 +20,14 @@ export default async function Blocking() {
         once and streams each part the moment it is ready.
       </p>
       <div className="fragments">
-        {results.map((result) => (
+        {results.map((result, index) => (
           <section
             key={result.name}
             className="fragment"
             data-fragment={result.name}
             aria-labelledby={`fragment-${result.name}`}
           >
-            <h2 id={`fragment-${result.name}`}>{`Fragment ${result.name}`}</h2>
+            <h2 id={`fragment-${result.name}`}>{sources[index]!.title}</h2>
             <FragmentView result={result} />
           </section>
         ))}

@@ -126,7 +126,7 @@ async function warmFigures(app: AppServer) {
     warmFirstByte: spread(firstBytes),
     warmComplete: spread(completes),
     cpuPerView: round(cpu / (WARM_ROUNDS * VIEWS_PER_ROUND), 2),
-    spinnersInWarmHtml: (html.match(/aria-label="Loading fragment /g) ?? []).length,
+    spinnersInWarmHtml: (html.match(/aria-label="Loading fragment /gi) ?? []).length,
   };
 }
 

@@ -4,7 +4,7 @@ import { TimeoutError } from "../timeout";
 import { GuardedStore, StoreTimeoutError } from "./guarded";
 import type { Claim, ItemKeys, SharedStore, StoredEntry, StoredFailure } from "./store";
 
-const ENTRY: StoredEntry = { value: "v", ageMs: 1, freshForMs: 2, staleForMs: 3 };
+const ENTRY = { value: "v", version: "t", ageMs: 1, freshForMs: 2, staleForMs: 3 } satisfies StoredEntry;
 const FAILURE: StoredFailure & { keepMs: number } = { error: "UpstreamError: down", attempts: 1, retryInMs: 1000, keepMs: 31_000 };
 
 /** The keys of item `name`, as the cache names them. */
@@ -37,12 +37,20 @@ class FakeStore implements SharedStore {
     return this.act(`claim ${keys.entry} ${keys.lease} ${token} ${leaseMs}`, this.claimAnswer);
   }
 
-  fill(keys: ItemKeys, token: string, value: string | undefined, freshMs: number, graceMs: number): Promise<void> {
-    return this.act(`fill ${keys.entry} ${token} ${value} ${freshMs} ${graceMs}`, undefined);
+  fill(keys: ItemKeys, token: string, value: string | undefined, freshMs: number, graceMs: number): Promise<boolean> {
+    return this.act(`fill ${keys.entry} ${token} ${value} ${freshMs} ${graceMs}`, true);
   }
 
-  fail(keys: ItemKeys, token: string, failure: StoredFailure & { keepMs: number }): Promise<void> {
-    return this.act(`fail ${keys.entry} ${token} ${failure.attempts} ${failure.retryInMs}`, undefined);
+  fail(keys: ItemKeys, token: string, failure: StoredFailure & { keepMs: number }): Promise<boolean> {
+    return this.act(`fail ${keys.entry} ${token} ${failure.attempts} ${failure.retryInMs}`, true);
+  }
+
+  index(sets: readonly string[], member: string): Promise<void> {
+    return this.act(`index ${sets.join(" ")} ${member}`, undefined);
+  }
+
+  members(set: string): Promise<string[]> {
+    return this.act(`members ${set}`, ["a"]);
   }
 
   delete(keys: ItemKeys): Promise<number> {
@@ -112,14 +120,14 @@ describe("GuardedStore passing calls through", () => {
     const { store, fake } = setup();
     await expect(store.read(keys("present"))).resolves.toEqual(ENTRY);
     await expect(store.read(keys("absent"))).resolves.toBeNull();
-    await expect(store.fill(keys("k"), "t", "v", 1000, 2000)).resolves.toBeUndefined();
+    await expect(store.fill(keys("k"), "t", "v", 1000, 2000)).resolves.toBe(true);
     fake.claimAnswer = { leased: false };
     await expect(store.claim(keys("k"), "token-1", 5000)).resolves.toEqual({ leased: false });
     fake.claimAnswer = { leased: true };
     await expect(store.claim(keys("k"), "token-2", 5000)).resolves.toEqual({ leased: true });
     fake.claimAnswer = { entry: ENTRY, leased: false };
     await expect(store.claim(keys("k"), "token-3", 5000)).resolves.toEqual({ entry: ENTRY, leased: false });
-    await expect(store.fail(keys("k"), "token-2", FAILURE)).resolves.toBeUndefined();
+    await expect(store.fail(keys("k"), "token-2", FAILURE)).resolves.toBe(true);
     expect(fake.calls).toEqual([
       "read find:{present}",
       "read find:{absent}",

@@ -46,8 +46,8 @@ export class GuardedStore {
   }
 
   /** Null when the store holds no usable entry; undefined when it did not answer (or was skipped). */
-  read(keys: ItemKeys): Promise<StoredEntry | null | undefined> {
-    return this.guard<StoredEntry | null | undefined>("read", keys, () => this.store.read(keys), undefined, undefined);
+  read(keys: ItemKeys, knownVersion?: string): Promise<StoredEntry | null | undefined> {
+    return this.guard<StoredEntry | null | undefined>("read", keys.entry, () => this.store.read(keys, knownVersion), undefined, undefined);
   }
 
   /**
@@ -55,18 +55,28 @@ export class GuardedStore {
    * with the same token. While the circuit is open nobody can coordinate, so the caller goes ahead alone.
    */
   claim(keys: ItemKeys, token: string, leaseMs: number): Promise<Claim | undefined> {
-    return this.guard<Claim | undefined>("claim", keys, () => this.store.claim(keys, token, leaseMs), { leased: true }, undefined);
+    return this.guard<Claim | undefined>("claim", keys.entry, () => this.store.claim(keys, token, leaseMs), { leased: true }, undefined);
   }
 
-  fill(keys: ItemKeys, token: string, value: string | undefined, freshMs: number, graceMs: number): Promise<void> {
-    return this.guard("fill", keys, () => this.store.fill(keys, token, value, freshMs, graceMs), undefined, undefined);
+  /** Whether the load's value was written; undefined when the call failed. */
+  fill(keys: ItemKeys, token: string, value: string | undefined, freshMs: number, graceMs: number): Promise<boolean | undefined> {
+    return this.guard<boolean | undefined>("fill", keys.entry, () => this.store.fill(keys, token, value, freshMs, graceMs), undefined, undefined);
   }
 
-  fail(keys: ItemKeys, token: string, failure: FailureRecord): Promise<void> {
-    return this.guard("fail", keys, () => this.store.fail(keys, token, failure), undefined, undefined);
+  fail(keys: ItemKeys, token: string, failure: FailureRecord): Promise<boolean | undefined> {
+    return this.guard<boolean | undefined>("fail", keys.entry, () => this.store.fail(keys, token, failure), undefined, undefined);
   }
 
-  /** Administrative deletes are not guarded: the caller must learn that they failed. */
+  /** Whether `member` is now in every set; false when the call failed or was skipped. */
+  index(sets: readonly string[], member: string): Promise<boolean> {
+    return this.guard("index", member, () => this.store.index(sets, member).then(() => true), false, false);
+  }
+
+  /** Administrative reads and deletes are not guarded: the caller must learn that they failed. */
+  members(set: string): Promise<string[]> {
+    return this.store.members(set);
+  }
+
   delete(keys: ItemKeys): Promise<number> {
     return this.store.delete(keys);
   }
@@ -94,7 +104,7 @@ export class GuardedStore {
   }
 
   /** Runs `call` within budget and circuit: `skipped` answers while the circuit is open, `failed` after a failure. */
-  private async guard<T>(op: string, keys: ItemKeys, call: () => Promise<T>, skipped: T, failed: T): Promise<T> {
+  private async guard<T>(op: string, key: string, call: () => Promise<T>, skipped: T, failed: T): Promise<T> {
     const { breaker, timeoutMs } = this.options;
     const trip = this.currentTrip();
     const { permit } = trip;
@@ -117,7 +127,7 @@ export class GuardedStore {
       logEvent("warn", "store_error", {
         store: this.store.kind,
         op,
-        key: keys.entry,
+        key,
         outcome: error instanceof TimeoutError ? "timeout" : "error",
         ms: Math.round(performance.now() - started),
         error: describeError(error),

@@ -25,10 +25,10 @@ function controlLruClock(): { advance(ms: number): void } {
 const NOW = 1_700_000_000_000;
 
 function entry(value: string, { freshMs = 1000, staleMs = 5000, now = NOW } = {}): CacheEntry {
-  return { value, createdAt: now, freshUntil: now + freshMs, staleUntil: now + staleMs };
+  return { value, version: "v1", bytes: value.length, createdAt: now, freshUntil: now + freshMs, staleUntil: now + staleMs };
 }
 
-/** The bytes MemoryStore charges for one entry: UTF-16 key and value plus a fixed overhead. */
+/** The bytes MemoryStore charges for one entry: twice the key and the value's size, plus a fixed overhead. */
 function cost(key: string, value: string): number {
   return (key.length + value.length) * 2 + 96;
 }

@@ -5,7 +5,7 @@ import type { CacheEntry } from "./store";
 export type MemoryStoreOptions = {
   /** Most entries held; the least recently used go first. @default 10_000 */
   maxEntries: number;
-  /** Most bytes of values held (UTF-16, as V8 stores them), same eviction. @default 64 MiB */
+  /** Most bytes of values held, reckoned as twice their JSON text (a parsed value is larger), same eviction. @default 64 MiB */
   maxBytes: number;
 };
 
@@ -23,7 +23,7 @@ export class MemoryStore {
     this.entries = new LRUCache<string, Slot>({
       max: maxEntries,
       maxSize: maxBytes,
-      sizeCalculation: ({ entry }, key) => (entry.value.length + key.length) * 2 + ENTRY_OVERHEAD_BYTES,
+      sizeCalculation: ({ entry }, key) => (entry.bytes + key.length) * 2 + ENTRY_OVERHEAD_BYTES,
     });
   }
 

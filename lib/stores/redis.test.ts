@@ -36,6 +36,7 @@ describe("RedisStore on one server", () => {
 
   it("sends its scripts as EVALSHA, and loads them again when the server has forgotten them", async () => {
     const store = connect();
+    await store.claim(KEYS, "token", 5000);
     await store.fill(KEYS, "token", "v", 60_000, 1000);
     await store.read(KEYS);
     await target.client.config("RESETSTAT");

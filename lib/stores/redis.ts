@@ -2,16 +2,16 @@ import "server-only";
 import { Cluster, Redis, type ClientContext, type RedisOptions, type Result } from "ioredis";
 import { describeError, logEvent } from "../log";
 import { withTimeout } from "../timeout";
-import { CLAIM, DELETE_ITEM, FAIL, failArgs, FILL, fillArgs, itemKeys, ms, parseClaim, parseRead, READ } from "./scripts";
+import { CLAIM, DELETE_ITEM, FAIL, failArgs, FILL, fillArgs, itemKeys, ms, parseClaim, parseRead, parseWritten, READ } from "./scripts";
 import type { Claim, FailureRecord, ItemKeys, SharedStore, StoredEntry } from "./store";
 
 declare module "ioredis" {
   interface RedisCommander<Context extends ClientContext = { type: "default" }> {
-    workerlessRead(entry: string): Result<unknown, Context>;
+    workerlessRead(entry: string, knownVersion: string): Result<unknown, Context>;
     workerlessClaim(...keysAndArgs: string[]): Result<unknown, Context>;
     workerlessFill(...keysAndArgs: string[]): Result<unknown, Context>;
     workerlessFail(...keysAndArgs: string[]): Result<unknown, Context>;
-    workerlessDeleteItem(entry: string, failure: string): Result<number, Context>;
+    workerlessDeleteItem(...keys: string[]): Result<number, Context>;
   }
 }
 
@@ -50,7 +50,7 @@ export class RedisStore implements SharedStore {
     this.client.defineCommand("workerlessClaim", { numberOfKeys: 3, lua: CLAIM });
     this.client.defineCommand("workerlessFill", { numberOfKeys: 3, lua: FILL });
     this.client.defineCommand("workerlessFail", { numberOfKeys: 3, lua: FAIL });
-    this.client.defineCommand("workerlessDeleteItem", { numberOfKeys: 2, lua: DELETE_ITEM });
+    this.client.defineCommand("workerlessDeleteItem", { numberOfKeys: 3, lua: DELETE_ITEM });
     // Without a listener ioredis prints every reconnection failure; one line per outage is enough.
     this.client.on("error", (error: unknown) => {
       if (this.reportedDown) return;
@@ -60,9 +60,9 @@ export class RedisStore implements SharedStore {
     this.client.on("ready", () => (this.reportedDown = false));
   }
 
-  async read(keys: ItemKeys): Promise<StoredEntry | null> {
+  async read(keys: ItemKeys, knownVersion = ""): Promise<StoredEntry | null> {
     await this.connected();
-    return parseRead(await this.client.workerlessRead(keys.entry));
+    return parseRead(await this.client.workerlessRead(keys.entry, knownVersion));
   }
 
   async claim(keys: ItemKeys, token: string, leaseMs: number): Promise<Claim> {
@@ -70,19 +70,30 @@ export class RedisStore implements SharedStore {
     return parseClaim(await this.client.workerlessClaim(...itemKeys(keys), token, ms(leaseMs)));
   }
 
-  async fill(keys: ItemKeys, token: string, value: string | undefined, freshMs: number, graceMs: number): Promise<void> {
+  async fill(keys: ItemKeys, token: string, value: string | undefined, freshMs: number, graceMs: number): Promise<boolean> {
     await this.connected();
-    await this.client.workerlessFill(...itemKeys(keys), ...fillArgs(token, value, freshMs, graceMs));
+    return parseWritten(await this.client.workerlessFill(...itemKeys(keys), ...fillArgs(token, value, freshMs, graceMs)));
   }
 
-  async fail(keys: ItemKeys, token: string, failure: FailureRecord): Promise<void> {
+  async fail(keys: ItemKeys, token: string, failure: FailureRecord): Promise<boolean> {
     await this.connected();
-    await this.client.workerlessFail(...itemKeys(keys), ...failArgs(token, failure));
+    return parseWritten(await this.client.workerlessFail(...itemKeys(keys), ...failArgs(token, failure)));
   }
 
   async delete(keys: ItemKeys): Promise<number> {
     await this.connected();
-    return this.client.workerlessDeleteItem(keys.entry, keys.failure);
+    return this.client.workerlessDeleteItem(...itemKeys(keys));
+  }
+
+  async index(sets: readonly string[], member: string): Promise<void> {
+    await this.connected();
+    // Each set may live on its own node of a cluster: one command per set.
+    await Promise.all(sets.map((set) => this.client.sadd(set, member)));
+  }
+
+  async members(set: string): Promise<string[]> {
+    await this.connected();
+    return this.client.smembers(set);
   }
 
   async deleteMatching(pattern: string): Promise<number> {

@@ -7,8 +7,10 @@ import type { Claim, FailureRecord, ItemKeys, StoredEntry, StoredFailure } from 
  * clocks say, and the scripts stay deterministic, as Upstash asks of scripts.
  *
  * Keys: KEYS[1] the entry, KEYS[2] the lease, KEYS[3] the failure record (one hash tag, one slot).
- * An entry is JSON `{value, freshMs, graceMs}` expiring after fresh + grace; a failure is JSON
- * `{error, attempts, retryMs, keepMs}` expiring after `keepMs`.
+ * An entry is JSON `{value, version, freshMs, graceMs}` expiring after fresh + grace, `version` being the
+ * token of the load that stored it; a failure is JSON `{error, attempts, retryMs, keepMs}` expiring after
+ * `keepMs`. A load writes its value or its failure only while the lease still holds its token: a purge
+ * deletes the lease, so a load that was under way when its key was purged writes nothing back.
  */
 const PRELUDE = `
 local function decode(raw)
@@ -17,36 +19,38 @@ local function decode(raw)
   if ok and type(decoded) == "table" then return decoded end
   return nil
 end
--- value, ageMs, freshForMs, staleForMs of the entry at key, or nil when absent or malformed
+-- value, version, ageMs, freshForMs, staleForMs of the entry at key, or nil when absent or malformed
 local function entry_at(key)
   local ttl = redis.call("pttl", key)
   if ttl <= 0 then return nil end
   local entry = decode(redis.call("get", key))
-  if not (entry and type(entry.value) == "string" and tonumber(entry.freshMs) and tonumber(entry.graceMs)) then
+  if not (entry and type(entry.value) == "string" and type(entry.version) == "string" and tonumber(entry.freshMs)
+      and tonumber(entry.graceMs)) then
     return nil
   end
-  return entry.value, entry.freshMs + entry.graceMs - ttl, ttl - entry.graceMs, ttl
-end
-local function release(lease_key, token)
-  if redis.call("get", lease_key) == token then redis.call("del", lease_key) end
+  return entry.value, entry.version, entry.freshMs + entry.graceMs - ttl, ttl - entry.graceMs, ttl
 end
 `;
 
-/** Reply: [value | nil, ageMs, freshForMs, staleForMs]. */
+/**
+ * ARGV: the version the caller holds ("" for none). Reply: [value | nil, version | nil, ageMs, freshForMs,
+ * staleForMs]. When the entry is the version the caller holds, its value is left out: the caller has it.
+ */
 export const READ = `${PRELUDE}
-local value, age, fresh_for, stale_for = entry_at(KEYS[1])
-if not value then return {false, 0, 0, 0} end
-return {value, age, fresh_for, stale_for}`;
+local value, version, age, fresh_for, stale_for = entry_at(KEYS[1])
+if not value then return {false, false, 0, 0, 0} end
+if ARGV[1] ~= "" and version == ARGV[1] then value = false end
+return {value, version, age, fresh_for, stale_for}`;
 
 /**
- * ARGV: token, lease ms. Reply: [leased 0|1, value | nil, ageMs, freshForMs, staleForMs, error | nil,
- * attempts, retryInMs]. A fresh entry comes back alone; otherwise the failure record (if any) and, unless
+ * ARGV: token, lease ms. Reply: [leased 0|1, value | nil, version | nil, ageMs, freshForMs, staleForMs,
+ * error | nil, attempts, retryInMs]. A fresh entry comes back alone; otherwise the failure record (if any) and, unless
  * its backoff lasts, the lease: taken when free, kept when it already holds this token (a retry whose
  * first reply was lost must not wait on its own lease).
  */
 export const CLAIM = `${PRELUDE}
-local value, age, fresh_for, stale_for = entry_at(KEYS[1])
-if value and fresh_for > 0 then return {0, value, age, fresh_for, stale_for, false, 0, 0} end
+local value, version, age, fresh_for, stale_for = entry_at(KEYS[1])
+if value and fresh_for > 0 then return {0, value, version, age, fresh_for, stale_for, false, 0, 0} end
 local failed_with, attempts, retry_in = false, 0, 0
 local failure = decode(redis.call("get", KEYS[3]))
 if failure and type(failure.error) == "string" and tonumber(failure.attempts) and tonumber(failure.retryMs)
@@ -63,28 +67,33 @@ if retry_in <= 0 then
     leased = 1
   end
 end
-return {leased, value or false, age or 0, fresh_for or 0, stale_for or 0, failed_with, attempts, retry_in}`;
+return {leased, value or false, version or false, age or 0, fresh_for or 0, stale_for or 0, failed_with, attempts, retry_in}`;
 
-/** ARGV: token, value, fresh ms, grace ms, "1" to store the value (a value too large is not). */
+/**
+ * ARGV: token, value, fresh ms, grace ms, "1" to store the value (a value too large is not). Reply: 1 when
+ * the lease held the token and the load's outcome was written, 0 when it did not (a purge came between).
+ */
 export const FILL = `${PRELUDE}
+if redis.call("get", KEYS[2]) ~= ARGV[1] then return 0 end
 if ARGV[5] == "1" then
   local fresh, grace = tonumber(ARGV[3]), tonumber(ARGV[4])
-  redis.call("set", KEYS[1], cjson.encode({value = ARGV[2], freshMs = fresh, graceMs = grace}), "PX", fresh + grace)
+  local entry = cjson.encode({value = ARGV[2], version = ARGV[1], freshMs = fresh, graceMs = grace})
+  redis.call("set", KEYS[1], entry, "PX", fresh + grace)
 end
-redis.call("del", KEYS[3])
-release(KEYS[2], ARGV[1])
+redis.call("del", KEYS[3], KEYS[2])
 return 1`;
 
-/** ARGV: token, error, attempts, retry in ms, keep ms. */
+/** ARGV: token, error, attempts, retry in ms, keep ms. Reply as FILL's. */
 export const FAIL = `${PRELUDE}
+if redis.call("get", KEYS[2]) ~= ARGV[1] then return 0 end
 local record = {error = ARGV[2], attempts = tonumber(ARGV[3]), retryMs = tonumber(ARGV[4]), keepMs = tonumber(ARGV[5])}
 redis.call("set", KEYS[3], cjson.encode(record), "PX", ARGV[5])
-release(KEYS[2], ARGV[1])
+redis.call("del", KEYS[2])
 return 1`;
 
-/** KEYS[1] the entry, KEYS[2] the failure record. Reply: entries deleted (0 or 1). */
+/** Deletes the entry, the lease and the failure record. Reply: entries deleted (0 or 1). */
 export const DELETE_ITEM = `local deleted = redis.call("del", KEYS[1])
-redis.call("del", KEYS[2])
+redis.call("del", KEYS[2], KEYS[3])
 return deleted`;
 
 /** Reply values as either client hands them over: bulk strings as strings (or null), integers as numbers. */
@@ -96,9 +105,15 @@ function integer(reply: Reply): number {
   return number;
 }
 
-function entryOf(value: Reply, ageMs: Reply, freshForMs: Reply, staleForMs: Reply): StoredEntry | undefined {
-  if (typeof value !== "string") return undefined;
-  return { value, ageMs: integer(ageMs), freshForMs: integer(freshForMs), staleForMs: integer(staleForMs) };
+function entryOf(value: Reply, version: Reply, ageMs: Reply, freshForMs: Reply, staleForMs: Reply): StoredEntry | undefined {
+  if (typeof version !== "string") return undefined;
+  return {
+    value: typeof value === "string" ? value : undefined,
+    version,
+    ageMs: integer(ageMs),
+    freshForMs: integer(freshForMs),
+    staleForMs: integer(staleForMs),
+  };
 }
 
 function failureOf(error: Reply, attempts: Reply, retryInMs: Reply): StoredFailure | undefined {
@@ -112,15 +127,16 @@ function fields(reply: Reply, length: number): Reply[] {
 }
 
 export function parseRead(reply: Reply): StoredEntry | null {
-  const [value, ageMs, freshForMs, staleForMs] = fields(reply, 4);
-  return entryOf(value, ageMs, freshForMs, staleForMs) ?? null;
+  const [value, version, ageMs, freshForMs, staleForMs] = fields(reply, 5);
+  return entryOf(value, version, ageMs, freshForMs, staleForMs) ?? null;
 }
 
 export function parseClaim(reply: Reply): Claim {
-  const [leased, value, ageMs, freshForMs, staleForMs, error, attempts, retryInMs] = fields(reply, 8);
+  const [leased, value, version, ageMs, freshForMs, staleForMs, error, attempts, retryInMs] = fields(reply, 9);
+  const entry = entryOf(value, version, ageMs, freshForMs, staleForMs);
   return {
     leased: integer(leased) === 1,
-    entry: entryOf(value, ageMs, freshForMs, staleForMs),
+    entry: entry?.value === undefined ? undefined : { ...entry, value: entry.value },
     failure: failureOf(error, attempts, retryInMs),
   };
 }
@@ -130,7 +146,12 @@ export function ms(value: number): string {
   return String(Math.max(1, Math.ceil(value)));
 }
 
-/** KEYS of CLAIM, FILL and FAIL, in their order. */
+/** Whether FILL or FAIL wrote: false when the lease no longer held the load's token. */
+export function parseWritten(reply: Reply): boolean {
+  return integer(reply) === 1;
+}
+
+/** KEYS of CLAIM, FILL, FAIL and DELETE_ITEM, in their order. */
 export function itemKeys({ entry, lease, failure }: ItemKeys): string[] {
   return [entry, lease, failure];
 }

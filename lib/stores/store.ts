@@ -1,16 +1,24 @@
-/** One cached result and the moments it stops being fresh and stops being usable, on this process's clock (epoch ms). */
+import type { Json } from "../json";
+
+/**
+ * One cached value and the moments it stops being fresh and stops being usable, on this process's clock
+ * (epoch ms). `version` names the load that made it; `bytes` is the size of its JSON text.
+ */
 export type CacheEntry = {
-  value: string;
+  value: Json;
+  version: string;
+  bytes: number;
   createdAt: number;
   freshUntil: number;
   staleUntil: number;
 };
 
 /**
- * An entry as the shared store tells it: ages and remaining lifetimes measured on the store's own clock,
- * so instances whose clocks disagree still agree on what is fresh.
+ * An entry as the shared store tells it: its JSON text and the version of the load that stored it, with
+ * ages and remaining lifetimes measured on the store's own clock, so instances whose clocks disagree still
+ * agree on what is fresh. `value` is left out of a read's answer when the reader already holds `version`.
  */
-export type StoredEntry = { value: string; ageMs: number; freshForMs: number; staleForMs: number };
+export type StoredEntry = { value?: string; version: string; ageMs: number; freshForMs: number; staleForMs: number };
 
 /** A failed load recorded for the whole fleet; `retryInMs` ≤ 0 once its backoff has passed. */
 export type StoredFailure = { error: string; attempts: number; retryInMs: number };
@@ -22,8 +30,8 @@ export type FailureRecord = StoredFailure & { keepMs: number };
 export type ItemKeys = { entry: string; lease: string; failure: string };
 
 export type Claim = {
-  /** The entry, when it is still within grace. */
-  entry?: StoredEntry;
+  /** The entry, value included, when it is still within grace. */
+  entry?: StoredEntry & { value: string };
   /** Whether the caller holds the lease now (taken by this claim, or by an earlier one with the same token). */
   leased: boolean;
   /** The key's last recorded failure; while its backoff lasts nobody is given the lease. */
@@ -35,8 +43,8 @@ export type StoreKind = "upstash" | "redis" | "redis-cluster";
 /** A store shared by every instance of the app; every key it writes expires on the store's clock. */
 export type SharedStore = {
   readonly kind: StoreKind;
-  /** Null when the key holds no usable entry. */
-  read(keys: ItemKeys): Promise<StoredEntry | null>;
+  /** Null when the key holds no usable entry; the value is left out when it is `knownVersion`. */
+  read(keys: ItemKeys, knownVersion?: string): Promise<StoredEntry | null>;
   /**
    * In one atomic step: the entry if it is fresh; otherwise the entry if still within grace, the key's
    * failure record, and (unless a failure's backoff lasts) an attempt at the lease, set-if-absent with an
@@ -44,17 +52,22 @@ export type SharedStore = {
    */
   claim(keys: ItemKeys, token: string, leaseMs: number): Promise<Claim>;
   /**
-   * After a load succeeded: stores `value` fresh for `freshMs` then stale for `graceMs` (unless it is not
-   * to be cached), forgets the key's failure, and frees the lease if it still holds `token`.
+   * After a load succeeded, if the lease still holds `token`: stores `value` (version `token`) fresh for
+   * `freshMs` then stale for `graceMs` (unless it is not to be cached), forgets the key's failure and frees
+   * the lease. Resolves false when the lease did not hold the token (the key was purged): nothing written.
    */
-  fill(keys: ItemKeys, token: string, value: string | undefined, freshMs: number, graceMs: number): Promise<void>;
+  fill(keys: ItemKeys, token: string, value: string | undefined, freshMs: number, graceMs: number): Promise<boolean>;
   /**
-   * After a load failed: records the failure for the fleet (kept `keepMs`, so attempts keep counting
-   * across backoffs) and frees the lease if it still holds `token`.
+   * After a load failed, if the lease still holds `token`: records the failure for the fleet (kept
+   * `keepMs`, so attempts keep counting across backoffs) and frees the lease; false as for `fill`.
    */
-  fail(keys: ItemKeys, token: string, failure: FailureRecord): Promise<void>;
-  /** Deletes the item's entry and failure record; resolves with how many entries were deleted. */
+  fail(keys: ItemKeys, token: string, failure: FailureRecord): Promise<boolean>;
+  /** Deletes the item's entry, lease and failure record; resolves with how many entries were deleted. */
   delete(keys: ItemKeys): Promise<number>;
+  /** Adds `member` to each set in `sets` (a tag's index of keys); sets never expire. */
+  index(sets: readonly string[], member: string): Promise<void>;
+  /** The members of a set (a tag's index). */
+  members(set: string): Promise<string[]>;
   /** Deletes every key matching a glob `pattern`, on every node, in batches; resolves with how many were deleted. */
   deleteMatching(pattern: string): Promise<number>;
   ping(): Promise<void>;

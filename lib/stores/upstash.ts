@@ -1,6 +1,6 @@
 import "server-only";
 import { Redis } from "@upstash/redis";
-import { CLAIM, DELETE_ITEM, FAIL, failArgs, FILL, fillArgs, itemKeys, ms, parseClaim, parseRead, READ } from "./scripts";
+import { CLAIM, DELETE_ITEM, FAIL, failArgs, FILL, fillArgs, itemKeys, ms, parseClaim, parseRead, parseWritten, READ } from "./scripts";
 import type { Claim, FailureRecord, ItemKeys, SharedStore, StoredEntry } from "./store";
 
 export type UpstashStoreOptions = {
@@ -32,24 +32,32 @@ export class UpstashStore implements SharedStore {
     });
   }
 
-  async read(keys: ItemKeys): Promise<StoredEntry | null> {
-    return parseRead(await this.redis.eval(READ, [keys.entry], []));
+  async read(keys: ItemKeys, knownVersion = ""): Promise<StoredEntry | null> {
+    return parseRead(await this.redis.eval(READ, [keys.entry], [knownVersion]));
   }
 
   async claim(keys: ItemKeys, token: string, leaseMs: number): Promise<Claim> {
     return parseClaim(await this.redis.eval(CLAIM, itemKeys(keys), [token, ms(leaseMs)]));
   }
 
-  async fill(keys: ItemKeys, token: string, value: string | undefined, freshMs: number, graceMs: number): Promise<void> {
-    await this.redis.eval(FILL, itemKeys(keys), fillArgs(token, value, freshMs, graceMs));
+  async fill(keys: ItemKeys, token: string, value: string | undefined, freshMs: number, graceMs: number): Promise<boolean> {
+    return parseWritten(await this.redis.eval(FILL, itemKeys(keys), fillArgs(token, value, freshMs, graceMs)));
   }
 
-  async fail(keys: ItemKeys, token: string, failure: FailureRecord): Promise<void> {
-    await this.redis.eval(FAIL, itemKeys(keys), failArgs(token, failure));
+  async fail(keys: ItemKeys, token: string, failure: FailureRecord): Promise<boolean> {
+    return parseWritten(await this.redis.eval(FAIL, itemKeys(keys), failArgs(token, failure)));
   }
 
   delete(keys: ItemKeys): Promise<number> {
-    return this.redis.eval<string[], number>(DELETE_ITEM, [keys.entry, keys.failure], []);
+    return this.redis.eval<string[], number>(DELETE_ITEM, itemKeys(keys), []);
+  }
+
+  async index(sets: readonly string[], member: string): Promise<void> {
+    await Promise.all(sets.map((set) => this.redis.sadd(set, member)));
+  }
+
+  members(set: string): Promise<string[]> {
+    return this.redis.smembers(set);
   }
 
   async deleteMatching(pattern: string): Promise<number> {

@@ -1,7 +1,7 @@
 import { fragmentHtml } from "@/app/_components/fragment-html";
 import { outcomeOf } from "@/app/_components/fragment-view";
 import { isFragmentName } from "@/lib/fragment-name";
-import { findFragment } from "@/lib/slow-find";
+import { lookUp, sourceNamed, type FragmentResult } from "@/lib/fragments";
 
 const STATUS = { ready: 200, pending: 202, error: 502 } as const;
 
@@ -10,23 +10,34 @@ const STATUS = { ready: 200, pending: 202, error: 502 } as const;
 export const runtime = "nodejs";
 export const maxDuration = 60;
 
-/** The seed's endpoint: one fragment's HTML, from the same cached lookup the page uses. */
-export async function GET(_request: Request, context: RouteContext<"/fragment/[name]">) {
+const plain = (text: string, status: number) =>
+  new Response(`${text}\n`, { status, headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" } });
+
+/** A fragment's result as JSON: its data when ready. */
+function fragmentJson(result: FragmentResult) {
+  return result.status === "ready"
+    ? { name: result.name, status: result.status, origin: result.origin, data: result.data }
+    : { name: result.name, status: result.status };
+}
+
+/**
+ * One fragment from the same cached lookup the page uses: an HTML snippet, or JSON when the client asks for
+ * it (`Accept: application/json`). Only the page's own sources are served: any other name is refused
+ * before the cache or the upstream is touched.
+ */
+export async function GET(request: Request, context: RouteContext<"/fragment/[name]">) {
   const { name } = await context.params;
-  if (!isFragmentName(name)) {
-    return new Response("Bad fragment name: use 1-64 characters of A-Z a-z 0-9 _ -\n", {
-      status: 400,
-      headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" },
-    });
-  }
-  const result = await findFragment(name);
-  return new Response(fragmentHtml(result), {
-    status: STATUS[result.status],
-    headers: {
-      "content-type": "text/html; charset=utf-8",
-      "cache-control": "no-store",
-      // Shown in the browser's network panel: where the value came from, and the lookup's time on the server.
-      "server-timing": `cache;desc="${outcomeOf(result)}", lookup;desc="fragment lookup";dur=${result.ms}`,
-    },
-  });
+  if (!isFragmentName(name)) return plain("Bad fragment name: use 1-64 characters of A-Z a-z 0-9 _ -", 400);
+  const source = sourceNamed(name);
+  if (!source) return plain(`No fragment named ${name}`, 404);
+  const result = await lookUp(source).result;
+  const wantsJson = /\bapplication\/json\b/.test(request.headers.get("accept") ?? "");
+  const headers = {
+    "cache-control": "no-store",
+    vary: "accept",
+    // Shown in the browser's network panel: where the value came from, and the lookup's time on the server.
+    "server-timing": `cache;desc="${outcomeOf(result)}", lookup;desc="fragment lookup";dur=${result.ms}`,
+  };
+  if (wantsJson) return Response.json(fragmentJson(result), { status: STATUS[result.status], headers });
+  return new Response(fragmentHtml(result), { status: STATUS[result.status], headers: { ...headers, "content-type": "text/html; charset=utf-8" } });
 }

@@ -1,4 +1,4 @@
-import { checkAdmin, purge } from "@/lib/admin";
+import { checkAdmin, purge, purgeTarget, type PurgeRequest } from "@/lib/admin";
 import { isFragmentName } from "@/lib/fragment-name";
 import { describeError, logEvent } from "@/lib/log";
 
@@ -21,8 +21,8 @@ async function readBounded(request: Request, limit: number): Promise<string | un
   return Buffer.concat(chunks).toString("utf8");
 }
 
-/** `{ "fragment": "<name>" }` or `{ "all": true }`; anything else is undefined. */
-async function readTarget(request: Request): Promise<{ fragment?: string } | undefined> {
+/** `{ "fragment": "<name>" }`, `{ "tag": "<tag>" }` or `{ "all": true }`; anything else is undefined. */
+async function readRequest(request: Request): Promise<PurgeRequest | undefined> {
   const text = await readBounded(request, MAX_BODY_BYTES);
   if (text === undefined) return undefined;
   let body: unknown;
@@ -32,11 +32,19 @@ async function readTarget(request: Request): Promise<{ fragment?: string } | und
     return undefined;
   }
   if (typeof body !== "object" || body === null || Array.isArray(body)) return undefined;
-  const { fragment, all, ...rest } = body as Record<string, unknown>;
-  if (Object.keys(rest).length > 0) return undefined;
-  if (all === true && fragment === undefined) return {};
-  if (all === undefined && isFragmentName(fragment)) return { fragment };
+  const fields = Object.entries(body as Record<string, unknown>);
+  if (fields.length !== 1) return undefined;
+  const [[field, value]] = fields as [[string, unknown]];
+  if (field === "all" && value === true) return { all: true };
+  if (field === "fragment" && isFragmentName(value)) return { fragment: value };
+  if (field === "tag" && isFragmentName(value)) return { tag: value };
   return undefined;
+}
+
+/** How a purge is named in its answer and in the log. */
+function describe(request: PurgeRequest): string {
+  if ("all" in request) return "all";
+  return "tag" in request ? `tag:${request.tag}` : request.fragment;
 }
 
 /** Drops cached fragments on demand, so the next view fetches them fresh. Enabled by CACHE_ADMIN_TOKEN. */
@@ -46,15 +54,18 @@ export async function POST(request: Request) {
   if (auth === "missing") return json({ error: "A bearer token is required" }, 401, { "www-authenticate": 'Bearer realm="cache"' });
   if (auth === "wrong") return json({ error: "Wrong token" }, 403);
 
-  const target = await readTarget(request);
-  if (!target) return json({ error: 'Send {"fragment": "<name>"} or {"all": true}' }, 400);
+  const asked = await readRequest(request);
+  if (!asked) return json({ error: 'Send {"fragment": "<name>"}, {"tag": "<tag>"} or {"all": true}' }, 400);
+  const target = purgeTarget(asked);
+  const name = describe(asked);
+  if (!target) return json({ error: `No source has ${"tag" in asked ? "the tag" : "the name"} ${JSON.stringify(name.replace(/^tag:/, ""))}` }, 404);
   const started = performance.now();
   try {
-    const deleted = await purge(target.fragment);
-    logEvent("info", "cache_purge", { key: target.fragment ?? "*", outcome: "ok", deleted, ms: Math.round(performance.now() - started) });
-    return json({ purged: target.fragment ?? "all", deleted }, 200);
+    const deleted = await purge(target);
+    logEvent("info", "cache_purge", { key: name, outcome: "ok", deleted, ms: Math.round(performance.now() - started) });
+    return json({ purged: name, deleted }, 200);
   } catch (error) {
-    logEvent("error", "cache_purge", { key: target.fragment ?? "*", outcome: "error", error: describeError(error) });
+    logEvent("error", "cache_purge", { key: name, outcome: "error", error: describeError(error) });
     return json({ error: "Redis did not answer: the purge may be incomplete, try again" }, 503);
   }
 }

@@ -2,4 +2,4 @@
  * Where a value came from: fresh in a cache, stale in a cache, this caller's own load, a load already in
  * flight, or the refresh of a stale value that landed while the caller still waited.
  */
-export type Source = "hit" | "stale" | "miss" | "shared" | "refreshed";
+export type Origin = "hit" | "stale" | "miss" | "shared" | "refreshed";
