@@ -66,7 +66,7 @@ test.describe("on Upstash", () => {
 
   test("a part that needs the upstream does not hold the shell, for the request that loads it or one that joins", async ({ launch, upstream }) => {
     upstream.script("slow", { latencyMs: 1500 });
-    const app = await launch({ FRAGMENTS: "slow", SHELL_HOLD_MS: "1000" });
+    const app = await launch({ FRAGMENTS: "slow,warm-up", SHELL_HOLD_MS: "1000" });
     // The first request to a fresh server loads its code; time the next ones, with a cold key again.
     await (await fetch(`${app.url}/fragment/warm-up`)).text();
     const responses = await Promise.all([timeChunks(`${app.url}/`), timeChunks(`${app.url}/`)]);
