@@ -1,5 +1,6 @@
 import { NextResponse, type NextRequest } from "next/server";
 import { isFragmentName } from "@/lib/fragment-name";
+import { inlineStyleSources } from "@/lib/inline-style-hashes";
 import type { AppRouteHandlerRoutes } from "./.next/types/routes";
 
 function plainAnswer(status: number, message: string, headers: Record<string, string> = {}) {
@@ -38,16 +39,19 @@ function refusePageMethod(request: NextRequest): NextResponse | undefined {
 }
 
 /**
- * Production allows only this response's nonce for inline scripts and styles. `next dev` needs more: React's
- * development build evaluates code, and Next's development overlay adds `<style>` elements without a nonce
- * (and a nonce in `style-src` would make the browser ignore `'unsafe-inline'`).
+ * Production allows only this response's nonce for inline scripts, and for inline styles that nonce and the
+ * hashes of the build's own stylesheets, which are inlined into the page without a nonce. `next dev` needs
+ * more: React's development build evaluates code, and Next's development overlay adds `<style>` elements
+ * without a nonce (and a nonce in `style-src` would make the browser ignore `'unsafe-inline'`); so does a
+ * server whose build's stylesheets are not on its disk.
  */
 function contentSecurityPolicy(nonce: string): string {
   const development = process.env.NODE_ENV === "development";
+  const styleHashes = development ? [] : inlineStyleSources();
   return [
     "default-src 'self'",
     `script-src 'self' 'nonce-${nonce}' 'strict-dynamic'${development ? " 'unsafe-eval'" : ""}`,
-    development ? "style-src 'self' 'unsafe-inline'" : `style-src 'self' 'nonce-${nonce}'`,
+    styleHashes.length === 0 ? "style-src 'self' 'unsafe-inline'" : `style-src 'self' 'nonce-${nonce}' ${styleHashes.join(" ")}`,
     "img-src 'self' data:",
     "font-src 'self'",
     "connect-src 'self'",
