@@ -1,9 +1,5 @@
-import { existsSync } from "node:fs";
 import { defineConfig, devices } from "@playwright/test";
-
-// Debian's Chromium where it is installed (Playwright cannot download its own browser everywhere);
-// elsewhere Playwright's own, from `npx playwright install chromium`.
-const systemChromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((path) => existsSync(path));
+import { systemChromium } from "./test-support/chromium";
 
 export default defineConfig({
   testDir: "e2e",

@@ -1,5 +1,5 @@
 import { NextResponse, type NextRequest } from "next/server";
-import { isFragmentName } from "@/lib/fragment-name";
+import { FRAGMENT_NAME_RULE, isFragmentName } from "@/lib/fragment-name";
 import { inlineStyleSources } from "@/lib/inline-style-hashes";
 import type { AppRouteHandlerRoutes } from "./.next/types/routes";
 
@@ -76,7 +76,7 @@ export function proxy(request: NextRequest) {
   }
   // Names never need percent-encoding, so the path must already be a valid name.
   if (pathname.startsWith("/fragment/") && !isFragmentName(pathname.slice("/fragment/".length))) {
-    return badRequest("Bad fragment name: use 1-64 characters of A-Z a-z 0-9 _ -");
+    return badRequest(`Bad fragment name: use ${FRAGMENT_NAME_RULE}`);
   }
   // Route handlers answer 405 to the methods they do not define; pages (and the not-found page) need it said here.
   const isRoute = ROUTE_HANDLER_PATH.test(pathname);

@@ -5,6 +5,7 @@ import { Cache, LoadTimeoutError, NotJsonError, SharedLoadError, type CacheOptio
 import type { Json } from "./json";
 import { CircuitBreaker } from "./circuit-breaker";
 import { GuardedStore } from "./stores/guarded";
+import { sleep } from "./timeout";
 import { MemoryStore } from "./stores/memory";
 
 class LoadError extends Error {
@@ -258,7 +259,6 @@ describe.each(STORE_KINDS)("Cache shared through %s", (kind) => {
   // Store writes and lease releases run after the caller has its value, as after() runs them in the app.
   const background: Array<Promise<unknown>> = [];
   const drained = () => Promise.all(background.splice(0));
-  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
   beforeAll(async () => {
     backend = await startStoreBackend(kind);

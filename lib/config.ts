@@ -1,7 +1,7 @@
 import "server-only";
 import { z } from "zod";
 import { ConfigError } from "./config-error";
-import { isFragmentName } from "./fragment-name";
+import { FRAGMENT_NAME_RULE, isFragmentName } from "./fragment-name";
 
 export type StoreConfig =
   | { kind: "memory" }
@@ -18,52 +18,6 @@ export type HttpLimits = {
   maxBytes: number;
   /** Whether a 3xx answer is followed; refused (a failure) unless configured. @default false */
   followRedirects: boolean;
-};
-
-export type Config = {
-  store: StoreConfig;
-  upstream: UpstreamConfig;
-  http: HttpLimits;
-  /**
-   * Text fragments, one per name, each the answer of the upstream (SLOW_API_URL, or the simulator) for its
-   * name; they replace the sources defined in `sources/`. Set by FRAGMENTS, or `["a", "b", "c"]` when only
-   * SLOW_API_URL is set. @default undefined: the page shows the defined sources
-   */
-  fragments?: string[];
-  /** How long a cached result is fresh. @default 60 s */
-  cacheTtlSeconds: number;
-  /** How long after that a stale result is still served while one refresh runs. @default 300 s */
-  cacheGraceSeconds: number;
-  /** When a fragment stops holding the stream open and shows "still working". @default 4000 ms */
-  fragmentTimeoutMs: number;
-  /**
-   * How long the page may hold its shell for lookups a cache is answering (not loading), so cached parts
-   * arrive in the shell instead of behind spinners that vanish a moment later. @default 50 ms
-   */
-  shellHoldMs: number;
-  /** Budget for one upstream call; a slower call is abandoned and counts as a failure. @default 10000 ms */
-  upstreamTimeoutMs: number;
-  /** Budget for one Redis round trip; a slower call is a miss. @default 300 ms */
-  redisTimeoutMs: number;
-  /** How long Redis is skipped after repeated failures before one probe. @default 5000 ms */
-  redisCoolDownMs: number;
-  /** Bounds of the in-process tier. @default 10000 entries, 64 MiB */
-  cacheMaxEntries: number;
-  cacheMaxBytes: number;
-  /** Results larger than this are served but not cached. @default 1 MiB */
-  cacheMaxValueBytes: number;
-  /** With Redis: how long an instance trusts its in-process copy before re-checking it in the background. @default 5 s */
-  cacheLocalSeconds: number;
-  /** Bearer token for `POST /api/cache/purge`; unset disables the route. */
-  adminToken?: string;
-  /** Bearer token `GET /api/metrics` requires; unset leaves the metrics open. */
-  metricsToken?: string;
-  /**
-   * Whether spans are exported over OTLP/HTTP: an endpoint is set (OTEL_EXPORTER_OTLP_ENDPOINT or
-   * OTEL_EXPORTER_OTLP_TRACES_ENDPOINT). The exporter reads these and the other OTEL_* variables itself.
-   * @default false
-   */
-  exportTraces: boolean;
 };
 
 const integer = (min: number, max: number) =>
@@ -99,7 +53,7 @@ const envSchema = z.object({
     .string()
     .transform((list) => [...new Set(list.split(",").map((name) => name.trim()).filter(Boolean))])
     .refine((names) => names.length > 0, "must name at least one fragment")
-    .refine((names) => names.every(isFragmentName), "names are 1-64 characters of A-Z a-z 0-9 _ -")
+    .refine((names) => names.every(isFragmentName), `names must be ${FRAGMENT_NAME_RULE}`)
     .optional(),
   CACHE_TTL_SECONDS: integer(1, 31_536_000).default(60),
   CACHE_GRACE_SECONDS: integer(0, 31_536_000).default(300),
@@ -151,35 +105,70 @@ function pickStore(env: z.infer<typeof envSchema>): StoreConfig {
   return { kind: "memory" };
 }
 
+function upstreamOf(env: z.infer<typeof envSchema>): UpstreamConfig {
+  return env.SLOW_API_URL ? { kind: "http", urlTemplate: env.SLOW_API_URL } : { kind: "simulator", maxMs: env.SLOW_API_MAX_MS };
+}
+
+/**
+ * The environment as the app uses it: every setting, validated, with its default. The type of the
+ * configuration is derived from this, so a setting is written once, here and in the schema above.
+ */
+const configSchema = envSchema.transform((env) => ({
+  store: pickStore(env),
+  upstream: upstreamOf(env),
+  http: { maxBytes: env.UPSTREAM_MAX_BYTES ?? env.CACHE_MAX_VALUE_BYTES, followRedirects: env.UPSTREAM_REDIRECTS === "follow" } satisfies HttpLimits,
+  /**
+   * Text fragments, one per name, each the answer of the upstream (SLOW_API_URL, or the simulator) for its
+   * name; they replace the sources defined in `sources/`. Set by FRAGMENTS, or `["a", "b", "c"]` when only
+   * SLOW_API_URL is set; undefined: the page shows the defined sources.
+   */
+  fragments: env.FRAGMENTS ?? (env.SLOW_API_URL ? ["a", "b", "c"] : undefined),
+  /** How long a cached result is fresh, unless its source says otherwise. */
+  cacheTtlSeconds: env.CACHE_TTL_SECONDS,
+  /** How long after that a stale result is still served while one refresh runs. */
+  cacheGraceSeconds: env.CACHE_GRACE_SECONDS,
+  /** When a fragment stops holding the stream open and shows "still working". */
+  fragmentTimeoutMs: env.FRAGMENT_TIMEOUT_MS,
+  /**
+   * How long the page may hold its shell for lookups a cache is answering (not loading), so cached parts
+   * arrive in the shell instead of behind spinners that vanish a moment later.
+   */
+  shellHoldMs: env.SHELL_HOLD_MS,
+  /** Budget for one upstream call; a slower call is abandoned and counts as a failure. */
+  upstreamTimeoutMs: env.UPSTREAM_TIMEOUT_MS,
+  /** Budget for one Redis round trip; a slower call is a miss. */
+  redisTimeoutMs: env.REDIS_TIMEOUT_MS,
+  /** How long Redis is skipped after repeated failures before one probe. */
+  redisCoolDownMs: env.REDIS_COOLDOWN_MS,
+  /** Bounds of the in-process tier. */
+  cacheMaxEntries: env.CACHE_MAX_ENTRIES,
+  cacheMaxBytes: env.CACHE_MAX_BYTES,
+  /** Results larger than this are served but not cached. */
+  cacheMaxValueBytes: env.CACHE_MAX_VALUE_BYTES,
+  /** With Redis: how long an instance trusts its in-process copy before checking it again; 0 checks it on every lookup. */
+  cacheLocalSeconds: env.CACHE_LOCAL_SECONDS,
+  /** Bearer token for `POST /api/cache/purge`; unset disables the route. */
+  adminToken: env.CACHE_ADMIN_TOKEN,
+  /** Bearer token `GET /api/metrics` requires; unset leaves the metrics open. */
+  metricsToken: env.METRICS_TOKEN,
+  /**
+   * Whether spans are exported over OTLP/HTTP: an endpoint is set. The exporter reads these and the other
+   * OTEL_* variables itself.
+   */
+  exportTraces: env.OTEL_EXPORTER_OTLP_ENDPOINT !== undefined || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT !== undefined,
+}));
+
+export type Config = z.output<typeof configSchema>;
+
 /** Reads and validates configuration from an environment; throws ConfigError naming the bad variable. */
 export function readConfig(rawEnv: Env): Config {
-  const parsed = envSchema.safeParse(withoutBlanks(rawEnv));
+  const parsed = configSchema.safeParse(withoutBlanks(rawEnv));
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const variable = String(issue?.path[0] ?? "environment");
     throw new ConfigError(`${variable} is invalid: ${issue?.message ?? "bad value"}`);
   }
-  const env = parsed.data;
-  return {
-    store: pickStore(env),
-    upstream: env.SLOW_API_URL ? { kind: "http", urlTemplate: env.SLOW_API_URL } : { kind: "simulator", maxMs: env.SLOW_API_MAX_MS },
-    http: { maxBytes: env.UPSTREAM_MAX_BYTES ?? env.CACHE_MAX_VALUE_BYTES, followRedirects: env.UPSTREAM_REDIRECTS === "follow" },
-    fragments: env.FRAGMENTS ?? (env.SLOW_API_URL ? ["a", "b", "c"] : undefined),
-    cacheTtlSeconds: env.CACHE_TTL_SECONDS,
-    cacheGraceSeconds: env.CACHE_GRACE_SECONDS,
-    fragmentTimeoutMs: env.FRAGMENT_TIMEOUT_MS,
-    shellHoldMs: env.SHELL_HOLD_MS,
-    upstreamTimeoutMs: env.UPSTREAM_TIMEOUT_MS,
-    redisTimeoutMs: env.REDIS_TIMEOUT_MS,
-    redisCoolDownMs: env.REDIS_COOLDOWN_MS,
-    cacheMaxEntries: env.CACHE_MAX_ENTRIES,
-    cacheMaxBytes: env.CACHE_MAX_BYTES,
-    cacheMaxValueBytes: env.CACHE_MAX_VALUE_BYTES,
-    cacheLocalSeconds: env.CACHE_LOCAL_SECONDS,
-    adminToken: env.CACHE_ADMIN_TOKEN,
-    metricsToken: env.METRICS_TOKEN,
-    exportTraces: env.OTEL_EXPORTER_OTLP_ENDPOINT !== undefined || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT !== undefined,
-  };
+  return parsed.data;
 }
 
 let current: Config | undefined;

@@ -10,22 +10,29 @@ export type Counters = CacheStats & { storeErrors: number; storeSkipped: number 
 /** Whether the shared store answered a real round trip, and how long it took (ms). */
 export type StoreProbe = { store: "memory" | StoreKind; ok: boolean; ms: number; error?: string };
 
-export type Health = StoreProbe & {
+/** The cache's state at one moment: its circuit, its in-process tier and its counters. */
+export type CacheSnapshot = {
   breaker: "closed" | "open" | "half-open" | "none";
   local: { entries: number; bytes: number };
   counters: Counters;
 };
+
+export type Health = StoreProbe & CacheSnapshot;
 
 /** How long a probe's answer is reused, so load balancers and dashboards polling often cost Redis one PING a second. */
 const PROBE_REUSE_MS = 1000;
 
 const NO_STORE_STATS: StoreStats = { errors: 0, skipped: 0 };
 
-/** What the cache has done since this process started. */
-export function counters(): Counters {
-  const { cache, shared } = getRuntime();
+/** The cache's state now, read in one go, so the figures reported together belong together. */
+export function cacheSnapshot(): CacheSnapshot {
+  const { cache, shared, local } = getRuntime();
   const store = shared?.stats ?? NO_STORE_STATS;
-  return { ...cache.stats, storeErrors: store.errors, storeSkipped: store.skipped };
+  return {
+    breaker: shared?.breakerState ?? "none",
+    local: { entries: local.size, bytes: local.bytes },
+    counters: { ...cache.stats, storeErrors: store.errors, storeSkipped: store.skipped },
+  };
 }
 
 
@@ -56,11 +63,6 @@ async function pingStore(): Promise<StoreProbe> {
 
 /** The detailed view: the store probe, the circuit, the in-process tier and the cache's counters. */
 export async function health(): Promise<Health> {
-  const { shared, local } = getRuntime();
-  return {
-    ...(await probeStore()),
-    breaker: shared?.breakerState ?? "none",
-    local: { entries: local.size, bytes: local.bytes },
-    counters: counters(),
-  };
+  const probe = await probeStore();
+  return { ...probe, ...cacheSnapshot() };
 }

@@ -1,7 +1,7 @@
 import "server-only";
 import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
 import { checkBearer, type BearerCheck } from "./bearer";
-import { counters, type Counters } from "./health";
+import { cacheSnapshot, type CacheSnapshot, type Counters } from "./health";
 import { processGlobal } from "./process-global";
 import { getRuntime } from "./runtime";
 
@@ -19,6 +19,10 @@ const COUNTERS: Array<[keyof Counters, string, string]> = [
   ["storeSkipped", "workerless_store_skipped_total", "Redis calls skipped while the circuit was open."],
 ];
 
+/** The snapshot the scrape under way reports: every metric of one scrape reads the same one. */
+let scraped: CacheSnapshot | undefined;
+const current = () => (scraped ??= cacheSnapshot());
+
 function createRegistry(): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "workerless_" });
@@ -30,7 +34,7 @@ function createRegistry(): Registry {
       // The cache keeps the numbers; a scrape copies them.
       collect() {
         this.reset();
-        this.inc(counters()[field]);
+        this.inc(current().counters[field]);
       },
     });
   }
@@ -39,7 +43,7 @@ function createRegistry(): Registry {
     help: "1 while Redis is skipped after repeated failures, else 0.",
     registers: [registry],
     collect() {
-      this.set(getRuntime().shared?.breakerState === "open" ? 1 : 0);
+      this.set(current().breaker === "open" ? 1 : 0);
     },
   });
   new Gauge({
@@ -47,7 +51,7 @@ function createRegistry(): Registry {
     help: "Entries held by the in-process tier.",
     registers: [registry],
     collect() {
-      this.set(getRuntime().local.size);
+      this.set(current().local.entries);
     },
   });
   new Gauge({
@@ -55,14 +59,25 @@ function createRegistry(): Registry {
     help: "Bytes held by the in-process tier, as it counts them against CACHE_MAX_BYTES.",
     registers: [registry],
     collect() {
-      this.set(getRuntime().local.bytes);
+      this.set(current().local.bytes);
     },
   });
   return registry;
 }
 
-export function metricsRegistry(): Registry {
+function metricsRegistry(): Registry {
   return processGlobal("workerless.metrics", createRegistry);
+}
+
+/** One scrape: the cache's metrics from one snapshot of it, and the process's own. */
+export async function scrapeMetrics(): Promise<{ text: string; contentType: string }> {
+  const registry = metricsRegistry();
+  scraped = cacheSnapshot();
+  try {
+    return { text: await registry.metrics(), contentType: registry.contentType };
+  } finally {
+    scraped = undefined;
+  }
 }
 
 /** With METRICS_TOKEN set, the metrics need it as a bearer token; without, they are open to whoever reaches the route. */

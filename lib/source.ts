@@ -1,7 +1,7 @@
 import type { ReactNode } from "react";
 import { z } from "zod";
 import { ConfigError } from "./config-error";
-import { FRAGMENT_NAME } from "./fragment-name";
+import { FRAGMENT_NAME, FRAGMENT_NAME_RULE } from "./fragment-name";
 import type { Json } from "./json";
 import { UpstreamError } from "./upstream";
 
@@ -66,7 +66,7 @@ export class SourceDataError extends UpstreamError {
   override name = "SourceDataError";
 }
 
-const name = z.string().regex(FRAGMENT_NAME, "must be 1-64 characters of A-Z a-z 0-9 _ -");
+const name = z.string().regex(FRAGMENT_NAME, `must be ${FRAGMENT_NAME_RULE}`);
 const fn = z.custom<(...args: never[]) => unknown>((value) => typeof value === "function", "must be a function");
 const seconds = z.number().int().min(0).max(31_536_000);
 const milliseconds = z.number().int().min(1).max(600_000);

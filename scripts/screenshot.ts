@@ -1,42 +1,35 @@
-// Takes the README's screenshots of the page, streaming and complete: `npm run build`, then `npx tsx scripts/screenshot.ts`.
-import { existsSync } from "node:fs";
+// Takes the README's screenshots of the demo page, streaming and complete: `npm run build`, then `npx tsx scripts/screenshot.ts`.
 import { type Browser, chromium, devices, type Page } from "@playwright/test";
 import { startApp } from "../test-support/app-server";
-import { startScriptedUpstream } from "../test-support/upstream-server";
+import { systemChromium } from "../test-support/chromium";
 
-async function withApp(
-  browser: Browser,
-  options: { latencies: Record<string, number>; env?: Record<string, string> },
-  shoot: (page: Page, url: string) => Promise<void>,
-) {
-  const upstream = await startScriptedUpstream();
-  for (const [name, latencyMs] of Object.entries(options.latencies)) upstream.script(name, { latencyMs });
-  const app = await startApp({ env: { SLOW_API_URL: upstream.urlTemplate, ...options.env } });
+async function withApp(browser: Browser, env: Record<string, string>, shoot: (page: Page, url: string) => Promise<void>) {
+  // The demo sources with their simulated latencies (0.1 to 3 s), on the embedded store.
+  const app = await startApp({ env });
   try {
     // As a person's browser: headless Chromium calls itself HeadlessChrome, which the page serves as a crawler.
-    await shoot(await browser.newPage({ viewport: { width: 960, height: 540 }, userAgent: devices["Desktop Chrome"].userAgent }), app.url);
+    await shoot(await browser.newPage({ viewport: { width: 960, height: 640 }, userAgent: devices["Desktop Chrome"].userAgent }), app.url);
   } finally {
     await app.stop();
-    await upstream.close();
   }
 }
 
 async function main() {
-  const browser = await chromium.launch(existsSync("/usr/bin/chromium") ? { executablePath: "/usr/bin/chromium" } : {});
+  const browser = await chromium.launch({ executablePath: systemChromium });
   try {
-    // Streaming: a has arrived, b and c still show their spinners.
-    await withApp(browser, { latencies: { a: 300, b: 4000, c: 6000 }, env: { FRAGMENT_TIMEOUT_MS: "10000" } }, async (page, url) => {
-      await page.setViewportSize({ width: 960, height: 420 });
+    // Streaming: the rates (at most 0.8 s) have arrived; the search (at least 1 s) still shows its spinner.
+    await withApp(browser, { FRAGMENT_TIMEOUT_MS: "10000" }, async (page, url) => {
       await page.goto(url, { waitUntil: "commit" });
-      await page.getByText("result for a", { exact: true }).waitFor();
+      await page.getByRole("table").waitFor();
+      await page.getByRole("status", { name: "Loading Search: streaming server rendering" }).waitFor();
       await page.screenshot({ path: "docs/page-loading.png" });
     });
-    // Complete: a from the cache (asked for a moment before), b and c fetched; the timeline on its default scale.
-    await withApp(browser, { latencies: { a: 300, b: 1250, c: 2450 } }, async (page, url) => {
-      await (await fetch(`${url}/fragment/a`)).text();
+    // Complete: the rates from the cache (asked for a moment before), the others fetched; the timeline below.
+    await withApp(browser, {}, async (page, url) => {
+      await (await fetch(`${url}/fragment/rates`)).text();
       await page.goto(url);
       await page.getByRole("figure", { name: /^When each fragment was ready/ }).waitFor();
-      await page.screenshot({ path: "docs/page-timeline.png" });
+      await page.screenshot({ path: "docs/page-timeline.png", fullPage: true });
     });
   } finally {
     await browser.close();

@@ -1,12 +1,8 @@
+import { ConfigError } from "../../lib/config-error";
 import { createBridge } from "./server";
 
 const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
 const DEFAULT_PORT = 8079;
-
-/** A missing or invalid environment variable; its message is all the user needs to see. */
-class ConfigError extends Error {
-  override name = "ConfigError";
-}
 
 type Config = { redisUrl: string; port: number; token: string };
 

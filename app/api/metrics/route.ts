@@ -1,5 +1,5 @@
 import { connection } from "next/server";
-import { checkMetricsAccess, metricsRegistry } from "@/lib/metrics";
+import { checkMetricsAccess, scrapeMetrics } from "@/lib/metrics";
 
 const STATUS = { missing: 401, wrong: 403 } as const;
 
@@ -17,8 +17,6 @@ export async function GET(request: Request) {
       },
     });
   }
-  const registry = metricsRegistry();
-  return new Response(await registry.metrics(), {
-    headers: { "content-type": registry.contentType, "cache-control": "no-store" },
-  });
+  const { text, contentType } = await scrapeMetrics();
+  return new Response(text, { headers: { "content-type": contentType, "cache-control": "no-store" } });
 }

@@ -1,6 +1,6 @@
 import { fragmentHtml } from "@/app/_components/fragment-html";
 import { outcomeOf } from "@/app/_components/fragment-view";
-import { isFragmentName } from "@/lib/fragment-name";
+import { FRAGMENT_NAME_RULE, isFragmentName } from "@/lib/fragment-name";
 import { lookUp, sourceNamed, type FragmentResult } from "@/lib/fragments";
 
 const STATUS = { ready: 200, pending: 202, error: 502 } as const;
@@ -27,7 +27,7 @@ function fragmentJson(result: FragmentResult) {
  */
 export async function GET(request: Request, context: RouteContext<"/fragment/[name]">) {
   const { name } = await context.params;
-  if (!isFragmentName(name)) return plain("Bad fragment name: use 1-64 characters of A-Z a-z 0-9 _ -", 400);
+  if (!isFragmentName(name)) return plain(`Bad fragment name: use ${FRAGMENT_NAME_RULE}`, 400);
   const source = sourceNamed(name);
   if (!source) return plain(`No fragment named ${name}`, 404);
   const result = await lookUp(source).result;
