@@ -1,8 +1,9 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { stopChild, track } from "./child-processes";
 import { freePort } from "./free-port";
 
 export type NginxLocation = {
@@ -72,11 +73,6 @@ function config(dir: string, port: number, { upstreamPort, locations = [{ prefix
   ].join("\n");
 }
 
-const live = new Set<ChildProcess>();
-process.once("exit", () => {
-  for (const child of live) child.kill("SIGKILL");
-});
-
 /** Runs a real nginx in the foreground, as a child of this process, with a generated config in a temp dir. */
 export async function startNginx(options: NginxOptions): Promise<NginxServer> {
   const dir = await mkdtemp(join(tmpdir(), "nginx-test-"));
@@ -85,26 +81,15 @@ export async function startNginx(options: NginxOptions): Promise<NginxServer> {
   await writeFile(configPath, config(dir, port, options));
   // -e: the compiled-in error log path may not be writable; -p: relative paths stay in the temp dir.
   const child = spawn(nginxBinary(), ["-p", dir, "-e", "stderr", "-c", configPath], { stdio: ["ignore", "pipe", "pipe"] });
-  live.add(child);
+  const exited = track(child);
   let output = "";
   child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
   child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
-  const exited = new Promise<void>((resolve) => {
-    child.once("exit", () => resolve());
-    child.once("error", (error) => {
-      output += `${error.message}\n`;
-      resolve();
-    });
-  }).then(() => void live.delete(child));
+  child.once("error", (error) => (output += `${error.message}\n`));
 
   const url = `http://127.0.0.1:${port}`;
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill("SIGQUIT");
-      const killTimer = setTimeout(() => child.kill("SIGKILL"), STOP_GRACE_MS);
-      await exited;
-      clearTimeout(killTimer);
-    }
+    await stopChild(child, exited, "SIGQUIT", STOP_GRACE_MS);
     await rm(dir, { recursive: true, force: true });
   };
 

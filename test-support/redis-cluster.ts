@@ -3,6 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Cluster, Redis } from "ioredis";
+import { track } from "./child-processes";
 import { freePort } from "./free-port";
 import { startRedisServer, type RedisServerHandle } from "./redis-server";
 
@@ -158,20 +159,16 @@ async function freePortPairs(count: number): Promise<Array<{ port: number; busPo
 
 function runRedisCli(args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
-    let kill = () => {};
     const child = execFile(
       "redis-cli",
       args,
       { timeout: CREATE_TIMEOUT_MS, killSignal: "SIGKILL" },
       (error, stdout, stderr) => {
-        process.off("exit", kill);
         if (error) reject(new RedisClusterStartError(`redis-cli ${args.join(" ")}: ${error.message}\n${stdout}${stderr}`));
         else resolve();
       },
     );
-    // redis-cli must not outlive a test process that dies while it runs.
-    kill = () => child.kill("SIGKILL");
-    process.once("exit", kill);
+    void track(child);
   });
 }
 

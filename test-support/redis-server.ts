@@ -4,6 +4,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { stopChild, track } from "./child-processes";
 import { freePort } from "./free-port";
 
 export type RedisServerHandle = {
@@ -112,20 +113,8 @@ async function spawnRedis(port: number, extraArgs: string[], callerDir: string |
   child.stdout?.on("data", collect);
   child.stderr?.on("data", collect);
   let exited = false;
-  const exitedPromise = new Promise<void>((resolve) => {
-    const done = () => {
-      exited = true;
-      liveChildren.delete(child);
-      resolve();
-    };
-    child.once("exit", done);
-    // A spawn failure (e.g. ENOENT) may emit only `error`.
-    child.once("error", (error) => {
-      collect(Buffer.from(`${error.message}\n`));
-      done();
-    });
-  });
-  liveChildren.add(child);
+  const exitedPromise = track(child).then(() => void (exited = true));
+  child.once("error", (error) => collect(Buffer.from(`${error.message}\n`)));
   return { child, ownDir, exited: exitedPromise, hasExited: () => exited, output: () => tail.trim() };
 }
 
@@ -167,17 +156,7 @@ function serverPid(port: number): Promise<number | null> {
 }
 
 async function terminate(running: Running): Promise<void> {
-  if (!running.hasExited()) {
-    running.child.kill("SIGTERM");
-    const killTimer = setTimeout(() => running.child.kill("SIGKILL"), STOP_GRACE_MS);
-    await running.exited;
-    clearTimeout(killTimer);
-  }
+  await stopChild(running.child, running.exited, "SIGTERM", STOP_GRACE_MS);
   if (running.ownDir !== null) await rm(running.ownDir, { recursive: true, force: true });
 }
 
-// Servers must not outlive a test process that dies without calling stop().
-const liveChildren = new Set<ChildProcess>();
-process.once("exit", () => {
-  for (const child of liveChildren) child.kill("SIGKILL");
-});

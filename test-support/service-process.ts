@@ -1,4 +1,5 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
+import { track } from "./child-processes";
 
 export type ServiceProcess = {
   /** `http://127.0.0.1:PORT` */
@@ -23,25 +24,14 @@ export type ServiceOptions = {
   timeoutMs?: number;
 };
 
-const live = new Set<ChildProcess>();
-process.once("exit", () => {
-  for (const child of live) child.kill("SIGKILL");
-});
-
 /** Starts a Node.js service as its own process on 127.0.0.1 and waits until it answers. */
 export async function startServiceProcess(options: ServiceOptions): Promise<ServiceProcess> {
   const { name, args, env, port, cwd, ready, timeoutMs = 30_000 } = options;
   const child = spawn(process.execPath, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
-  live.add(child);
+  const exited = track(child);
   let output = "";
   child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
   child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
-  const exited = new Promise<void>((resolve) =>
-    child.once("exit", () => {
-      live.delete(child);
-      resolve();
-    }),
-  );
 
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + timeoutMs;
