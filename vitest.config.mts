@@ -10,7 +10,7 @@ export default defineConfig({
     },
   },
   test: {
-    include: ["lib/**/*.test.ts", "scripts/**/*.test.ts", "sources/**/*.test.{ts,tsx}", "test-support/**/*.test.ts"],
+    include: ["lib/**/*.test.ts", "redis-bridge/**/*.test.ts", "sources/**/*.test.{ts,tsx}", "test-support/**/*.test.ts"],
     environment: "node",
     testTimeout: 20_000,
     hookTimeout: 30_000,

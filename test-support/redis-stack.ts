@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import IORedis from "ioredis";
-import { createBridge, type Bridge } from "../scripts/redis-bridge/server";
+import { createBridge, type Bridge } from "../redis-bridge/server";
 import { freePort } from "./free-port";
 import { startRedisServer, type RedisServerHandle } from "./redis-server";
 import { startServiceProcess } from "./service-process";
@@ -63,7 +63,7 @@ async function spawnBridge(redisUrl: string, token: string) {
   const port = await freePort();
   const bridge = await startServiceProcess({
     name: "The bridge",
-    args: ["--import", "tsx", join(ROOT, "scripts/redis-bridge/main.ts")],
+    args: ["--import", "tsx", join(ROOT, "redis-bridge/main.ts")],
     env: { ...process.env, BRIDGE_REDIS_URL: redisUrl, BRIDGE_PORT: String(port), BRIDGE_TOKEN: token },
     port,
     cwd: ROOT,

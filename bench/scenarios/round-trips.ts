@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import type { Bridge } from "../../scripts/redis-bridge/server";
+import type { Bridge } from "../../redis-bridge/server";
 import type { FaultProxy } from "../../test-support/fault-proxy";
 import { round } from "../summary";
 

@@ -1,4 +1,4 @@
-import { ConfigError } from "../../lib/config-error";
+import { ConfigError } from "../lib/config-error";
 import { createBridge } from "./server";
 
 const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { Command, Redis } from "ioredis";
-import { checkBearer } from "../../lib/bearer";
+import { checkBearer } from "../lib/bearer";
 
 export type BridgeOptions = {
   redisUrl: string;
