@@ -6,7 +6,6 @@ import { getConfig } from "./config";
 import type { Json } from "./json";
 import { describeError, logEvent } from "./log";
 import type { Origin } from "./origin";
-import { processGlobal } from "./process-global";
 import { getRuntime } from "./runtime";
 import { checkSources, type Source } from "./source";
 import { textSources } from "./text-sources";
@@ -25,15 +24,17 @@ class FragmentDeadlineError extends TimeoutError {
   override name = "FragmentDeadlineError";
 }
 
+let sources: readonly Source[] | undefined;
+
 /**
- * The page's sources, in order, checked once per process: text fragments from FRAGMENTS (or SLOW_API_URL)
- * when set, otherwise the sources defined in `sources/`.
+ * The page's sources, in order: text fragments from FRAGMENTS (or SLOW_API_URL) when set, otherwise the
+ * sources defined in `sources/`. Kept per module instance, not per process: each bundle renders with its
+ * own copy of the definitions, and `next dev` picks up an edited source on its next request.
  */
 export function getSources(): readonly Source[] {
-  return processGlobal("workerless.sources", () => {
-    const config = getConfig();
-    return checkSources(config.fragments ? textSources(config.fragments) : definedSources);
-  });
+  const { fragments } = getConfig();
+  sources ??= checkSources(fragments ? textSources(fragments) : definedSources);
+  return sources;
 }
 
 /** The source of that name, if the page has one: nothing else is ever looked up. */
