@@ -1,10 +1,6 @@
+import { escapeHtml } from "@/lib/escape-html";
 import type { FragmentResult } from "@/lib/fragments";
-
-const ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (char) => ESCAPES[char] ?? char);
-}
+import { noticeText } from "./fragment-notice";
 
 /**
  * `/fragment/<name>` as HTML: one fragment as a snippet a client can drop into its container. Text is a
@@ -22,8 +18,8 @@ export function fragmentHtml(result: FragmentResult): string {
       return `<div data-fragment="${name}" data-source="${result.origin}">${body}</div>\n`;
     }
     case "pending":
-      return `<div data-fragment="${name}"><p class="fragment-pending" role="status">Still working on ${name}: its data is on the way.</p></div>\n`;
+      return `<div data-fragment="${name}"><p class="fragment-pending" role="status">${noticeText("pending", name)}</p></div>\n`;
     case "error":
-      return `<div data-fragment="${name}"><p class="fragment-alert" role="alert">This part (${name}) could not be loaded.</p></div>\n`;
+      return `<div data-fragment="${name}"><p class="fragment-alert" role="alert">${noticeText("error", name)}</p></div>\n`;
   }
 }

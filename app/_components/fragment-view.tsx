@@ -1,6 +1,7 @@
 import "server-only";
 import type { FragmentResult } from "@/lib/fragments";
 import { sourceNamed } from "@/lib/fragments";
+import { FragmentNotice } from "./fragment-notice";
 
 /** How each outcome is named to a person, beside the value and on the timeline. */
 export const OUTCOME_LABELS = {
@@ -39,20 +40,10 @@ export function FragmentView({ result }: { result: FragmentResult }) {
       );
     }
     case "pending":
-      return (
-        <>
-          <p className="fragment-pending" role="status">
-            {`Still working on ${result.name}: its data is on the way.`}
-          </p>
-          {meta}
-        </>
-      );
     case "error":
       return (
         <>
-          <p className="fragment-alert" role="alert">
-            {`This part (${result.name}) could not be loaded.`}
-          </p>
+          <FragmentNotice status={result.status} name={result.name} />
           {meta}
         </>
       );

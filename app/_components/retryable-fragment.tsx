@@ -2,6 +2,7 @@
 
 import { useState, useTransition, type ReactNode } from "react";
 import { retryFragment } from "@/app/actions";
+import { FragmentNotice } from "./fragment-notice";
 
 /**
  * A fragment that is still working or failed (`children`, rendered on the server), with a control that asks
@@ -16,14 +17,7 @@ export function RetryableFragment({ name, ready, children }: { name: string; rea
       try {
         setShown(await retryFragment(name));
       } catch {
-        setShown({
-          ready: false,
-          view: (
-            <p className="fragment-alert" role="alert">
-              {`This part (${name}) could not be loaded.`}
-            </p>
-          ),
-        });
+        setShown({ ready: false, view: <FragmentNotice status="error" name={name} /> });
       }
     });
 
