@@ -1,55 +1,69 @@
-import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { startRedisStack } from "../test-support/redis-stack";
 import { startRedisTarget } from "../test-support/redis-targets";
 import { startScriptedUpstream } from "../test-support/upstream-server";
+import { buildAppWithFloor } from "./baselines/next-floor";
+import { startStaticFloor, type StaticFloor } from "./baselines/static-floor";
 import { coldPhase } from "./phases/cold";
 import { memoryPhase } from "./phases/memory";
 import { sharedColdPhase } from "./phases/shared-cold";
 import { warmPhase } from "./phases/warm";
-import { PLAN } from "./plan";
+import { FRAGMENT_NAMES, PLAN, QUICK } from "./plan";
 import { markdownReport } from "./report/markdown";
+import { paintSvg } from "./report/paint-chart";
 import { throughputSvg } from "./report/throughput-chart";
 import { waterfallSvg } from "./report/waterfall";
 import type { Results } from "./results";
-import { launchBrowser, log } from "./run";
+import { NETWORK_PROFILES } from "./scenarios/network-profiles";
+import { launchApp, launchBrowser, log, readBody, type Services } from "./run";
 import { round } from "./summary";
 import { checkTargets } from "./targets";
 
-const ROOT = join(__dirname, "..");
-const RESULTS = join(__dirname, "results");
+// A quick run checks the bench itself; its figures never replace a full run's.
+const RESULTS = join(__dirname, "results", ...(QUICK ? ["tmp"] : []));
 
-/** `npm run bench`: builds the app, runs every scenario against fresh local services, writes bench/results/. */
+/**
+ * `npm run bench`: builds a copy of the app with the bare Next page, runs every scenario against fresh local
+ * services, writes bench/results/ (bench/results/tmp/ for a quick run).
+ */
 async function main(): Promise<void> {
   const started = performance.now();
-  log("building the app for production");
-  execFileSync("npm", ["run", "build"], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
-
+  log("building a copy of the app, with the bare Next page, for production");
+  const copy = buildAppWithFloor();
   const upstream = await startScriptedUpstream();
   for (const [name, latencyMs] of Object.entries(PLAN.latencies)) upstream.script(name, { latencyMs });
   const stack = await startRedisStack();
   const tcp = await startRedisTarget("redis");
   const browser = await launchBrowser();
-  const services = { upstream, stack, tcp };
+  const services: Services = { upstream, stack, tcp, appRoot: copy.root };
+  let staticFloor: StaticFloor | undefined;
   try {
-    const cold = await coldPhase(services, browser);
-    const warm = await warmPhase(services, browser);
+    staticFloor = await staticFloorOf(services);
+    const cold = await coldPhase(services, browser, staticFloor.url);
+    const warm = await warmPhase(services, browser, staticFloor.url);
     const sharedColdKey = {
       Redis: await sharedColdPhase(services, "rest"),
       "Redis over TCP": await sharedColdPhase(services, "tcp"),
     };
-    const memory = await memoryPhase(services);
+    const memory = PLAN.floodKeys ? await memoryPhase(services, PLAN.floodKeys) : null;
     const measured = {
       finishedAt: new Date().toISOString(),
       durationSeconds: round((performance.now() - started) / 1000, 0),
+      quick: QUICK,
       machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model.trim() ?? "unknown", node: process.version },
       upstreamLatenciesMs: PLAN.latencies,
+      networkProfiles: NETWORK_PROFILES.map((profile) => ({
+        ...profile,
+        coldRuns: PLAN.browserRuns[profile.name].cold,
+        warmRuns: PLAN.browserRuns[profile.name].warm,
+      })),
+      staticFloor: staticFloor.document,
       cold,
       warm,
       sharedColdKey,
-      memory: { ...memory, heapLimitMiB: PLAN.floodHeapMiB, boundMiB: PLAN.memoryBoundMiB },
+      memory,
     };
     const results: Results = { ...measured, targets: checkTargets(measured) };
     const markdown = markdownReport(results);
@@ -58,13 +72,28 @@ async function main(): Promise<void> {
     writeFileSync(join(RESULTS, "latest.md"), markdown);
     writeFileSync(join(RESULTS, "waterfall.svg"), waterfallSvg(results));
     writeFileSync(join(RESULTS, "throughput.svg"), throughputSvg(results));
+    writeFileSync(join(RESULTS, "paint.svg"), paintSvg(results));
     console.log(markdown);
-    log(`done in ${results.durationSeconds} s; wrote bench/results/`);
+    log(`done in ${results.durationSeconds} s; wrote ${RESULTS}`);
   } finally {
+    await staticFloor?.close();
     await browser.close();
     await tcp.stop();
     await stack.stop();
     await upstream.close();
+    copy.remove();
+  }
+}
+
+/** The static floor, made from a warm view of the streamed page on an instance of its own. */
+async function staticFloorOf(services: Services): Promise<StaticFloor> {
+  const app = await launchApp(services, "memory", { CACHE_TTL_SECONDS: "3600" });
+  try {
+    log("static floor: a warm copy of the streamed page");
+    await readBody(`${app.url}/`);
+    return await startStaticFloor(app.url, FRAGMENT_NAMES);
+  } finally {
+    await app.stop();
   }
 }
 

@@ -1,23 +1,24 @@
-import { chromium, devices, type Browser, type BrowserContext } from "@playwright/test";
-import { existsSync } from "node:fs";
+import { chromium, type Browser } from "@playwright/test";
 import { Redis } from "ioredis";
 import { startApp, type AppServer } from "../test-support/app-server";
+import { systemChromium } from "../test-support/chromium";
 import type { RedisStack } from "../test-support/redis-stack";
 import type { RedisTarget } from "../test-support/redis-targets";
 import type { ScriptedUpstream } from "../test-support/upstream-server";
 import { startSeed, type SeedServer } from "./baselines/seed/launch";
 import { FRAGMENT_NAMES } from "./plan";
-import type { RawSpread, ViewSpread } from "./results";
-import { viewPage, type BrowserView } from "./scenarios/browser-view";
+import type { RawSpread } from "./results";
 import type { RawTiming } from "./scenarios/raw-timing";
 import { bridgeMeter, tcpMeter, type TrafficMeter } from "./scenarios/round-trips";
+import { sleep } from "../lib/timeout";
 import { spread } from "./summary";
 
 /**
  * The services every contender runs against: one scripted upstream; one redis-server behind the bridge
- * (Upstash's REST protocol), and one that the apps on native Redis reach over TCP through a counting proxy.
+ * (Upstash's REST protocol), and one that the apps on native Redis reach over TCP through a counting proxy;
+ * and the build every app contender runs from (a copy of the app with the bare Next page added).
  */
-export type Services = { upstream: ScriptedUpstream; stack: RedisStack; tcp: RedisTarget };
+export type Services = { upstream: ScriptedUpstream; stack: RedisStack; tcp: RedisTarget; appRoot: string };
 
 /** The app's shared store: none, Redis through the REST bridge, or Redis over TCP (ioredis). */
 export type AppStore = "memory" | "rest" | "tcp";
@@ -26,13 +27,28 @@ export function log(message: string): void {
   console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/** GETs `url` and reads its whole body, whatever it says: a load that only warms something up. */
+export async function readBody(url: string): Promise<void> {
+  await fetch(url).then((response) => response.text());
 }
 
-export function launchApp({ upstream, stack, tcp }: Services, store: AppStore, env: Record<string, string> = {}): Promise<AppServer> {
+/** Loads that share one cache: `ready` waits until what the last of them (marked by `used`) wrote has expired. */
+export type ExpiryGate = { ready(): Promise<void>; used(): void };
+
+export function expiryGate(expiryMs: number): ExpiryGate {
+  let last = Number.NEGATIVE_INFINITY;
+  return {
+    ready: () => sleep(last + expiryMs - performance.now()),
+    used: () => {
+      last = performance.now();
+    },
+  };
+}
+
+export function launchApp({ upstream, stack, tcp, appRoot }: Services, store: AppStore, env: Record<string, string> = {}): Promise<AppServer> {
   const storeEnv = { memory: {}, rest: stack.env, tcp: { REDIS_URL: tcpAddress(tcp) } };
   return startApp({
+    root: appRoot,
     env: {
       SLOW_API_URL: upstream.urlTemplate,
       FRAGMENTS: FRAGMENT_NAMES.join(","),
@@ -68,61 +84,29 @@ export function launchSeed({ upstream, stack }: Services, ttlSeconds: number): P
 }
 
 export async function launchBrowser(): Promise<Browser> {
-  const executablePath = existsSync("/usr/bin/chromium") ? "/usr/bin/chromium" : undefined;
-  return chromium.launch({ executablePath });
+  return chromium.launch({ executablePath: systemChromium });
 }
 
-/** A tab per load in one context per contender, so static assets are cached as for a returning visitor. */
-export async function viewRuns(
-  context: BrowserContext,
-  url: string,
-  runs: number,
-  between: () => Promise<void>,
-): Promise<ViewSpread> {
-  const views: BrowserView[] = [];
+export type RawContender = { name: string; measure: () => Promise<RawTiming>; gate?: ExpiryGate };
+
+/**
+ * `runs` loads of each contender, taking turns, so a drift in the machine's load touches them all alike; a
+ * contender's gate holds its load until the previous one's entries have expired, which the others' loads
+ * mostly cover.
+ */
+export async function rawRuns(contenders: RawContender[], runs: number): Promise<Record<string, RawSpread>> {
+  const timings = new Map<string, RawTiming[]>(contenders.map((contender) => [contender.name, []]));
   for (let run = 0; run < runs; run++) {
-    await between();
-    views.push(await viewPage(context, url, FRAGMENT_NAMES));
-  }
-  return {
-    allVisible: spread(views.map((view) => view.allVisible)),
-    fragments: Object.fromEntries(FRAGMENT_NAMES.map((name) => [name, spread(views.map((view) => view.fragments[name] ?? Number.NaN))])),
-    firstContentfulPaint: spread(views.map((view) => view.firstContentfulPaint)),
-    spinnerLoads: views.filter((view) => view.spinnerPainted).length,
-    runs,
-    maxLayoutShift: Math.max(...views.map((view) => view.cumulativeLayoutShift)),
-  };
-}
-
-/** Each page in a browser context of its own: one view to warm it (discarded), then `runs` measured views. */
-export async function browserViews(
-  browser: Browser,
-  label: string,
-  urls: Record<string, string>,
-  runs: number,
-  pauses: { beforeWarmUp: () => Promise<void>; between: () => Promise<void> },
-): Promise<Record<string, ViewSpread>> {
-  const views: Record<string, ViewSpread> = {};
-  for (const [name, url] of Object.entries(urls)) {
-    log(`${label}: ${name}`);
-    // A person's browser: headless Chromium calls itself HeadlessChrome, which the page serves as a crawler.
-    const context = await browser.newContext({ userAgent: devices["Desktop Chrome"].userAgent });
-    try {
-      await viewRuns(context, url, 1, pauses.beforeWarmUp);
-      views[name] = await viewRuns(context, url, runs, pauses.between);
-    } finally {
-      await context.close();
+    for (const { name, measure, gate } of contenders) {
+      await gate?.ready();
+      timings.get(name)!.push(await measure());
+      gate?.used();
     }
   }
-  return views;
+  return Object.fromEntries([...timings].map(([name, runsOf]) => [name, rawSpread(runsOf)]));
 }
 
-export async function rawRuns(measure: () => Promise<RawTiming>, runs: number, between: () => Promise<void>): Promise<RawSpread> {
-  const timings: RawTiming[] = [];
-  for (let run = 0; run < runs; run++) {
-    await between();
-    timings.push(await measure());
-  }
+function rawSpread(timings: RawTiming[]): RawSpread {
   const paths = timings.every((timing) => timing.paths)
     ? Object.fromEntries(
         FRAGMENT_NAMES.map((name) => {
@@ -138,4 +122,3 @@ export async function rawRuns(measure: () => Promise<RawTiming>, runs: number, b
     ...(paths ? { paths } : {}),
   };
 }
-

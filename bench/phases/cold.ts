@@ -1,37 +1,37 @@
 import type { Browser } from "@playwright/test";
+import { profileViews } from "../browser-runs";
 import { FRAGMENT_NAMES, PLAN } from "../plan";
-import type { RawSpread, ViewSpread } from "../results";
+import type { ColdResults } from "../results";
+import { NETWORK_PROFILES } from "../scenarios/network-profiles";
 import { timePage, timeSeed, type RawTiming } from "../scenarios/raw-timing";
 import { trafficPer, type Traffic, type TrafficMeter } from "../scenarios/round-trips";
-import { browserViews, launchApp, launchSeed, log, rawRuns, sleep, storeMeter, type Services } from "../run";
-import { spread, type Spread } from "../summary";
+import { expiryGate, launchApp, launchSeed, log, rawRuns, readBody, storeMeter, type Services } from "../run";
+import { spread } from "../summary";
 
 // Entries live one second and have no grace, so waiting past that makes every run cold again.
 const TTL_SECONDS = 1;
 const EXPIRY_WAIT_MS = TTL_SECONDS * 1000 + 300;
 
-export type ColdResults = {
-  raw: Record<string, RawSpread>;
-  browser: Record<string, ViewSpread>;
-  trafficPerView: Record<string, { commands: Spread; roundTrips: Spread }>;
-};
-
 /**
- * Scenario 1: every fragment cold, on the raw response and in Chromium; the app on Redis, like the seed.
- * The app on Redis over TCP too, on the raw response only, where its round trips are counted.
+ * Scenario 1: every fragment cold, on the raw response and in Chromium under each network profile; the app
+ * on Redis, like the seed, and the static floor beside them. The app on Redis over TCP too, on the raw
+ * response only, where its round trips are counted.
  */
-export async function coldPhase(services: Services, browser: Browser): Promise<ColdResults> {
+export async function coldPhase(services: Services, browser: Browser, staticFloorUrl: string): Promise<ColdResults> {
   const env = { CACHE_TTL_SECONDS: String(TTL_SECONDS), CACHE_GRACE_SECONDS: "0" };
-  const app = await launchApp(services, "rest", env);
-  const tcpApp = await launchApp(services, "tcp", env);
-  const seed = await launchSeed(services, TTL_SECONDS);
-  const expire = () => sleep(EXPIRY_WAIT_MS);
+  const [app, tcpApp, seed] = await Promise.all([launchApp(services, "rest", env), launchApp(services, "tcp", env), launchSeed(services, TTL_SECONDS)]);
+  // One gate per cache: the apps on the two redis-servers and the seed do not share their keys.
+  const gates = { app: expiryGate(EXPIRY_WAIT_MS), tcpApp: expiryGate(EXPIRY_WAIT_MS), seed: expiryGate(EXPIRY_WAIT_MS) };
   try {
-    log("cold: discarded first loads");
-    // Two redis-servers: the apps on each do not share their keys.
-    await Promise.all([timePage(`${app.url}/`, FRAGMENT_NAMES), timePage(`${tcpApp.url}/`, FRAGMENT_NAMES), timeSeed(seed.url, FRAGMENT_NAMES)]);
-    await expire();
-    await timePage(`${app.url}/blocking`, FRAGMENT_NAMES);
+    log("cold: discarded first loads, all at once");
+    // Whole bodies only: two loads of one key at once may wait on each other past a fragment's deadline.
+    await Promise.all([
+      readBody(`${app.url}/`),
+      readBody(`${app.url}/blocking`),
+      readBody(`${tcpApp.url}/`),
+      timeSeed(seed.url, FRAGMENT_NAMES),
+    ]);
+    for (const gate of Object.values(gates)) gate.used();
 
     const traffic: Record<string, Traffic[]> = {};
     // Counted around the raw loads: the app's Redis commands and round trips for one cold page view.
@@ -43,20 +43,29 @@ export async function coldPhase(services: Services, browser: Browser): Promise<C
       return timing;
     };
     const rest = storeMeter(services, "rest");
-    const measures = {
-      streamed: counted("streamed", `${app.url}/`, rest),
-      "streamed, Redis over TCP": counted("streamed, Redis over TCP", `${tcpApp.url}/`, storeMeter(services, "tcp")),
-      blocking: counted("blocking", `${app.url}/blocking`, rest),
-      seed: () => timeSeed(seed.url, FRAGMENT_NAMES),
-    };
-    const raw: Record<string, RawSpread> = {};
-    for (const [name, measure] of Object.entries(measures)) {
-      log(`cold raw: ${name}`);
-      raw[name] = await rawRuns(measure, PLAN.coldRuns, expire);
-    }
+    log(`cold raw: ${PLAN.coldRuns} load(s) of each`);
+    const raw = await rawRuns(
+      [
+        { name: "streamed", measure: counted("streamed", `${app.url}/`, rest), gate: gates.app },
+        { name: "streamed, Redis over TCP", measure: counted("streamed, Redis over TCP", `${tcpApp.url}/`, storeMeter(services, "tcp")), gate: gates.tcpApp },
+        { name: "blocking", measure: counted("blocking", `${app.url}/blocking`, rest), gate: gates.app },
+        { name: "seed", measure: () => timeSeed(seed.url, FRAGMENT_NAMES), gate: gates.seed },
+      ],
+      PLAN.coldRuns,
+    );
 
-    const urls = { streamed: `${app.url}/`, blocking: `${app.url}/blocking`, seed: seed.url };
-    const views = await browserViews(browser, "cold browser", urls, PLAN.coldRuns, { beforeWarmUp: expire, between: expire });
+    // Streamed and blocking read the same keys: the seed's load between them lets those expire.
+    const views = await profileViews(
+      browser,
+      "cold browser",
+      [
+        { name: "streamed", url: `${app.url}/`, gate: gates.app },
+        { name: "seed", url: seed.url, gate: gates.seed },
+        { name: "blocking", url: `${app.url}/blocking`, gate: gates.app },
+        { name: "static floor", url: staticFloorUrl },
+      ],
+      NETWORK_PROFILES.map((profile) => ({ profile, runs: PLAN.browserRuns[profile.name].cold })),
+    );
     return {
       raw,
       browser: views,

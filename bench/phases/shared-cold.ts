@@ -1,11 +1,10 @@
 import { PLAN } from "../plan";
-import { trafficPer, type Traffic } from "../scenarios/round-trips";
+import type { SharedColdKey } from "../results";
+import { trafficPer } from "../scenarios/round-trips";
 import { launchApp, log, storeMeter, type AppStore, type Services } from "../run";
 import { round } from "../summary";
 
 const INSTANCES = 3;
-
-export type SharedColdKey = { perKey: Traffic; upstreamCallsPerKey: number };
 
 /**
  * Scenario 4, last part: each cold key asked of three instances at once, on `store`; one loads, two wait
@@ -13,22 +12,28 @@ export type SharedColdKey = { perKey: Traffic; upstreamCallsPerKey: number };
  */
 export async function sharedColdPhase(services: Services, store: Exclude<AppStore, "memory">): Promise<SharedColdKey> {
   const meter = storeMeter(services, store);
-  const apps = await Promise.all(Array.from({ length: INSTANCES }, () => launchApp(services, store, { CACHE_TTL_SECONDS: "3600" })));
+  const keys = Array.from({ length: PLAN.sharedColdKeys }, (_, index) => `shared-${store}-${index}`);
+  const warmUps = Array.from({ length: INSTANCES }, (_, index) => `warm-up-${store}-${index}`);
+  // The app serves only the fragments it defines: these keys and each instance's warm-up among them.
+  const env = { CACHE_TTL_SECONDS: "3600", FRAGMENTS: [...keys, ...warmUps].join(",") };
+  const apps = await Promise.all(warmUps.map(() => launchApp(services, store, env)));
   try {
     log(`round trips: one cold key, three instances (${store})`);
-    // Route code loaded and JIT-warm, and the store connected, before counting.
-    await Promise.all(apps.map((app) => fetch(`${app.url}/fragment/warm-up-${app.port}`).then((response) => response.text())));
-    const keys = Array.from({ length: PLAN.sharedColdKeys }, (_, index) => `shared-${store}-${index}`);
+    // Route code loaded and JIT-warm, and the store connected, before counting: a key of its own each.
+    await Promise.all(apps.map((app, index) => fetchFragment(app.url, warmUps[index]!)));
     for (const key of keys) services.upstream.script(key, { latencyMs: PLAN.sharedColdLatencyMs });
     const callsBefore = services.upstream.calls();
     const perKey = await trafficPer(meter, keys.length, async () => {
-      for (const key of keys) {
-        const answers = await Promise.all(apps.map((app) => fetch(`${app.url}/fragment/${key}`).then((response) => response.text())));
-        if (!answers.every((html) => html.includes(`result for ${key}`))) throw new Error(`an instance failed on ${key}`);
-      }
+      for (const key of keys) await Promise.all(apps.map((app) => fetchFragment(app.url, key)));
     });
     return { perKey, upstreamCallsPerKey: round((services.upstream.calls() - callsBefore) / keys.length, 2) };
   } finally {
     await Promise.all(apps.map((app) => app.stop()));
   }
+}
+
+async function fetchFragment(url: string, key: string): Promise<void> {
+  const response = await fetch(`${url}/fragment/${key}`);
+  const html = await response.text();
+  if (!html.includes(`result for ${key}`)) throw new Error(`an instance answered ${response.status} for ${key}: ${html.slice(0, 200)}`);
 }

@@ -1,22 +1,18 @@
 import type { Browser } from "@playwright/test";
 import type { AppServer } from "../../test-support/app-server";
+import { NEXT_FLOOR_PATH } from "../baselines/next-floor";
 import type { SeedServer } from "../baselines/seed/launch";
+import { profileViews } from "../browser-runs";
 import { FRAGMENT_NAMES, PLAN } from "../plan";
-import type { ViewSpread } from "../results";
+import type { ProfileViews, WarmResults } from "../results";
 import { offerLoad, type LoadResult, type LoadTarget } from "../scenarios/load";
+import { NETWORK_PROFILES } from "../scenarios/network-profiles";
 import { serverMeter, trafficPer, type Traffic, type TrafficMeter } from "../scenarios/round-trips";
 import { timePage, timeSeed } from "../scenarios/raw-timing";
-import { browserViews, launchApp, launchSeed, log, sleep, storeMeter, type Services } from "../run";
+import { launchApp, launchSeed, log, readBody, storeMeter, type Services } from "../run";
+import { coopViews } from "./coop";
 
 const LONG_TTL = { CACHE_TTL_SECONDS: "3600" };
-const WARM_UP_SECONDS = 2;
-const noWait = () => Promise.resolve();
-
-export type WarmResults = {
-  browser: Record<string, ViewSpread>;
-  throughput: Record<string, LoadResult[]>;
-  trafficPerView: Record<string, Traffic>;
-};
 
 type Contenders = {
   memory: AppServer;
@@ -31,25 +27,30 @@ type Contenders = {
 // these keys yet, whose data another instance put in Redis.
 const REDIS_ONLY = { ...LONG_TTL, CACHE_MAX_ENTRIES: "1" };
 
-/** Scenarios 2 and 3 and the warm round trips: every fragment cached before anything is measured. */
-export async function warmPhase(services: Services, browser: Browser): Promise<WarmResults> {
-  const contenders: Contenders = {
-    memory: await launchApp(services, "memory", LONG_TTL),
-    redis: await launchApp(services, "rest", LONG_TTL),
-    redisOnly: await launchApp(services, "rest", REDIS_ONLY),
-    redisTcp: await launchApp(services, "tcp", LONG_TTL),
-    redisOnlyTcp: await launchApp(services, "tcp", REDIS_ONLY),
-    seed: await launchSeed(services, 3600),
-  };
+/**
+ * Scenarios 2 and 3, the COOP views and the warm round trips: every fragment cached before anything is
+ * measured. The bare Next page is served by the memory store's instance, for its CPU per view.
+ */
+export async function warmPhase(services: Services, browser: Browser, staticFloorUrl: string): Promise<WarmResults> {
+  const [memory, redis, redisOnly, redisTcp, redisOnlyTcp, seed] = await Promise.all([
+    launchApp(services, "memory", LONG_TTL),
+    launchApp(services, "rest", LONG_TTL),
+    launchApp(services, "rest", REDIS_ONLY),
+    launchApp(services, "tcp", LONG_TTL),
+    launchApp(services, "tcp", REDIS_ONLY),
+    launchSeed(services, 3600),
+  ]);
+  const contenders: Contenders = { memory, redis, redisOnly, redisTcp, redisOnlyTcp, seed };
   try {
     log("warm: filling the caches");
-    for (const app of [contenders.memory, contenders.redis, contenders.redisOnly, contenders.redisTcp, contenders.redisOnlyTcp]) {
-      await timePage(`${app.url}/`, FRAGMENT_NAMES);
-      await timePage(`${app.url}/blocking`, FRAGMENT_NAMES);
-    }
-    await timeSeed(contenders.seed.url, FRAGMENT_NAMES);
+    const apps = [memory, redis, redisOnly, redisTcp, redisOnlyTcp];
+    // At once; apps on one Redis wait on each other's loads, so the first bodies may miss a deadline, and the
+    // blocking page's loads, which wait for every fragment, check that each cache holds them all.
+    await Promise.all([...apps.map((app) => readBody(`${app.url}/`)), timeSeed(seed.url, FRAGMENT_NAMES)]);
+    await Promise.all(apps.map((app) => timePage(`${app.url}/blocking`, FRAGMENT_NAMES)));
     return {
-      browser: await warmViews(contenders, browser),
+      browser: await warmViews(contenders, browser, staticFloorUrl),
+      coop: await coopViews(browser, memory.url),
       trafficPerView: await warmTraffic(services, contenders),
       throughput: await throughput(contenders),
     };
@@ -58,18 +59,24 @@ export async function warmPhase(services: Services, browser: Browser): Promise<W
   }
 }
 
-async function warmViews(contenders: Contenders, browser: Browser): Promise<Record<string, ViewSpread>> {
-  const urls = {
-    streamed: `${contenders.memory.url}/`,
-    "streamed, Redis only": `${contenders.redisOnly.url}/`,
-    blocking: `${contenders.memory.url}/blocking`,
-    seed: contenders.seed.url,
-  };
-  return browserViews(browser, "warm browser", urls, PLAN.warmRuns, { beforeWarmUp: noWait, between: () => sleep(100) });
+function warmViews(contenders: Contenders, browser: Browser, staticFloorUrl: string): Promise<ProfileViews> {
+  return profileViews(
+    browser,
+    "warm browser",
+    [
+      { name: "streamed", url: `${contenders.memory.url}/` },
+      { name: "seed", url: contenders.seed.url },
+      { name: "blocking", url: `${contenders.memory.url}/blocking` },
+      { name: "static floor", url: staticFloorUrl },
+      // Whether a page read wholly from Redis still paints complete; loopback is enough to tell.
+      { name: "streamed, Redis only", url: `${contenders.redisOnly.url}/`, only: ["loopback"] },
+    ],
+    NETWORK_PROFILES.map((profile) => ({ profile, runs: PLAN.browserRuns[profile.name].warm })),
+  );
 }
 
 async function warmTraffic(services: Services, contenders: Contenders): Promise<Record<string, Traffic>> {
-  const views = 20;
+  const views = PLAN.trafficViews;
   const per = (meter: TrafficMeter, load: () => Promise<unknown>) =>
     trafficPer(meter, views, async () => {
       for (let view = 0; view < views; view++) await load();
@@ -87,6 +94,7 @@ async function warmTraffic(services: Services, contenders: Contenders): Promise<
   };
 }
 
+/** The blocking page is left out here: it says nothing about a target, and every contender costs seconds. */
 async function throughput(contenders: Contenders): Promise<Record<string, LoadResult[]>> {
   const seedPaths = ["/", ...FRAGMENT_NAMES.map((name) => `/fragment/${name}`)];
   const target = ({ url, pid }: AppServer | SeedServer, paths = ["/"]): LoadTarget => ({ url, pid, paths });
@@ -96,14 +104,14 @@ async function throughput(contenders: Contenders): Promise<Record<string, LoadRe
     "streamed, Redis only": target(contenders.redisOnly),
     "streamed, Redis over TCP": target(contenders.redisTcp),
     "streamed, Redis only, over TCP": target(contenders.redisOnlyTcp),
-    "blocking, Redis": target(contenders.redis, ["/blocking"]),
     "seed, Redis": target(contenders.seed, seedPaths),
+    "floor, bare Next": target(contenders.memory, [NEXT_FLOOR_PATH]),
   };
   const results: Record<string, LoadResult[]> = {};
   for (const [name, target] of Object.entries(targets)) {
     log(`throughput: ${name}`);
     // Unmeasured: lets the JIT settle on this exact path before the measured runs.
-    await offerLoad(target, Math.max(...PLAN.offeredViewRates), WARM_UP_SECONDS, PLAN.loadConnections);
+    await offerLoad(target, Math.max(...PLAN.offeredViewRates), PLAN.loadWarmUpSeconds, PLAN.loadConnections);
     const runs: LoadResult[] = [];
     for (const rate of PLAN.offeredViewRates) runs.push(await offerLoad(target, rate, PLAN.loadSeconds, PLAN.loadConnections));
     results[name] = runs;

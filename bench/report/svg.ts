@@ -1,17 +1,13 @@
-const ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" };
-
-function escapeXml(text: string): string {
-  return text.replace(/[&<>"]/g, (char) => ESCAPES[char] ?? char);
-}
+import { escapeHtml } from "../../lib/escape-html";
 
 export function text(x: number, y: number, content: string, attributes = ""): string {
-  return `<text x="${x}" y="${y}" ${attributes}>${escapeXml(content)}</text>`;
+  return `<text x="${x}" y="${y}" ${attributes}>${escapeHtml(content)}</text>`;
 }
 
 export function svgDocument(width: number, height: number, title: string, body: string[]): string {
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif" font-size="12">`,
-    `<title>${escapeXml(title)}</title>`,
+    `<title>${escapeHtml(title)}</title>`,
     `<rect width="${width}" height="${height}" fill="#fff"/>`,
     ...body,
     "</svg>",

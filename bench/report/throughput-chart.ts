@@ -28,7 +28,7 @@ export function throughputSvg(results: Results): string {
   rows.forEach((row, index) => {
     const y = top + index * ROW;
     const views = row.top?.views ?? 0;
-    const color = row.name.startsWith("seed") ? "#bc4c00" : row.name.startsWith("blocking") ? "#8c959f" : "#0969da";
+    const color = row.name.startsWith("seed") ? "#bc4c00" : row.name.startsWith("floor") ? "#1a7f37" : "#0969da";
     body.push(text(10, y + 17, row.name));
     body.push(`<rect x="${LEFT}" y="${y + 6}" width="${scale(views) - LEFT}" height="16" fill="${color}"/>`);
     body.push(text(scale(views) + 6, y + 18, `${views}/s · ${row.low?.cpuPerView ?? "?"} ms CPU`, 'fill="#1f2328"'));

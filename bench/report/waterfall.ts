@@ -11,8 +11,8 @@ const COLORS = ["#1a7f37", "#0969da", "#8250df", "#bc4c00", "#cf222e"];
 type Row = { label: string; start: number; end: number; marks: Array<{ name: string; at: number }> };
 
 /**
- * When the shell and each fragment arrived for every contender, cold (medians): on the wire, and on screen.
- * The grey bar is time with nothing to show; the blue bar, time with the page (or skeleton) up.
+ * When the shell and each fragment arrived for every contender, cold (medians): on the wire, and on screen
+ * on loopback. The grey bar is time with nothing to show; the blue bar, time with the page (or skeleton) up.
  */
 export function waterfallSvg(results: Results): string {
   const rawRows: Row[] = Object.entries(results.cold.raw).map(([name, raw]) => ({
@@ -21,7 +21,7 @@ export function waterfallSvg(results: Results): string {
     end: raw.done.median,
     marks: FRAGMENT_NAMES.map((fragment) => ({ name: fragment, at: raw.fragments[fragment]?.median ?? Number.NaN })),
   }));
-  const viewRows: Row[] = Object.entries(results.cold.browser).map(([name, view]) => ({
+  const viewRows: Row[] = Object.entries(results.cold.browser.loopback ?? {}).map(([name, view]) => ({
     label: `${name}: on screen`,
     start: view.firstContentfulPaint.median,
     end: view.allVisible.median,
@@ -32,7 +32,7 @@ export function waterfallSvg(results: Results): string {
   const scale = (ms: number) => LEFT + (ms / maxMs) * (WIDTH - LEFT - RIGHT);
   const top = 40;
   const height = top + rows.length * ROW + 50;
-  const body: string[] = [text(10, 20, "Cold page: first byte / first paint (bar starts) and each fragment (dots), median ms", 'font-weight="bold"')];
+  const body: string[] = [text(10, 20, "Cold page: first byte / first paint on loopback (bar starts) and each fragment (dots), median ms", 'font-weight="bold"')];
   for (const tick of ticks(maxMs)) {
     body.push(`<line x1="${scale(tick)}" y1="${top - 6}" x2="${scale(tick)}" y2="${top + rows.length * ROW}" stroke="#eaeef2"/>`);
     body.push(text(scale(tick), top + rows.length * ROW + 16, String(tick), 'text-anchor="middle" fill="#57606a"'));

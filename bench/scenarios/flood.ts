@@ -2,11 +2,26 @@ import autocannon from "autocannon";
 import { rssMiB } from "../proc";
 import { round } from "../summary";
 
-export type FloodResult = { keys: number; seconds: number; errors: number; rssBeforeMiB: number; rssAfterMiB: number; rssPeakMiB: number };
+export type FloodResult = {
+  keys: number;
+  /** Answered with a fragment (2xx), and refused as a name the app does not define (404). */
+  served: number;
+  refused: number;
+  seconds: number;
+  /** Failures other than a refusal: socket errors, timeouts, other statuses. */
+  errors: number;
+  rssBeforeMiB: number;
+  rssAfterMiB: number;
+  rssPeakMiB: number;
+};
 
 const SAMPLE_EVERY_MS = 500;
 
-/** Asks one instance for `keys` distinct, never-seen fragments and samples its resident memory meanwhile. */
+/**
+ * Asks one instance for `keys` distinct, never-seen fragments and samples its resident memory meanwhile. The
+ * app serves only the fragments it defines, so it refuses these names before its cache or the upstream is
+ * touched: the flood shows what a flood of distinct URLs costs an instance, not how its cache evicts.
+ */
 export async function flood(url: string, pid: number, keys: number): Promise<FloodResult> {
   const rssBeforeMiB = rssMiB(pid);
   let peak = rssBeforeMiB;
@@ -22,10 +37,13 @@ export async function flood(url: string, pid: number, keys: number): Promise<Flo
       requests: [{ setupRequest: (request) => ({ ...request, path: `/fragment/flood-${next++}` }) }],
     });
     const rssAfterMiB = rssMiB(pid);
+    const refused = result.statusCodeStats?.["404"]?.count ?? 0;
     return {
       keys: result.requests.total,
+      served: result["2xx"],
+      refused,
       seconds: round((performance.now() - started) / 1000),
-      errors: result.errors + result.timeouts + result.non2xx,
+      errors: result.errors + result.timeouts + result.non2xx - refused,
       rssBeforeMiB: round(rssBeforeMiB),
       rssAfterMiB: round(rssAfterMiB),
       rssPeakMiB: round(Math.max(peak, rssAfterMiB)),

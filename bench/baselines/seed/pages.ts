@@ -1,8 +1,4 @@
-const ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (char) => ESCAPES[char] ?? char);
-}
+import { escapeHtml } from "../../../lib/escape-html";
 
 /**
  * The talk's skeleton: a heading and one spinner per part, then the client script. The `data-fragment`,
