@@ -330,7 +330,9 @@ describe.each(STORE_KINDS)("Cache shared through %s", (kind) => {
     loader.hold();
     const started = performance.now();
     const answers = await Promise.all([instance({ freshMs: 300 }), instance({ freshMs: 300 })].map((cache) => cache.get("k", loader.load)));
-    expect(performance.now() - started).toBeLessThan(250);
+    // The load is held until released below: without the stale entry these lookups would still be waiting.
+    // The bound leaves room for two new clients' first connections on a busy machine.
+    expect(performance.now() - started).toBeLessThan(1000);
     expect(answers).toMatchObject([
       { value: "value 1", source: "stale" },
       { value: "value 1", source: "stale" },
