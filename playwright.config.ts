@@ -1,5 +1,5 @@
 import { defineConfig, devices } from "@playwright/test";
-import { systemChromium } from "./test-support/chromium";
+import { systemChromium } from "./harness/chromium";
 
 export default defineConfig({
   testDir: "e2e",

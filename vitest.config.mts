@@ -5,12 +5,12 @@ export default defineConfig({
   resolve: {
     alias: {
       // `server-only` throws outside the react-server condition; unit tests run lib/ in plain Node.
-      "server-only": fileURLToPath(new URL("./test-support/server-only.ts", import.meta.url)),
+      "server-only": fileURLToPath(new URL("./harness/server-only.ts", import.meta.url)),
       "@": fileURLToPath(new URL(".", import.meta.url)),
     },
   },
   test: {
-    include: ["lib/**/*.test.ts", "redis-bridge/**/*.test.ts", "sources/**/*.test.{ts,tsx}", "test-support/**/*.test.ts"],
+    include: ["lib/**/*.test.ts", "redis-bridge/**/*.test.ts", "sources/**/*.test.{ts,tsx}", "harness/**/*.test.ts"],
     environment: "node",
     testTimeout: 20_000,
     hookTimeout: 30_000,

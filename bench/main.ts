@@ -1,9 +1,9 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
-import { startRedisStack } from "../test-support/redis-stack";
-import { startRedisTarget } from "../test-support/redis-targets";
-import { startScriptedUpstream } from "../test-support/upstream-server";
+import { startRedisStack } from "../harness/redis-stack";
+import { startRedisTarget } from "../harness/redis-targets";
+import { startScriptedUpstream } from "../harness/upstream-server";
 import { buildAppWithFloor } from "./baselines/next-floor";
 import { startStaticFloor, type StaticFloor } from "./baselines/static-floor";
 import { coldPhase } from "./phases/cold";

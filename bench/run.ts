@@ -1,10 +1,10 @@
 import { chromium, type Browser } from "@playwright/test";
 import { Redis } from "ioredis";
-import { startApp, type AppServer } from "../test-support/app-server";
-import { systemChromium } from "../test-support/chromium";
-import type { RedisStack } from "../test-support/redis-stack";
-import type { RedisTarget } from "../test-support/redis-targets";
-import type { ScriptedUpstream } from "../test-support/upstream-server";
+import { startApp, type AppServer } from "../harness/app-server";
+import { systemChromium } from "../harness/chromium";
+import type { RedisStack } from "../harness/redis-stack";
+import type { RedisTarget } from "../harness/redis-targets";
+import type { ScriptedUpstream } from "../harness/upstream-server";
 import { startSeed, type SeedServer } from "./baselines/seed/launch";
 import { FRAGMENT_NAMES } from "./plan";
 import type { RawSpread } from "./results";

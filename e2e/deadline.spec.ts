@@ -1,4 +1,4 @@
-import { timeChunks } from "../test-support/chunk-timer";
+import { timeChunks } from "../harness/chunk-timer";
 import { expect, STORES, test } from "./fixtures";
 
 for (const storeKind of STORES) {

@@ -1,6 +1,6 @@
 import { request } from "node:http";
-import { timeChunks } from "../test-support/chunk-timer";
-import { startNginx } from "../test-support/nginx";
+import { timeChunks } from "../harness/chunk-timer";
+import { startNginx } from "../harness/nginx";
 import { expect, test } from "./fixtures";
 import { ADMIN_TOKEN, expectStreamed, FRAGMENTS, LATENCIES, warm } from "./streaming-check";
 

@@ -1,5 +1,5 @@
 import type { Page } from "@playwright/test";
-import { startApp, type AppServer } from "../test-support/app-server";
+import { startApp, type AppServer } from "../harness/app-server";
 import { expect, test } from "./fixtures";
 
 const TITLES = ["Weather in Lisbon", "Exchange rates (EUR)", "Headlines", "Search: streaming server rendering"];

@@ -1,8 +1,8 @@
 import { test as base } from "@playwright/test";
-import { startApp, type AppOptions, type AppServer } from "../test-support/app-server";
-import { startRedisStack, type RedisStack } from "../test-support/redis-stack";
-import { startRedisTarget, type RedisTarget } from "../test-support/redis-targets";
-import { startScriptedUpstream, type ScriptedUpstream } from "../test-support/upstream-server";
+import { startApp, type AppOptions, type AppServer } from "../harness/app-server";
+import { startRedisStack, type RedisStack } from "../harness/redis-stack";
+import { startRedisTarget, type RedisTarget } from "../harness/redis-targets";
+import { startScriptedUpstream, type ScriptedUpstream } from "../harness/upstream-server";
 
 export type StoreKind = "memory" | "upstash" | "redis" | "redis-cluster";
 

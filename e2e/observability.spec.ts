@@ -1,5 +1,5 @@
 import type { Page } from "@playwright/test";
-import type { AppServer } from "../test-support/app-server";
+import type { AppServer } from "../harness/app-server";
 import { expect, STORES, test } from "./fixtures";
 
 const ADMIN_TOKEN = "observability-admin-token-0123456789";

@@ -1,6 +1,6 @@
 import { devices } from "@playwright/test";
-import type { AppServer } from "../test-support/app-server";
-import { timeChunks, type TimedResponse } from "../test-support/chunk-timer";
+import type { AppServer } from "../harness/app-server";
+import { timeChunks, type TimedResponse } from "../harness/chunk-timer";
 import { expect, test } from "./fixtures";
 import { ADMIN_TOKEN } from "./streaming-check";
 

@@ -1,5 +1,5 @@
 import { expect, SHARED_STORES, test } from "./fixtures";
-import { timeChunks } from "../test-support/chunk-timer";
+import { timeChunks } from "../harness/chunk-timer";
 
 for (const storeKind of SHARED_STORES) {
   test.describe(`caching in ${storeKind}`, () => {

@@ -1,5 +1,5 @@
-import type { AppServer } from "../test-support/app-server";
-import type { RedisStack } from "../test-support/redis-stack";
+import type { AppServer } from "../harness/app-server";
+import type { RedisStack } from "../harness/redis-stack";
 import { expect, test } from "./fixtures";
 
 test.use({ storeKind: "upstash" });

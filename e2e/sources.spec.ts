@@ -1,6 +1,6 @@
 import AxeBuilder from "@axe-core/playwright";
 import type { Page } from "@playwright/test";
-import type { AppServer } from "../test-support/app-server";
+import type { AppServer } from "../harness/app-server";
 import { expect, SHARED_STORES, test } from "./fixtures";
 
 const ADMIN_TOKEN = "sources-admin-token-0123456789";

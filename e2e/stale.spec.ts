@@ -1,5 +1,5 @@
-import type { ScriptedUpstream } from "../test-support/upstream-server";
-import { timeChunks } from "../test-support/chunk-timer";
+import type { ScriptedUpstream } from "../harness/upstream-server";
+import { timeChunks } from "../harness/chunk-timer";
 import { expect, STORES, test } from "./fixtures";
 
 async function fragment(url: string) {

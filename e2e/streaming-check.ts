@@ -1,6 +1,6 @@
-import type { AppServer } from "../test-support/app-server";
-import type { TimedResponse } from "../test-support/chunk-timer";
-import type { ScriptedUpstream } from "../test-support/upstream-server";
+import type { AppServer } from "../harness/app-server";
+import type { TimedResponse } from "../harness/chunk-timer";
+import type { ScriptedUpstream } from "../harness/upstream-server";
 import { expect } from "./fixtures";
 
 // Listed out of completion order, so arrival order can only come from streaming.

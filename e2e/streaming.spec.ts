@@ -1,4 +1,4 @@
-import { timeChunks } from "../test-support/chunk-timer";
+import { timeChunks } from "../harness/chunk-timer";
 import { expect, STORES, test } from "./fixtures";
 import { ADMIN_TOKEN, expectStreamed, FRAGMENTS, LATENCIES, warm } from "./streaming-check";
 

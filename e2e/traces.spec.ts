@@ -1,5 +1,5 @@
 import type { Page } from "@playwright/test";
-import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from "../test-support/otlp-receiver";
+import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from "../harness/otlp-receiver";
 import { expect, test as base } from "./fixtures";
 
 /** A local OTLP/HTTP receiver on a free port, started for each test. */

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { STORE_KINDS } from "../test-support/redis-targets";
-import { startStoreBackend, type StoreBackend } from "../test-support/store-backends";
+import { STORE_KINDS } from "../harness/redis-targets";
+import { startStoreBackend, type StoreBackend } from "../harness/store-backends";
 import { Cache, LoadTimeoutError, NotJsonError, SharedLoadError, type CacheOptions, type Loader } from "./cache";
 import type { Json } from "./json";
 import { CircuitBreaker } from "./circuit-breaker";

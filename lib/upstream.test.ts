@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { gzipSync } from "node:zlib";
 import { afterAll, afterEach, beforeAll, describe, it, expect, vi } from "vitest";
-import { freePort } from "../test-support/free-port";
+import { freePort } from "../harness/free-port";
 import {
   createUpstream,
   httpUpstream,

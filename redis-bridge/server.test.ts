@@ -1,6 +1,6 @@
 import { Redis, errors, type RedisConfigNodejs } from "@upstash/redis";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type RedisServerHandle, startRedisServer } from "../test-support/redis-server";
+import { type RedisServerHandle, startRedisServer } from "../harness/redis-server";
 import { type Bridge, createBridge } from "./server";
 
 const TOKEN = "bridge-test-token";

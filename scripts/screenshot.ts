@@ -1,7 +1,7 @@
 // Takes the README's screenshots of the demo page, streaming and complete: `npm run build`, then `npx tsx scripts/screenshot.ts`.
 import { type Browser, chromium, devices, type Page } from "@playwright/test";
-import { startApp } from "../test-support/app-server";
-import { systemChromium } from "../test-support/chromium";
+import { startApp } from "../harness/app-server";
+import { systemChromium } from "../harness/chromium";
 
 async function withApp(browser: Browser, env: Record<string, string>, shoot: (page: Page, url: string) => Promise<void>) {
   // The demo sources with their simulated latencies (0.1 to 3 s), on the embedded store.

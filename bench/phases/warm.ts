@@ -1,5 +1,5 @@
 import type { Browser } from "@playwright/test";
-import type { AppServer } from "../../test-support/app-server";
+import type { AppServer } from "../../harness/app-server";
 import { NEXT_FLOOR_PATH } from "../baselines/next-floor";
 import type { SeedServer } from "../baselines/seed/launch";
 import { profileViews } from "../browser-runs";

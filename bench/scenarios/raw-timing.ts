@@ -1,5 +1,5 @@
-import { timeChunks } from "../../test-support/chunk-timer";
-import type { ScriptedUpstream } from "../../test-support/upstream-server";
+import { timeChunks } from "../../harness/chunk-timer";
+import type { ScriptedUpstream } from "../../harness/upstream-server";
 
 /** Where one cold fragment's time went: its upstream call began `called` ms after the page request, and
  * its HTML arrived `afterAnswer` ms after the upstream answered. */

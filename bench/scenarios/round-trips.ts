@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import type { Bridge } from "../../redis-bridge/server";
-import type { FaultProxy } from "../../test-support/fault-proxy";
+import type { FaultProxy } from "../../harness/fault-proxy";
 import { round } from "../summary";
 
 /** Redis commands and round trips a contender's store traffic cost. */

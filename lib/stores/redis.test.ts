@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { startRedisTarget, type RedisTarget } from "../../test-support/redis-targets";
+import { startRedisTarget, type RedisTarget } from "../../harness/redis-targets";
 import { RedisStore, StoreUnavailableError } from "./redis";
 import type { ItemKeys } from "./store";
 

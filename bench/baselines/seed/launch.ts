@@ -1,6 +1,6 @@
 import { join } from "node:path";
-import { freePort } from "../../../test-support/free-port";
-import { startServiceProcess, type ServiceProcess } from "../../../test-support/service-process";
+import { freePort } from "../../../harness/free-port";
+import { startServiceProcess, type ServiceProcess } from "../../../harness/service-process";
 
 export type SeedServer = ServiceProcess;
 

@@ -1,6 +1,6 @@
 import type { ChildProcess } from "node:child_process";
 
-/** Every child the test support started and that is still running: none may outlive this process. */
+/** Every child the harness started and that is still running: none may outlive this process. */
 const live = new Set<ChildProcess>();
 process.once("exit", () => {
   for (const child of live) child.kill("SIGKILL");
