@@ -21,7 +21,7 @@ test.describe("first paint", () => {
   test("the served HTML links no stylesheet that blocks rendering: the page's CSS is inline", async ({ launch, upstream }) => {
     upstream.script("p1", { latencyMs: 100 });
     const app = await launch({ FRAGMENTS: "p1" });
-    for (const path of ["/", "/blocking"]) {
+    for (const path of ["/", "/blocking", "/no-such-page"]) {
       const html = await (await fetch(`${app.url}${path}`, { headers: asBrowser })).text();
       const head = html.slice(0, html.indexOf("</head>"));
       // The only stylesheet link is the one inside <noscript>, which a browser running scripts never fetches.
@@ -32,7 +32,7 @@ test.describe("first paint", () => {
     }
   });
 
-  test("with the CSS inline, Chromium applies it and reports no CSP violation, cold and warm", async ({ page, launch, upstream }) => {
+  test("with the CSS inline, Chromium applies it and reports no CSP violation, cold, warm and on a 404", async ({ page, launch, upstream }) => {
     upstream.script("p1", { latencyMs: 300 });
     const app = await launch({ FRAGMENTS: "p1" });
     const watch = await watchViolations(page);
@@ -48,7 +48,14 @@ test.describe("first paint", () => {
     expect(await styled()).toBe("solid");
 
     expect(await watch.violations()).toEqual([]);
-    expect(watch.errors).toEqual([]);
+    // An address with no page: its own 404, styled, with its scripts admitted by the nonce.
+    const missing = await page.goto(`${app.url}/no-such-page`);
+    expect(missing?.status()).toBe(404);
+    await expect(page.getByRole("heading", { name: "Not found" })).toBeVisible();
+    await expect(page.getByRole("link", { name: "Back to the page" })).toHaveAttribute("href", "/");
+
+    expect(await watch.violations()).toEqual([]);
+    expect(watch.errors.filter((error) => !error.includes("404"))).toEqual([]);
     expect(requested.filter((url) => url.endsWith(".css")), "no stylesheet is fetched").toEqual([]);
   });
 });
