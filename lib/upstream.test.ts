@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, it, expect, vi } from "vitest
 import { freePort } from "../harness/free-port";
 import {
   createUpstream,
+  fetchJson,
   httpUpstream,
   simulatedUpstream,
   UpstreamError,
@@ -516,5 +517,32 @@ describe("httpUpstream against a local HTTP server", () => {
       vi.useRealTimers();
       vi.restoreAllMocks();
     }
+  });
+
+  it("fetchJson parses a JSON body, bounded as every upstream call is", async () => {
+    handler = respond(200, JSON.stringify({ current: { temp_c: 21.5 }, list: [1, "2"] }), { "content-type": "application/json" });
+    await expect(fetchJson(`${base}/api`)).resolves.toEqual({ current: { temp_c: 21.5 }, list: [1, "2"] });
+    await expect(fetchJson(`${base}/api`, { maxBytes: 10 })).rejects.toBeInstanceOf(UpstreamTooLargeError);
+    expect(requests.map((request) => request.method)).toEqual(["GET", "GET"]);
+  });
+
+  it("fetchJson fails a body that is not JSON, or a non-2xx answer, as an UpstreamError", async () => {
+    handler = respond(200, "<html>maintenance</html>");
+    const error = await fetchJson(`${base}/api`).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(UpstreamError);
+    expect((error as Error).message).toContain("is not JSON");
+    handler = respond(503, "{}");
+    await expect(fetchJson(`${base}/api`)).rejects.toThrow("upstream answered 503");
+  });
+
+  it("fetchJson refuses a redirect unless told to follow it", async () => {
+    handler = (request, response) => {
+      if (request.url === "/old") {
+        response.writeHead(301, { location: "/new" });
+        response.end();
+      } else respond(200, "[true]")(request, response);
+    };
+    await expect(fetchJson(`${base}/old`)).rejects.toBeInstanceOf(UpstreamRedirectError);
+    await expect(fetchJson(`${base}/old`, { followRedirects: true })).resolves.toEqual([true]);
   });
 });
