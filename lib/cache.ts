@@ -152,8 +152,11 @@ export class Cache {
   async get(key: string, load: Loader, options: GetOptions = {}): Promise<Lookup> {
     const { onLoading, ...overrides } = options;
     const policy = this.policy(overrides);
-    if (policy.tags.length > 0) this.tagsOf.set(key, policy.tags);
-    else this.tagsOf.delete(key);
+    // A source hands the same tags every time: the hot path writes only when they change.
+    if (this.tagsOf.peek(key) !== policy.tags) {
+      if (policy.tags.length > 0) this.tagsOf.set(key, policy.tags);
+      else this.tagsOf.delete(key);
+    }
     const read = this.read(key);
     const entry = read instanceof Promise ? await read : read;
     const now = this.now();

@@ -32,9 +32,13 @@ let sources: readonly Source[] | undefined;
  * own copy of the definitions, and `next dev` picks up an edited source on its next request.
  */
 export function getSources(): readonly Source[] {
-  const { fragments } = getConfig();
-  sources ??= checkSources(fragments ? textSources(fragments) : definedSources);
+  sources ??= pageSources();
   return sources;
+}
+
+function pageSources(): readonly Source[] {
+  const { fragments } = getConfig();
+  return checkSources(fragments ? textSources(fragments) : definedSources);
 }
 
 /** The source of that name, if the page has one: nothing else is ever looked up. */

@@ -71,7 +71,7 @@ const fn = z.custom<(...args: never[]) => unknown>((value) => typeof value === "
 const seconds = z.number().int().min(0).max(31_536_000);
 const milliseconds = z.number().int().min(1).max(600_000);
 
-const definitionSchema = z.object({
+const definitionSchema = z.strictObject({
   name,
   title: z.string().trim().min(1, "must not be empty").max(200),
   load: fn,
@@ -90,7 +90,7 @@ const definitionSchema = z.object({
 
 /** Checks a definition when the server starts; a bad one throws a `SourceDefinitionError` naming it and the option. */
 export function defineSource<Data extends Json>(definition: SourceDefinition<Data>): Source {
-  const parsed = definitionSchema.strict().safeParse(definition);
+  const parsed = definitionSchema.safeParse(definition);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const label = typeof definition?.name === "string" ? `"${definition.name}"` : "without a name";

@@ -58,7 +58,10 @@ export async function POST(request: Request) {
   if (!asked) return json({ error: 'Send {"fragment": "<name>"}, {"tag": "<tag>"} or {"all": true}' }, 400);
   const target = purgeTarget(asked);
   const name = describe(asked);
-  if (!target) return json({ error: `No source has ${"tag" in asked ? "the tag" : "the name"} ${JSON.stringify(name.replace(/^tag:/, ""))}` }, 404);
+  if (!target) {
+    const unknown = "tag" in asked ? `the tag ${JSON.stringify(asked.tag)}` : `the name ${JSON.stringify(name)}`;
+    return json({ error: `No source has ${unknown}` }, 404);
+  }
   const started = performance.now();
   try {
     const deleted = await purge(target);
