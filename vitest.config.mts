@@ -12,6 +12,8 @@ export default defineConfig({
   test: {
     include: ["lib/**/*.test.ts", "redis-bridge/**/*.test.ts", "sources/**/*.test.{ts,tsx}", "harness/**/*.test.ts"],
     environment: "node",
+    // Memory tests measure live data after a full collection (global.gc) rather than V8's heap growth.
+    execArgv: ["--expose-gc"],
     testTimeout: 20_000,
     hookTimeout: 30_000,
   },
