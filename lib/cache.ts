@@ -46,6 +46,14 @@ export class NotJsonError extends TypeError {
   override name = "NotJsonError";
 }
 
+/**
+ * The loaded value, as JSON, is over the cache's size cap: its callers are served, and the key then backs off
+ * like a failed load, fleet-wide, rather than calling the upstream again on every view.
+ */
+export class ValueTooLargeError extends Error {
+  override name = "ValueTooLargeError";
+}
+
 /** The loader did not finish within its budget. */
 export class LoadTimeoutError extends TimeoutError {
   override name = "LoadTimeoutError";
@@ -75,7 +83,10 @@ export type CacheOptions = {
   localTrustMs?: number;
   /** Budget for one loader call; the cross-instance lease lasts a little longer. */
   loadTimeoutMs: number;
-  /** Values larger than this (UTF-8 bytes) are served but not cached. */
+  /**
+   * Values whose JSON is larger than this (UTF-8 bytes) are served to the load's callers but not cached; the
+   * key backs off as after a failure.
+   */
   maxValueBytes: number;
   /** First wait after a failed load before that key's loader is called again; doubles up to `backoffMaxMs`. */
   backoffBaseMs: number;
@@ -491,11 +502,17 @@ export class Cache {
     // Parsed back from its JSON, so this caller sees exactly what every later reader of the cache will.
     const entry: CacheEntry = { value: JSON.parse(text) as Json, version: token, bytes, createdAt: now, freshUntil: now + freshMs, staleUntil: now + freshMs + graceMs };
     logEvent("info", "upstream_call", { key, outcome: "ok", ms: now - started, bytes });
-    const cacheable = bytes <= maxValueBytes;
-    if (!cacheable) this.stats.uncacheable += 1;
+    if (bytes > maxValueBytes) {
+      // What is measured is what would be stored: JSON escaping can double an answer under the upstream's cap.
+      this.stats.uncacheable += 1;
+      const error = new ValueTooLargeError(`the value of "${key}" is ${bytes} bytes as JSON, over the cache's ${maxValueBytes}`);
+      const failure = this.recordFailure(key, error, started, ticket);
+      if (shared) this.inBackground(shared.fail(this.keys(key), token, failure));
+      return entry;
+    }
     // A flight detached by a purge serves its callers but keeps nothing: the next lookup loads again.
-    else if (!ticket.detached) local.set(key, entry, now);
-    if (shared) this.inBackground(shared.fill(this.keys(key), token, cacheable ? text : undefined, freshMs, graceMs));
+    if (!ticket.detached) local.set(key, entry, now);
+    if (shared) this.inBackground(shared.fill(this.keys(key), token, text, freshMs, graceMs));
     return entry;
   }
 
@@ -508,15 +525,16 @@ export class Cache {
   private recordFailure(key: string, error: unknown, started: number, ticket: Ticket): FailureRecord {
     const { backoffBaseMs, backoffMaxMs } = this.options;
     const timedOut = error instanceof LoadTimeoutError;
+    const tooLarge = error instanceof ValueTooLargeError;
     if (timedOut) this.stats.loadTimeouts += 1;
-    else this.stats.loadErrors += 1;
+    else if (!tooLarge) this.stats.loadErrors += 1;
     const attempts = (this.failures.get(key)?.attempts ?? 0) + 1;
     const delay = Math.min(backoffBaseMs * 2 ** (attempts - 1), backoffMaxMs);
     // A purge came between: the key starts afresh, with no backoff.
     if (!ticket.detached) this.failures.set(key, { error, attempts, retryAt: this.now() + delay });
     logEvent("warn", "upstream_call", {
       key,
-      outcome: timedOut ? "timeout" : "error",
+      outcome: timedOut ? "timeout" : tooLarge ? "too_large" : "error",
       ms: this.now() - started,
       error: describeError(error),
       retryInMs: delay,

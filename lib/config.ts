@@ -143,7 +143,7 @@ const configSchema = envSchema.transform((env) => ({
   /** Bounds of the in-process tier. */
   cacheMaxEntries: env.CACHE_MAX_ENTRIES,
   cacheMaxBytes: env.CACHE_MAX_BYTES,
-  /** Results larger than this are served but not cached. */
+  /** Results whose JSON is larger than this are served to their load's callers but not cached; the key backs off. */
   cacheMaxValueBytes: env.CACHE_MAX_VALUE_BYTES,
   /** With Redis: how long an instance trusts its in-process copy before checking it again; 0 checks it on every lookup. */
   cacheLocalSeconds: env.CACHE_LOCAL_SECONDS,

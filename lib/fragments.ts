@@ -1,7 +1,7 @@
 import "server-only";
 import type { Span } from "@opentelemetry/api";
 import { definedSources } from "@/sources";
-import { LoadTimeoutError, NotJsonError, SharedLoadError, type Lookup } from "./cache";
+import { LoadTimeoutError, NotJsonError, SharedLoadError, ValueTooLargeError, type Lookup } from "./cache";
 import { getConfig } from "./config";
 import type { Json } from "./json";
 import { describeError, logEvent } from "./log";
@@ -133,7 +133,7 @@ async function settle(source: Source, span: Span, onLoading: () => void): Promis
     if (error instanceof FragmentDeadlineError) return { result: outcome({ status: "pending", name, ms: elapsed() }), refreshed: noRefresh };
     // Load failures were logged once where they happened (a shared one on the instance that called);
     // anything else is logged here.
-    const loadFailure = [UpstreamError, LoadTimeoutError, SharedLoadError, NotJsonError].some((kind) => error instanceof kind);
+    const loadFailure = [UpstreamError, LoadTimeoutError, SharedLoadError, NotJsonError, ValueTooLargeError].some((kind) => error instanceof kind);
     if (!loadFailure) {
       logEvent("error", "fragment_error", { key: name, error: describeError(error) });
     }

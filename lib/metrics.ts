@@ -14,7 +14,7 @@ const COUNTERS: Array<[keyof Counters, string, string]> = [
   ["loadErrors", "workerless_upstream_errors_total", "Upstream calls that failed."],
   ["loadTimeouts", "workerless_upstream_timeouts_total", "Upstream calls abandoned past UPSTREAM_TIMEOUT_MS."],
   ["skippedLoads", "workerless_upstream_backoff_total", "Loads not attempted because the key is backing off after a failure, here or on another instance."],
-  ["uncacheable", "workerless_cache_uncacheable_total", "Values served but not cached for being over CACHE_MAX_VALUE_BYTES."],
+  ["uncacheable", "workerless_cache_uncacheable_total", "Loaded values served but not cached for being over CACHE_MAX_VALUE_BYTES as JSON; their key backs off."],
   ["storeErrors", "workerless_store_errors_total", "Redis calls that failed or ran out of time."],
   ["storeSkipped", "workerless_store_skipped_total", "Redis calls skipped while the circuit was open."],
 ];

@@ -59,7 +59,7 @@ export class GuardedStore {
   }
 
   /** Whether the load's value was written; undefined when the call failed. */
-  fill(keys: ItemKeys, token: string, value: string | undefined, freshMs: number, graceMs: number): Promise<boolean | undefined> {
+  fill(keys: ItemKeys, token: string, value: string, freshMs: number, graceMs: number): Promise<boolean | undefined> {
     return this.guard<boolean | undefined>("fill", keys.entry, () => this.store.fill(keys, token, value, freshMs, graceMs), undefined, undefined);
   }
 
