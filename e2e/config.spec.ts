@@ -9,7 +9,7 @@ const BAD: Array<{ env: Record<string, string>; message: string }> = [
   },
   { env: { CACHE_ADMIN_TOKEN: "too-short" }, message: "CACHE_ADMIN_TOKEN is invalid: must be at least 16 characters" },
   { env: { METRICS_TOKEN: "too-short" }, message: "METRICS_TOKEN is invalid: must be at least 16 characters" },
-  { env: { CACHE_TTL_SECONDS: "ten" }, message: "CACHE_TTL_SECONDS is invalid: must be a whole number" },
+  { env: { CACHE_FRESH_SECONDS: "ten" }, message: "CACHE_FRESH_SECONDS is invalid: must be a whole number" },
 ];
 
 for (const standalone of [false, true]) {

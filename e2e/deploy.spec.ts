@@ -1,7 +1,7 @@
 import { request } from "node:http";
 import { timeChunks } from "../harness/chunk-timer";
 import { startNginx } from "../harness/nginx";
-import { expect, test } from "./fixtures";
+import { expect, pastOneSecond, test } from "./fixtures";
 import { ADMIN_TOKEN, expectStreamed, FRAGMENTS, LATENCIES, warm } from "./streaming-check";
 
 test.describe("the standalone server", () => {
@@ -89,8 +89,8 @@ test.describe("graceful shutdown", () => {
   test("SIGTERM while a page streams: the response still completes with every fragment, then the process exits", async ({ launch, upstream }) => {
     upstream.script("g0", { latencyMs: 100 });
     upstream.script("g1", { latencyMs: 1500 });
-    // The bound after SIGTERM is FRAGMENT_TIMEOUT_MS + UPSTREAM_TIMEOUT_MS + 2 s = 9 s.
-    const app = await launch({ FRAGMENTS: "g0,g1", FRAGMENT_TIMEOUT_MS: "4000", UPSTREAM_TIMEOUT_MS: "3000" });
+    // The bound after SIGTERM is FRAGMENT_DEADLINE_MS + UPSTREAM_TIMEOUT_MS + 2 s = 9 s.
+    const app = await launch({ FRAGMENTS: "g0,g1", FRAGMENT_DEADLINE_MS: "4000", UPSTREAM_TIMEOUT_MS: "3000" });
 
     const started = performance.now();
     const streaming = timeChunks(`${app.url}/`);
@@ -131,21 +131,20 @@ test.describe("graceful shutdown", () => {
     test("a background refresh in flight at SIGTERM still lands in Redis before the process exits", async ({ launch, upstream, redisStack }) => {
       const app = await launch({
         FRAGMENTS: "bg",
-        CACHE_TTL_SECONDS: "1",
+        CACHE_FRESH_SECONDS: "1",
         CACHE_GRACE_SECONDS: "60",
-        FRAGMENT_TIMEOUT_MS: "2000",
+        FRAGMENT_DEADLINE_MS: "2000",
         UPSTREAM_TIMEOUT_MS: "8000",
       });
       upstream.script("bg", { body: "first" });
       expect(await (await fetch(`${app.url}/fragment/bg`)).text()).toContain(">first<");
-      // Waiting on real time is the point: the cached value must go stale (TTL 1 s).
-      await new Promise((resolve) => setTimeout(resolve, 1100));
+      await pastOneSecond();
 
       upstream.script("bg", { body: "second" });
       const release = upstream.hold("bg");
       const stale = await (await fetch(`${app.url}/fragment/bg`)).text();
       expect(stale).toContain(">first<");
-      expect(stale).toContain('data-source="stale"');
+      expect(stale).toContain('data-origin="stale"');
       await upstream.waitForCalls("bg", 2);
 
       const started = performance.now();

@@ -37,6 +37,9 @@ for (const storeKind of SHARED_STORES) {
       upstream.script("q", { body: '"'.repeat(700) });
       const env = { FRAGMENTS: "q", CACHE_MAX_VALUE_BYTES: "1000", REDIS_TIMEOUT_MS: "2000" };
       const apps = [await launch(env), await launch(env)];
+      // Each instance's client is connected: a lookup on a store that does not answer yet loads alone, with no
+      // lease, and then cannot record its failure for the fleet.
+      for (const app of apps) await expect.poll(async () => (await fetch(`${app.url}/api/health/ready`)).status).toBe(200);
       const first = await fetch(`${apps[0]!.url}/fragment/q`);
       expect(first.status, "the view that loaded it is served").toBe(200);
       expect(await first.text()).toContain('&quot;'.repeat(700));

@@ -20,7 +20,7 @@ test.describe("secrets", () => {
   test("no server secret reaches the browser: page, scripts, RSC payloads, server action answers, built assets", async ({ page, launch, upstream, redisStack }) => {
     upstream.script("s1", { latencyMs: 100 });
     const releaseLate = upstream.hold("late");
-    const app = await launch({ FRAGMENTS: "s1,late", FRAGMENT_TIMEOUT_MS: "800", CACHE_ADMIN_TOKEN: ADMIN_TOKEN });
+    const app = await launch({ FRAGMENTS: "s1,late", FRAGMENT_DEADLINE_MS: "800", CACHE_ADMIN_TOKEN: ADMIN_TOKEN });
     const secrets = {
       "Redis token": redisStack!.token,
       "Redis URL": redisStack!.bridgeUrl,
@@ -125,7 +125,7 @@ test.describe("content security policy", () => {
   test("Chromium reports no violation and no console error, and the page hydrates: Retry works", async ({ page, launch, upstream }) => {
     upstream.script("h1", { latencyMs: 100 });
     const releaseLate = upstream.hold("late");
-    const app = await launch({ FRAGMENTS: "h1,late", FRAGMENT_TIMEOUT_MS: "800" });
+    const app = await launch({ FRAGMENTS: "h1,late", FRAGMENT_DEADLINE_MS: "800" });
 
     await page.addInitScript(() => {
       const seen: string[] = [];

@@ -1,0 +1,49 @@
+import { describeError } from "../log";
+
+/**
+ * A load failed: the loader threw or passed its budget, answered what the cache cannot keep, or another
+ * instance's load failed. The cache logs each failure once, where it happened; callers test this one class.
+ * A loader's own error is kept as the `cause`.
+ */
+export class LoadError extends Error {
+  override name = "LoadError";
+}
+
+/** The loader did not finish within its budget (the source's upstream timeout). */
+export class LoadTimeoutError extends LoadError {
+  override name = "LoadTimeoutError";
+}
+
+/** The loader answered something JSON cannot carry as it is (undefined, a function, a bigint…). */
+export class NotJsonError extends LoadError {
+  override name = "NotJsonError";
+}
+
+/**
+ * The loaded value, as JSON, is over the cache's size cap: its callers are served, and the key then backs off
+ * like a failed load, fleet-wide, rather than calling the upstream again on every view.
+ */
+export class ValueTooLargeError extends LoadError {
+  override name = "ValueTooLargeError";
+}
+
+/** Another instance's load of this key failed and the key is backing off fleet-wide; the message is that failure. */
+export class SharedLoadError extends LoadError {
+  override name = "SharedLoadError";
+}
+
+/** A loader's own failure, wrapped so callers test one class; its message and its log line are the loader's error. */
+class LoaderError extends LoadError {
+  override name = "LoaderError";
+}
+
+/** The error a failed loader call is answered with: its own when it is a `LoadError`, else one that wraps it. */
+export function asLoadError(error: unknown): LoadError {
+  if (error instanceof LoadError) return error;
+  return new LoaderError(error instanceof Error ? error.message : String(error), { cause: error });
+}
+
+/** What logs and the fleet's failure record say of a failure: the loader's own error when it was wrapped. */
+export function describeLoadError(error: LoadError): string {
+  return describeError(error instanceof LoaderError ? error.cause : error);
+}
