@@ -63,6 +63,17 @@ function contentSecurityPolicy(nonce: string): string {
 }
 
 /**
+ * Hands the request on to Next. `/_global-error` is the one page Next prerenders whatever its configuration:
+ * its 500 page, built once, with scripts that carry no nonce and that this policy blocks. Asked for directly,
+ * it is an address with no page, and gets the not-found page, rendered for this response.
+ */
+function passOn(request: NextRequest, headers: Headers): NextResponse {
+  const init = { request: { headers } };
+  if (request.nextUrl.pathname !== "/_global-error") return NextResponse.next(init);
+  return NextResponse.rewrite(new URL("/_not-found", request.url), init);
+}
+
+/**
  * Runs before routing: rejects malformed paths with 400 (Next would answer 500 for a bad percent-encoding)
  * and methods a page does not take with 405, and gives every page a fresh CSP nonce, which Next puts on
  * each inline script that streaming emits. Paths arrive with dot segments already resolved.
@@ -87,7 +98,7 @@ export function proxy(request: NextRequest) {
   const policy = contentSecurityPolicy(nonce);
   const requestHeaders = new Headers(request.headers);
   requestHeaders.set("content-security-policy", policy);
-  const response = NextResponse.next({ request: { headers: requestHeaders } });
+  const response = passOn(request, requestHeaders);
   response.headers.set("content-security-policy", policy);
   // Streamed responses must pass proxies unbuffered, or every fragment arrives at the end.
   response.headers.set("x-accel-buffering", "no");
@@ -95,5 +106,7 @@ export function proxy(request: NextRequest) {
 }
 
 export const config = {
-  matcher: [{ source: "/((?!_next/static|_next/image|favicon.ico|icon.svg|spinner.svg).*)" }],
+  // Every path but the build's assets and the files that exist in public/ and app/, matched exactly: a path that
+  // only starts like one (`/favicon.icox`, `/_next/staticx`) is a page's address, and needs the policy and the checks.
+  matcher: [{ source: "/((?!_next/static/|icon\\.svg$|spinner\\.svg$|noscript\\.css$).*)" }],
 };

@@ -190,3 +190,86 @@ test.describe("security headers", () => {
     }
   });
 });
+
+test.describe("every HTML response carries the policy", () => {
+  // Paths that only start like a static file, and the addresses of Next's own error pages.
+  const NEAR_MISSES = [
+    "/favicon.ico",
+    "/favicon.icox",
+    "/icon.svgx",
+    "/icon.svg/x",
+    "/spinner.svgx",
+    "/spinner.svg/x",
+    "/noscript.cssx",
+    "/_next/image",
+    "/_next/imagex",
+    "/_next/static",
+    "/_next/staticx",
+    "/_nextx/static/x.js",
+    "/_global-error",
+    "/_global-error.html",
+    "/_not-found",
+    "/404",
+    "/500",
+    "/_error",
+    "/index.html",
+  ];
+  const asBrowser = { "user-agent": devices["Desktop Chrome"].userAgent };
+
+  /** Why an answer is neither under this response's policy (every script with its nonce) nor a static file. */
+  async function uncovered(response: Response): Promise<string | undefined> {
+    const type = response.headers.get("content-type") ?? "";
+    const body = await response.text();
+    const nonce = nonceOf(response.headers.get("content-security-policy"));
+    if (!nonce) return type.startsWith("text/html") || response.status !== 200 ? `${response.status} ${type} without the policy` : undefined;
+    const unsigned = (body.match(/<script\b[^>]*>/g) ?? []).filter((tag) => !tag.includes(`nonce="${nonce}"`));
+    return unsigned.length === 0 ? undefined : `${unsigned.length} scripts without the nonce, e.g. ${unsigned[0]}`;
+  }
+
+  test("a path that only looks like a static file, and Next's error pages, get the policy and the method checks", async ({ launch }) => {
+    const app = await launch({ FRAGMENTS: "x" });
+    const html = await (await fetch(`${app.url}/`, { headers: asBrowser })).text();
+    const asset = /\/_next\/static\/[^"'\s]+\.js/.exec(html)?.[0];
+    expect(asset, "the page links a built script").toBeDefined();
+    const files = [asset!, "/icon.svg", ...(await readdir(join(__dirname, "..", "public"))).map((file) => `/${file}`)];
+
+    const problems: string[] = [];
+    for (const path of [...NEAR_MISSES, ...files]) {
+      const problem = await uncovered(await fetch(`${app.url}${path}`, { headers: asBrowser }));
+      if (problem) problems.push(`${path}: ${problem}`);
+    }
+    for (const path of files) {
+      const response = await fetch(`${app.url}${path}`);
+      await response.arrayBuffer();
+      if (response.status !== 200 || response.headers.get("content-type")?.startsWith("text/html")) problems.push(`${path}: not the file`);
+    }
+    for (const path of NEAR_MISSES) {
+      const response = await fetch(`${app.url}${path}`, { method: "PUT", body: "x" });
+      await response.arrayBuffer();
+      if (response.status !== 405) problems.push(`PUT ${path}: ${response.status}`);
+    }
+    expect(problems).toEqual([]);
+
+    // Next's prerendered 500 page carries no nonce: asked for directly, it is an address with no page.
+    const globalError = await fetch(`${app.url}/_global-error`, { headers: asBrowser });
+    expect(globalError.status).toBe(404);
+    expect(await globalError.text()).toContain("There is no page at this address.");
+  });
+
+  test("Chromium reports no violation on the not-found page, reached by any of these addresses", async ({ page, launch }) => {
+    const app = await launch({ FRAGMENTS: "x" });
+    await page.addInitScript(() => {
+      const seen: string[] = [];
+      (window as unknown as { cspViolations: string[] }).cspViolations = seen;
+      document.addEventListener("securitypolicyviolation", (event) => seen.push(`${event.violatedDirective} ${event.blockedURI}`));
+    });
+    for (const path of ["/_global-error", "/favicon.ico", "/icon.svg/x", "/_next/staticx"]) {
+      const response = await page.goto(`${app.url}${path}`);
+      expect(response?.status(), path).toBe(404);
+      await expect(page.getByRole("heading", { name: "Not found" }), path).toBeVisible();
+      // Next's client code ran (it sets window.next when it starts): the policy admitted its scripts.
+      await page.waitForFunction(() => "next" in window);
+      expect(await page.evaluate(() => (window as unknown as { cspViolations: string[] }).cspViolations), path).toEqual([]);
+    }
+  });
+});
