@@ -191,6 +191,67 @@ test.describe("security headers", () => {
   });
 });
 
+test.describe("server action calls", () => {
+  const asBrowser = devices["Desktop Chrome"].userAgent;
+
+  /** The retry control's action id in this build, as the page's client code sends it. */
+  async function retryActionId(): Promise<string> {
+    const manifest = JSON.parse(await readFile(join(__dirname, "..", ".next", "server", "server-reference-manifest.json"), "utf8")) as {
+      node: Record<string, { exportedName: string }>;
+    };
+    const id = Object.entries(manifest.node).find(([, action]) => action.exportedName === "retryFragment")?.[0];
+    expect(id, "the build has the retry action").toBeDefined();
+    return id!;
+  }
+
+  test("refused input gets an answer, never a 500, and the log no stack: at most one warn line per refused call", async ({ launch, upstream }) => {
+    upstream.script("ra", { latencyMs: 10 });
+    const app = await launch({ FRAGMENTS: "ra" });
+    const id = await retryActionId();
+    // As the retry control sends it: React's encoding of its arguments, as text, from the page's origin.
+    const call = (body: string, origin = app.url) =>
+      fetch(`${app.url}/`, {
+        method: "POST",
+        headers: { "next-action": id, "content-type": "text/plain;charset=UTF-8", accept: "text/x-component", origin, "user-agent": asBrowser },
+        body,
+      });
+    const logged = app.output().length;
+
+    const cases = [
+      { what: "a known name", body: '["ra"]', status: 200, shows: "result for ra" },
+      { what: "an unknown name", body: '["zz"]', status: 200, shows: "This part (zz) could not be loaded." },
+      { what: "a number", body: "[42]", status: 200, shows: "This part (unknown) could not be loaded." },
+      { what: "an object", body: '[{"name":"ra"}]', status: 400 },
+      { what: "broken JSON", body: '["ra"', status: 400 },
+      { what: "a deeply nested array", body: `${"[".repeat(100_000)}${"]".repeat(100_000)}`, status: 400 },
+      { what: "a reference to another part of the call", body: '["$1"]', status: 400 },
+      { what: "another site's origin", body: '["ra"]', origin: "https://evil.example", status: 403 },
+      { what: "another port's origin", body: '["ra"]', origin: `http://127.0.0.1:${app.port + 1}`, status: 403 },
+      { what: "an opaque origin", body: '["ra"]', origin: "null", status: 403 },
+      { what: "an origin that is no URL", body: '["ra"]', origin: "garbage", status: 403 },
+    ];
+    for (const { what, body, origin, status, shows } of cases) {
+      const answer = await call(body, origin);
+      const text = await answer.text();
+      expect(answer.status, what).toBe(status);
+      if (shows) expect(text, what).toContain(shows);
+    }
+
+    const output = app.output().slice(logged);
+    expect(output, "no stack trace").not.toMatch(/^\s+at /m);
+    const lines = output.split("\n").filter((line) => line.trim() !== "");
+    expect(lines.filter((line) => !line.startsWith("{")), "only the app's own JSON lines").toEqual([]);
+    const events = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(events.filter((event) => event.level === "error")).toEqual([]);
+    // The two refusals the action answers itself are logged once each; the proxy's 400s and 403s not at all.
+    expect(events.filter((event) => event.level === "warn")).toEqual([
+      expect.objectContaining({ event: "retry_refused", key: "zz" }),
+      expect.objectContaining({ event: "retry_refused", argument: "number" }),
+    ]);
+    expect(upstream.calls(), "only the known name reached the upstream").toBe(1);
+  });
+});
+
 test.describe("every HTML response carries the policy", () => {
   // Paths that only start like a static file, and the addresses of Next's own error pages.
   const NEAR_MISSES = [
