@@ -120,5 +120,6 @@ export async function proxy(request: NextRequest) {
 export const config = {
   // Every path but the build's assets and the files that exist in public/ and app/, matched exactly: a path that
   // only starts like one (`/favicon.icox`, `/_next/staticx`) is a page's address, and needs the policy and the checks.
+  // A file added to public/ is served unlisted too; listing it only spares it the proxy.
   matcher: [{ source: "/((?!_next/static/|icon\\.svg$|spinner\\.svg$|noscript\\.css$).*)" }],
 };
