@@ -85,6 +85,35 @@ test.describe("behind nginx with its default proxy buffering", () => {
   });
 });
 
+test.describe("behind nginx, the retry control", () => {
+  test("works from the page nginx served; its call replayed from another origin is refused", async ({ page, launch, upstream }) => {
+    const releaseLate = upstream.hold("late");
+    const app = await launch({ FRAGMENTS: "late", FRAGMENT_DEADLINE_MS: "800" });
+    const nginx = await startNginx({ upstreamPort: app.port });
+    try {
+      await page.goto(nginx.url);
+      const late = page.getByRole("region", { name: "Fragment late" });
+      const retry = late.getByRole("button", { name: "Retry late" });
+      await expect(retry).toBeVisible();
+      releaseLate();
+      await expect.poll(() => upstream.answered("late")).toBe(1);
+      const [call] = await Promise.all([page.waitForResponse((response) => response.request().method() === "POST"), retry.click()]);
+      await expect(late.getByText("result for late", { exact: true })).toBeVisible();
+      expect(call.status()).toBe(200);
+      expect(await call.request().headerValue("origin")).toBe(nginx.url);
+
+      // The same call, naming the app's own address: another origin than the one nginx serves the page from.
+      const { "next-action": action, "content-type": type, "user-agent": agent } = call.request().headers();
+      const replay = (origin: string) =>
+        fetch(`${nginx.url}/`, { method: "POST", headers: { "next-action": action!, "content-type": type!, "user-agent": agent!, origin }, body: call.request().postData()! });
+      expect((await replay(nginx.url)).status).toBe(200);
+      expect((await replay(app.url)).status).toBe(403);
+    } finally {
+      await nginx.stop();
+    }
+  });
+});
+
 test.describe("graceful shutdown", () => {
   test("SIGTERM while a page streams: the response still completes with every fragment, then the process exits", async ({ launch, upstream }) => {
     upstream.script("g0", { latencyMs: 100 });

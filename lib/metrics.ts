@@ -1,9 +1,7 @@
 import "server-only";
 import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
-import { checkBearer, type BearerCheck } from "./bearer";
 import { cacheSnapshot, type CacheSnapshot, type Counters } from "./health";
 import { processGlobal } from "./process-global";
-import { getRuntime } from "./runtime";
 
 const COUNTERS: Array<[keyof Counters, string, string]> = [
   ["hits", "workerless_cache_hits_total", "Lookups answered by a fresh cached value."],
@@ -78,10 +76,4 @@ export async function scrapeMetrics(): Promise<{ text: string; contentType: stri
   } finally {
     scraped = undefined;
   }
-}
-
-/** With METRICS_TOKEN set, the metrics need it as a bearer token; without, they are open to whoever reaches the route. */
-export function checkMetricsAccess(authorization: string | null): BearerCheck {
-  const expected = getRuntime().config.metricsToken;
-  return expected ? checkBearer(authorization, expected) : "ok";
 }
