@@ -354,11 +354,8 @@ describe.each(STORE_KINDS)("Cache shared through %s", (kind) => {
     await drained();
     await sleep(350);
     loader.hold();
-    const started = performance.now();
     const answers = await Promise.all([instance({ freshMs: 300 }), instance({ freshMs: 300 })].map((cache) => cache.get("k", loader.load)));
     // The load is held until released below: without the stale entry these lookups would still be waiting.
-    // The bound leaves room for two new clients' first connections on a busy machine.
-    expect(performance.now() - started).toBeLessThan(1000);
     expect(answers).toMatchObject([
       { value: "value 1", origin: "stale" },
       { value: "value 1", origin: "stale" },
