@@ -43,7 +43,11 @@ export function asLoadError(error: unknown): LoadError {
   return new LoaderError(error instanceof Error ? error.message : String(error), { cause: error });
 }
 
-/** What logs and the fleet's failure record say of a failure: the loader's own error when it was wrapped. */
+/** The failure as it happened: the loader's own error when it was wrapped, for logs, traces and the fleet's record. */
+export function originalError(error: LoadError): unknown {
+  return error instanceof LoaderError ? error.cause : error;
+}
+
 export function describeLoadError(error: LoadError): string {
-  return describeError(error instanceof LoaderError ? error.cause : error);
+  return describeError(originalError(error));
 }
