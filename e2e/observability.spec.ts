@@ -257,11 +257,14 @@ test("a failing upstream call logs one error line and counts as a load error", a
   upstream.script("bad", { status: 503 });
   const app = await launch({ FRAGMENTS: "bad" });
   expect((await fetch(`${app.url}/fragment/bad`)).status).toBe(502);
+  // The page renders in another server bundle than the route, with its own copy of the modules: still one line.
+  expect((await fetch(app.url)).status).toBe(200);
   const counters = (await health(app)).counters;
-  expect(counters).toMatchObject({ misses: 1, loads: 1, loadErrors: 1 });
+  expect(counters).toMatchObject({ misses: 2, loads: 1, loadErrors: 1, skippedLoads: 1 });
   const calls = app.events().filter((event) => event.event === "upstream_call");
   expect(calls).toHaveLength(1);
   expect(calls[0]).toMatchObject({ key: "bad", outcome: "error", level: "warn" });
+  expect(app.events().filter((event) => event.level === "error")).toEqual([]);
 });
 
 

@@ -1,6 +1,6 @@
 import "server-only";
 import type { Span } from "@opentelemetry/api";
-import { LoadError, originalError, type Answer, type Policy } from "./cache";
+import { isLoadError, originalError, type Answer, type Policy } from "./cache";
 import { getConfig, type Config } from "./config";
 import type { Json } from "./json";
 import { describeError, logEvent } from "./log";
@@ -136,8 +136,8 @@ async function settle(fragment: Fragment, span: Span, onWaiting: () => void): Pr
     if (error instanceof FragmentDeadlineError) return { result: outcome({ status: "pending", name, ms: elapsed() }), refreshed: noRefresh };
     // Load failures were logged once where they happened (a shared one on the instance that called);
     // anything else is logged here.
-    if (!(error instanceof LoadError)) logEvent("error", "fragment_error", { key: name, error: describeError(error) });
-    recordFailure(span, error instanceof LoadError ? originalError(error) : error);
+    if (!isLoadError(error)) logEvent("error", "fragment_error", { key: name, error: describeError(error) });
+    recordFailure(span, isLoadError(error) ? originalError(error) : error);
     return { result: outcome({ status: "error", name, ms: elapsed() }), refreshed: noRefresh };
   }
 }

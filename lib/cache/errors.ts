@@ -1,5 +1,7 @@
 import { describeError } from "../log";
 
+const BRAND = Symbol.for("workerless.load-error");
+
 /**
  * A load failed: the loader threw or passed its budget, answered what the cache cannot keep, or another
  * instance's load failed. The cache logs each failure once, where it happened; callers test this one class.
@@ -7,6 +9,16 @@ import { describeError } from "../log";
  */
 export class LoadError extends Error {
   override name = "LoadError";
+  readonly [BRAND] = true;
+}
+
+/**
+ * Whether `error` is a `LoadError` made by any copy of this module. Each server bundle (the page, each route)
+ * has its own copy while the cache is one per process, so `instanceof` fails for a failure the cache made in
+ * another bundle.
+ */
+export function isLoadError(error: unknown): error is LoadError {
+  return typeof error === "object" && error !== null && BRAND in error;
 }
 
 /** The loader did not finish within its budget (the source's upstream timeout). */
@@ -45,7 +57,7 @@ export function asLoadError(error: unknown): LoadError {
 
 /** The failure as it happened: the loader's own error when it was wrapped, for logs, traces and the fleet's record. */
 export function originalError(error: LoadError): unknown {
-  return error instanceof LoaderError ? error.cause : error;
+  return error.name === "LoaderError" ? error.cause : error;
 }
 
 export function describeLoadError(error: LoadError): string {
