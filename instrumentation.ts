@@ -24,7 +24,8 @@ export async function register() {
       // stop the process, so an orchestrator sees it fail. Under `next dev` the overlay shows it instead.
       if (!(error instanceof ConfigError) || process.env.NODE_ENV === "development") throw error;
       process.stderr.write(`${error.message}\n`, () => process.exit(1));
-      return;
+      // Requests wait for this to settle: none is answered (a health check with a 200, say) before the exit.
+      return new Promise<never>(() => {});
     }
     // Registered here, before any request, so Next's request spans and the app's share one provider; without
     // an endpoint nothing is registered and every span is a no-op.
