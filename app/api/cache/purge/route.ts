@@ -1,8 +1,7 @@
 import { checkAdmin, purge, purgeTarget, type PurgeRequest } from "@/lib/admin";
 import { isFragmentName } from "@/lib/fragment-name";
 import { describeError, logEvent } from "@/lib/log";
-
-const MAX_BODY_BYTES = 1024;
+import { PURGE_BODY_MAX_BYTES } from "@/lib/request-bodies";
 
 const json = (body: unknown, status: number, headers: Record<string, string> = {}) =>
   Response.json(body, { status, headers: { "cache-control": "no-store", ...headers } });
@@ -23,7 +22,7 @@ async function readBounded(request: Request, limit: number): Promise<string | un
 
 /** `{ "fragment": "<name>" }`, `{ "tag": "<tag>" }` or `{ "all": true }`; anything else is undefined. */
 async function readRequest(request: Request): Promise<PurgeRequest | undefined> {
-  const text = await readBounded(request, MAX_BODY_BYTES);
+  const text = await readBounded(request, PURGE_BODY_MAX_BYTES);
   if (text === undefined) return undefined;
   let body: unknown;
   try {
