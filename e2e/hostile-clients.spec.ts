@@ -4,6 +4,7 @@ import { devices } from "@playwright/test";
 import { bodyFlood, sampleRss, untilServerCloses, type BodyFlood } from "../bench/scenarios/hostile-clients";
 import { startNginx } from "../harness/nginx";
 import { sendBody, stallReaders } from "../harness/raw-clients";
+import { sleep } from "../lib/timeout";
 import { expect, test } from "./fixtures";
 
 const BROWSER = { "user-agent": devices["Desktop Chrome"].userAgent };
@@ -88,7 +89,9 @@ test.describe("readers that never read", () => {
     const waves = [];
     try {
       for (let wave = 0; wave < 2; wave += 1) {
-        // The readers of the first wave stay connected, unread, while the second comes.
+        // The readers of the first wave stay connected, unread, while the second comes, once what the first
+        // left behind has had time to be collected.
+        if (wave > 0) await sleep(5000);
         const rss = sampleRss(app.pid);
         const readers = await stallReaders(app.port, "/", 40, BROWSER);
         waves.push({ readers, closedMs: await untilServerCloses(app.port, readers.sockets, 20_000), rss: rss.stop() });
