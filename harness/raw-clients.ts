@@ -10,6 +10,8 @@ export type RawOutcome = {
   closedMs?: number;
   /** Body bytes the client managed to write. */
   sentBytes: number;
+  /** The code of the socket error that ended the connection (a reset: ECONNRESET, EPIPE), if it did not end cleanly. */
+  error?: string;
 };
 
 export type BodyOptions = {
@@ -59,7 +61,7 @@ export function sendBody(options: BodyOptions): Promise<RawOutcome> {
     };
 
     const pump = () => {
-      while (!socket.destroyed && outcome.sentBytes < sendBytes) {
+      while (socket.writable && outcome.sentBytes < sendBytes) {
         const chunk = CHUNK.subarray(0, Math.min(CHUNK.length, sendBytes - outcome.sentBytes));
         outcome.sentBytes += chunk.length;
         if (!socket.write(chunk)) return void socket.once("drain", pump);
@@ -69,7 +71,7 @@ export function sendBody(options: BodyOptions): Promise<RawOutcome> {
       socket.write(head(method, path, port, { "content-length": String(announcedBytes), ...headers }));
       if (trickleEveryMs === undefined) return pump();
       trickle = setInterval(() => {
-        if (socket.destroyed || outcome.sentBytes >= sendBytes) return clearInterval(trickle);
+        if (!socket.writable || outcome.sentBytes >= sendBytes) return clearInterval(trickle);
         socket.write("x");
         outcome.sentBytes += 1;
       }, trickleEveryMs);
@@ -81,7 +83,10 @@ export function sendBody(options: BodyOptions): Promise<RawOutcome> {
       outcome.status = Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1]) || undefined;
     });
     socket.once("end", closedByServer);
-    socket.on("error", closedByServer);
+    socket.on("error", (error: NodeJS.ErrnoException) => {
+      outcome.error ??= error.code ?? error.message;
+      closedByServer();
+    });
     socket.once("close", () => {
       clearTimeout(giveUp);
       clearInterval(trickle);

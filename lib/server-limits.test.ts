@@ -67,6 +67,15 @@ describe("limitRequests", () => {
     expect(seen).toEqual([]);
   });
 
+  it("ends the connection cleanly after a 413, without a reset while the body still arrives, even when the client asked to close it", async () => {
+    const { port } = await limitedServer();
+    for (const headers of [{}, { connection: "close" }] as Array<Record<string, string>>) {
+      const outcome = await sendBody({ port, path: "/", headers, announcedBytes: 2 ** 30, sendBytes: 4 * 1024 * 1024, waitMs: 5000 });
+      expect(outcome.status, JSON.stringify(headers)).toBe(413);
+      expect(outcome.error, JSON.stringify(headers)).toBeUndefined();
+    }
+  });
+
   it("refuses before `Expect: 100-continue` is answered, so the client never sends the body", async () => {
     const { port, seen } = await limitedServer();
     const outcome = await sendBody({ port, path: "/fragment/a", headers: { expect: "100-continue" }, announcedBytes: 10, sendBytes: 0, waitMs: 2000 });

@@ -46,6 +46,8 @@ const LINGER_MS = 1000;
  */
 function refuse(request: IncomingMessage, response: ServerResponse, { status, message }: BodyRefusal): void {
   const headers = { "content-type": "text/plain; charset=utf-8", "x-content-type-options": "nosniff", "cache-control": "no-store" };
+  // Node would close at once after an answer that ends the connection (the client's `Connection: close` too).
+  response.shouldKeepAlive = true;
   response.writeHead(status, headers).end(`${message}\n`, () => {
     request.socket.end();
     setTimeout(() => request.socket.destroy(), LINGER_MS).unref();
