@@ -3,7 +3,7 @@ import type { ServerLimits } from "./lib/server-limits";
 
 /** Past this after SIGTERM, a shutdown that is still waiting (a hung connection) ends anyway. */
 function shutdownBoundMs(config: Config): number {
-  return config.fragmentTimeoutMs + config.upstreamTimeoutMs + 2000;
+  return config.fragmentDeadlineMs + config.upstreamTimeoutMs + 2000;
 }
 
 // Validates configuration when the server starts, so a bad variable fails loudly before the first request.
@@ -14,14 +14,14 @@ export async function register() {
   if (process.env.NEXT_RUNTIME === "nodejs") {
     const { getConfig } = await import("./lib/config");
     const { ConfigError } = await import("./lib/config-error");
-    const { getSources } = await import("./lib/fragments");
+    const { pageFragments } = await import("./app/page-fragments");
     const { logEvent } = await import("./lib/log");
     const { limitServer, serverLimits } = await import("./lib/server-limits");
     let config: Config;
     let limits: ServerLimits;
     try {
       config = getConfig();
-      limits = serverLimits(config, getSources());
+      limits = serverLimits(config, pageFragments());
     } catch (error) {
       // Next would log this and go on answering 500 to everything, health included: a bad variable must
       // stop the process, so an orchestrator sees it fail. Under `next dev` the overlay shows it instead.

@@ -1,6 +1,7 @@
 import { NextResponse, type NextRequest } from "next/server";
 import { FRAGMENT_NAME_RULE, isFragmentName } from "@/lib/fragment-name";
 import { inlineStyleSources } from "@/lib/inline-style-hashes";
+import { isForeignOrigin, isPlainActionCall } from "@/lib/server-action-call";
 import type { AppRouteHandlerRoutes } from "./.next/types/routes";
 
 function plainAnswer(status: number, message: string, headers: Record<string, string> = {}) {
@@ -39,6 +40,16 @@ function refusePageMethod(request: NextRequest): NextResponse | undefined {
 }
 
 /**
+ * The retry control's call, and nothing else, reaches Next's server-action handling: from a page of this site,
+ * with one plain argument. Next would answer any other call with a 500 and log its stack.
+ */
+async function refuseActionCall(request: NextRequest): Promise<NextResponse | undefined> {
+  if (request.method !== "POST" || !request.headers.has("next-action")) return undefined;
+  if (isForeignOrigin(request.headers)) return plainAnswer(403, "Cross-origin server action call refused");
+  return isPlainActionCall(await request.text()) ? undefined : badRequest("Unsupported server action arguments");
+}
+
+/**
  * Production allows only this response's nonce for inline scripts, and for inline styles that nonce and the
  * hashes of the build's own stylesheets, which are inlined into the page without a nonce. `next dev` needs
  * more: React's development build evaluates code, and Next's development overlay adds `<style>` elements
@@ -63,11 +74,23 @@ function contentSecurityPolicy(nonce: string): string {
 }
 
 /**
- * Runs before routing: rejects malformed paths with 400 (Next would answer 500 for a bad percent-encoding)
- * and methods a page does not take with 405, and gives every page a fresh CSP nonce, which Next puts on
- * each inline script that streaming emits. Paths arrive with dot segments already resolved.
+ * Hands the request on to Next. `/_global-error` is the one page Next prerenders whatever its configuration:
+ * its 500 page, built once, with scripts that carry no nonce and that this policy blocks. Asked for directly,
+ * it is an address with no page, and gets the not-found page, rendered for this response.
  */
-export function proxy(request: NextRequest) {
+function passOn(request: NextRequest, headers: Headers): NextResponse {
+  const init = { request: { headers } };
+  if (request.nextUrl.pathname !== "/_global-error") return NextResponse.next(init);
+  return NextResponse.rewrite(new URL("/_not-found", request.url), init);
+}
+
+/**
+ * Runs before routing: rejects malformed paths with 400 (Next would answer 500 for a bad percent-encoding),
+ * methods a page does not take with 405 and server action calls the retry control would not make with 403 or
+ * 400, and gives every page a fresh CSP nonce, which Next puts on each inline script that streaming emits.
+ * Paths arrive with dot segments already resolved.
+ */
+export async function proxy(request: NextRequest) {
   const { pathname } = request.nextUrl;
   try {
     decodeURIComponent(pathname);
@@ -80,14 +103,14 @@ export function proxy(request: NextRequest) {
   }
   // Route handlers answer 405 to the methods they do not define; pages (and the not-found page) need it said here.
   const isRoute = ROUTE_HANDLER_PATH.test(pathname);
-  const refused = isRoute ? undefined : refusePageMethod(request);
+  const refused = isRoute ? undefined : (refusePageMethod(request) ?? (await refuseActionCall(request)));
   if (refused) return refused;
 
   const nonce = Buffer.from(crypto.randomUUID()).toString("base64");
   const policy = contentSecurityPolicy(nonce);
   const requestHeaders = new Headers(request.headers);
   requestHeaders.set("content-security-policy", policy);
-  const response = NextResponse.next({ request: { headers: requestHeaders } });
+  const response = passOn(request, requestHeaders);
   response.headers.set("content-security-policy", policy);
   // Streamed responses must pass proxies unbuffered, or every fragment arrives at the end.
   response.headers.set("x-accel-buffering", "no");
@@ -95,5 +118,8 @@ export function proxy(request: NextRequest) {
 }
 
 export const config = {
-  matcher: [{ source: "/((?!_next/static|_next/image|favicon.ico|icon.svg|spinner.svg).*)" }],
+  // Every path but the build's assets and the files that exist in public/ and app/, matched exactly: a path that
+  // only starts like one (`/favicon.icox`, `/_next/staticx`) is a page's address, and needs the policy and the checks.
+  // A file added to public/ is served unlisted too; listing it only spares it the proxy.
+  matcher: [{ source: "/((?!_next/static/|icon\\.svg$|spinner\\.svg$|noscript\\.css$).*)" }],
 };

@@ -2,11 +2,12 @@ import { isbot } from "isbot";
 import { headers } from "next/headers";
 import { connection } from "next/server";
 import { Suspense } from "react";
-import { Fragment, FragmentOutcome } from "./_components/fragment";
-import { fragmentLookup } from "./_components/fragment-data";
+import { FragmentOutcome, StreamedFragment } from "./_components/fragment";
+import { lookUpOnce } from "./_components/fragment-data";
 import { Spinner } from "./_components/spinner";
 import { Timeline, TimelinePlaceholder, TimelineView } from "./_components/timeline";
-import { getSources, shellResults } from "@/lib/fragments";
+import { pageFragments } from "./page-fragments";
+import { shellResults } from "@/lib/fragments";
 
 // Streaming needs the Node.js runtime; on Vercel a function may run this long (the fragment deadline plus
 // the background refresh that after() keeps alive).
@@ -16,9 +17,8 @@ export const maxDuration = 60;
 export default async function Home() {
   // Rendered per request: fragment data must never be baked in at build time.
   await connection();
-  const sources = getSources();
-  const names = sources.map((source) => source.name);
-  const lookups = names.map((name) => fragmentLookup(name));
+  const fragments = pageFragments();
+  const lookups = fragments.map((fragment) => lookUpOnce(fragment));
   // Crawlers and link previewers read the HTML without running the scripts that move a streamed part into
   // place: they wait for every part's final result (each settles by its deadline, a stale value's refresh
   // too), so the page has no boundary at all.
@@ -36,7 +36,8 @@ export default async function Home() {
         streams into the same response the moment its data is ready, from a cache when it can.
       </p>
       <div className="fragments">
-        {sources.map(({ name, title }, index) => {
+        {fragments.map((fragment, index) => {
+          const { name, title } = fragment;
           const answer = answers[index];
           // A polite live region, read whole: a screen reader hears the part's title and its data when the part
           // replaces its spinner. No aria-busy here: the swap replaces the section's content, never its attributes.
@@ -51,10 +52,10 @@ export default async function Home() {
             >
               <h2 id={`fragment-${name}`}>{title}</h2>
               {answer ? (
-                <FragmentOutcome result={answer} refreshed={finalResults ? undefined : lookups[index]!.refreshed} />
+                <FragmentOutcome fragment={fragment} result={answer} refreshed={finalResults ? undefined : lookups[index]!.refreshed} />
               ) : (
                 <Suspense fallback={<Spinner label={`Loading ${title}`} />}>
-                  <Fragment name={name} />
+                  <StreamedFragment fragment={fragment} />
                 </Suspense>
               )}
             </section>
@@ -62,11 +63,11 @@ export default async function Home() {
         })}
       </div>
       {/* A stale part may still be replaced by its refresh: then the timeline waits for that too. */}
-      {finalResults || (answered.length === names.length && answered.every((answer) => answer.status !== "ready" || answer.origin !== "stale")) ? (
+      {finalResults || (answered.length === fragments.length && answered.every((answer) => answer.status !== "ready" || answer.origin !== "stale")) ? (
         <TimelineView results={answered} />
       ) : (
         <Suspense fallback={<TimelinePlaceholder />}>
-          <Timeline names={names} />
+          <Timeline fragments={fragments} />
         </Suspense>
       )}
     </main>

@@ -87,7 +87,7 @@ async function main(): Promise<void> {
 
 /** The static floor, made from a warm view of the streamed page on an instance of its own. */
 async function staticFloorOf(services: Services): Promise<StaticFloor> {
-  const app = await launchApp(services, "memory", { CACHE_TTL_SECONDS: "3600" });
+  const app = await launchApp(services, "memory", { CACHE_FRESH_SECONDS: "3600" });
   try {
     log("static floor: a warm copy of the streamed page");
     await readBody(`${app.url}/`);

@@ -78,7 +78,7 @@ export function launchSeed({ upstream, stack }: Services, ttlSeconds: number): P
   return startSeed({
     SLOW_API_URL: upstream.urlTemplate,
     REDIS_URL: stack.redis.url,
-    CACHE_TTL_SECONDS: String(ttlSeconds),
+    CACHE_FRESH_SECONDS: String(ttlSeconds),
     FRAGMENTS: FRAGMENT_NAMES.join(","),
   });
 }

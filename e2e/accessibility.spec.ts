@@ -16,7 +16,7 @@ async function expectNoViolations(page: Page, state: string) {
 test.describe("accessibility", () => {
   test("no axe violation cold, with every spinner showing, complete, and warm after a reload", async ({ page, launch, upstream }) => {
     const release = { a11y1: upstream.hold("a11y1"), a11y2: upstream.hold("a11y2") };
-    const app = await launch({ FRAGMENTS: "a11y1,a11y2", FRAGMENT_TIMEOUT_MS: "30000" });
+    const app = await launch({ FRAGMENTS: "a11y1,a11y2", FRAGMENT_DEADLINE_MS: "30000" });
 
     await page.goto(app.url, { waitUntil: "commit" });
     for (const name of ["a11y1", "a11y2"]) await expect(spinner(page, name)).toBeVisible();
@@ -29,7 +29,7 @@ test.describe("accessibility", () => {
     await expectNoViolations(page, "complete");
 
     await page.reload();
-    for (const name of ["a11y1", "a11y2"]) await expect(value(page, name)).toHaveAttribute("data-source", "hit");
+    for (const name of ["a11y1", "a11y2"]) await expect(value(page, name)).toHaveAttribute("data-origin", "hit");
     await expectNoViolations(page, "warm");
   });
 
@@ -46,7 +46,7 @@ test.describe("accessibility", () => {
 
   test("no axe violation with a part still working", async ({ page, launch, upstream }) => {
     upstream.hold("late");
-    const app = await launch({ FRAGMENTS: "late", FRAGMENT_TIMEOUT_MS: "800" });
+    const app = await launch({ FRAGMENTS: "late", FRAGMENT_DEADLINE_MS: "800" });
 
     await page.goto(app.url);
     await expect(region(page, "late").getByRole("status")).toContainText("Still working on late");
@@ -56,7 +56,7 @@ test.describe("accessibility", () => {
 
   test("each part is a polite live region read whole, so its arrival is heard with its name", async ({ page, launch, upstream }) => {
     const release = upstream.hold("heard");
-    const app = await launch({ FRAGMENTS: "heard", FRAGMENT_TIMEOUT_MS: "30000" });
+    const app = await launch({ FRAGMENTS: "heard", FRAGMENT_DEADLINE_MS: "30000" });
 
     await page.goto(app.url, { waitUntil: "commit" });
     const part = region(page, "heard");
@@ -71,7 +71,7 @@ test.describe("accessibility", () => {
   for (const reducedMotion of ["no-preference", "reduce"] as const) {
     test(`the spinner ${reducedMotion === "reduce" ? "stands still" : "turns"} when the reader's motion preference is ${reducedMotion}`, async ({ page, launch, upstream }) => {
       upstream.hold("turning");
-      const app = await launch({ FRAGMENTS: "turning", FRAGMENT_TIMEOUT_MS: "30000" });
+      const app = await launch({ FRAGMENTS: "turning", FRAGMENT_DEADLINE_MS: "30000" });
       await page.emulateMedia({ reducedMotion });
 
       await page.goto(app.url, { waitUntil: "commit" });

@@ -9,7 +9,7 @@ for (const storeKind of STORES) {
       upstream.script("quick", { latencyMs: 100 });
       upstream.script("late", { latencyMs: 300 });
       const release = upstream.hold("late");
-      const app = await launch({ FRAGMENTS: "quick,late", FRAGMENT_TIMEOUT_MS: "1000" });
+      const app = await launch({ FRAGMENTS: "quick,late", FRAGMENT_DEADLINE_MS: "1000" });
 
       const raw = await timeChunks(`${app.url}/`);
       const finished = raw.chunks.at(-1)?.at ?? Infinity;
@@ -31,7 +31,7 @@ for (const storeKind of STORES) {
       await page.evaluate(() => ((window as unknown as { marker: string }).marker = "same page"));
       await retry.click();
       await expect(late.getByText("result for late", { exact: true })).toBeVisible();
-      await expect(late.getByText("result for late", { exact: true })).toHaveAttribute("data-source", "hit");
+      await expect(late.getByText("result for late", { exact: true })).toHaveAttribute("data-origin", "hit");
       await expect(retry).toHaveCount(0);
       expect(await page.evaluate(() => (window as unknown as { marker?: string }).marker), "no reload").toBe("same page");
       expect(upstream.calls("late")).toBe(1);

@@ -1,7 +1,7 @@
 import { request } from "node:http";
 import { timeChunks } from "../harness/chunk-timer";
 import { startNginx } from "../harness/nginx";
-import { expect, test } from "./fixtures";
+import { expect, pastOneSecond, test } from "./fixtures";
 import { ADMIN_TOKEN, expectStreamed, FRAGMENTS, LATENCIES, warm } from "./streaming-check";
 
 test.describe("the standalone server", () => {
@@ -85,12 +85,41 @@ test.describe("behind nginx with its default proxy buffering", () => {
   });
 });
 
+test.describe("behind nginx, the retry control", () => {
+  test("works from the page nginx served; its call replayed from another origin is refused", async ({ page, launch, upstream }) => {
+    const releaseLate = upstream.hold("late");
+    const app = await launch({ FRAGMENTS: "late", FRAGMENT_DEADLINE_MS: "800" });
+    const nginx = await startNginx({ upstreamPort: app.port });
+    try {
+      await page.goto(nginx.url);
+      const late = page.getByRole("region", { name: "Fragment late" });
+      const retry = late.getByRole("button", { name: "Retry late" });
+      await expect(retry).toBeVisible();
+      releaseLate();
+      await expect.poll(() => upstream.answered("late")).toBe(1);
+      const [call] = await Promise.all([page.waitForResponse((response) => response.request().method() === "POST"), retry.click()]);
+      await expect(late.getByText("result for late", { exact: true })).toBeVisible();
+      expect(call.status()).toBe(200);
+      expect(await call.request().headerValue("origin")).toBe(nginx.url);
+
+      // The same call, naming the app's own address: another origin than the one nginx serves the page from.
+      const { "next-action": action, "content-type": type, "user-agent": agent } = call.request().headers();
+      const replay = (origin: string) =>
+        fetch(`${nginx.url}/`, { method: "POST", headers: { "next-action": action!, "content-type": type!, "user-agent": agent!, origin }, body: call.request().postData()! });
+      expect((await replay(nginx.url)).status).toBe(200);
+      expect((await replay(app.url)).status).toBe(403);
+    } finally {
+      await nginx.stop();
+    }
+  });
+});
+
 test.describe("graceful shutdown", () => {
   test("SIGTERM while a page streams: the response still completes with every fragment, then the process exits", async ({ launch, upstream }) => {
     upstream.script("g0", { latencyMs: 100 });
     upstream.script("g1", { latencyMs: 1500 });
-    // The bound after SIGTERM is FRAGMENT_TIMEOUT_MS + UPSTREAM_TIMEOUT_MS + 2 s = 9 s.
-    const app = await launch({ FRAGMENTS: "g0,g1", FRAGMENT_TIMEOUT_MS: "4000", UPSTREAM_TIMEOUT_MS: "3000" });
+    // The bound after SIGTERM is FRAGMENT_DEADLINE_MS + UPSTREAM_TIMEOUT_MS + 2 s = 9 s.
+    const app = await launch({ FRAGMENTS: "g0,g1", FRAGMENT_DEADLINE_MS: "4000", UPSTREAM_TIMEOUT_MS: "3000" });
 
     const started = performance.now();
     const streaming = timeChunks(`${app.url}/`);
@@ -131,21 +160,20 @@ test.describe("graceful shutdown", () => {
     test("a background refresh in flight at SIGTERM still lands in Redis before the process exits", async ({ launch, upstream, redisStack }) => {
       const app = await launch({
         FRAGMENTS: "bg",
-        CACHE_TTL_SECONDS: "1",
+        CACHE_FRESH_SECONDS: "1",
         CACHE_GRACE_SECONDS: "60",
-        FRAGMENT_TIMEOUT_MS: "2000",
+        FRAGMENT_DEADLINE_MS: "2000",
         UPSTREAM_TIMEOUT_MS: "8000",
       });
       upstream.script("bg", { body: "first" });
       expect(await (await fetch(`${app.url}/fragment/bg`)).text()).toContain(">first<");
-      // Waiting on real time is the point: the cached value must go stale (TTL 1 s).
-      await new Promise((resolve) => setTimeout(resolve, 1100));
+      await pastOneSecond();
 
       upstream.script("bg", { body: "second" });
       const release = upstream.hold("bg");
       const stale = await (await fetch(`${app.url}/fragment/bg`)).text();
       expect(stale).toContain(">first<");
-      expect(stale).toContain('data-source="stale"');
+      expect(stale).toContain('data-origin="stale"');
       await upstream.waitForCalls("bg", 2);
 
       const started = performance.now();

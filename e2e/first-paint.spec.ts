@@ -44,7 +44,7 @@ test.describe("first paint", () => {
     await expect(page.getByText("result for p1", { exact: true })).toBeVisible();
     expect(await styled()).toBe("solid");
     await page.reload();
-    await expect(page.getByText("result for p1", { exact: true })).toHaveAttribute("data-source", "hit");
+    await expect(page.getByText("result for p1", { exact: true })).toHaveAttribute("data-origin", "hit");
     expect(await styled()).toBe("solid");
 
     expect(await watch.violations()).toEqual([]);

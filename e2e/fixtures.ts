@@ -64,6 +64,28 @@ export const test = base.extend<Fixtures>({
 
 export const STORES: StoreKind[] = ["memory", "upstash"];
 
+/** Where a value came from, as the first `data-origin` of `html` tells it. */
+export const originOf = (html: string) => /data-origin="(\w+)"/.exec(html)?.[1];
+
+/** One fragment at `/fragment/<name>` as an HTML snippet: its status, its HTML and where its value came from. */
+export async function fetchFragment(app: { url: string }, name: string) {
+  const response = await fetch(`${app.url}/fragment/${name}`);
+  const html = await response.text();
+  return { status: response.status, html, origin: originOf(html) };
+}
+
+/** POSTs a purge to `app`: `body` is sent as it is when a string, as JSON otherwise; no header without `authorization`. */
+export function purgeCache(app: { url: string }, body: unknown, authorization?: string) {
+  return fetch(`${app.url}/api/cache/purge`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(authorization ? { authorization } : {}) },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+}
+
+/** Waits until a value cached for 1 s (`CACHE_FRESH_SECONDS=1`) has gone stale: real time is the point. */
+export const pastOneSecond = () => new Promise((resolve) => setTimeout(resolve, 1100));
+
 /** Every kind of shared store: the cross-instance behaviour must hold on each. */
 export const SHARED_STORES: StoreKind[] = ["upstash", "redis", "redis-cluster"];
 

@@ -31,6 +31,28 @@ for (const storeKind of SHARED_STORES) {
       expect(upstream.calls("f"), "upstream calls by three instances in two backoff windows").toBeLessThanOrEqual(2);
       console.info(`failing upstream on ${storeKind}: ${upstream.calls("f")} calls in 2.6 s from 3 instances`);
     });
+
+    test("an answer under the upstream's cap that is too large to cache as JSON gets one call per backoff window", async ({ launch, upstream }) => {
+      // 700 quotes pass the 1000-byte upstream cap, and are 1402 bytes as the JSON the cache would store.
+      upstream.script("q", { body: '"'.repeat(700) });
+      const env = { FRAGMENTS: "q", CACHE_MAX_VALUE_BYTES: "1000", REDIS_TIMEOUT_MS: "2000" };
+      const apps = [await launch(env), await launch(env)];
+      // Each instance's client is connected: a lookup on a store that does not answer yet loads alone, with no
+      // lease, and then cannot record its failure for the fleet.
+      for (const app of apps) await expect.poll(async () => (await fetch(`${app.url}/api/health/ready`)).status).toBe(200);
+      const first = await fetch(`${apps[0]!.url}/fragment/q`);
+      expect(first.status, "the view that loaded it is served").toBe(200);
+      expect(await first.text()).toContain('&quot;'.repeat(700));
+      // Every later view in the backoff window (1 s) is answered without an upstream call, on both instances.
+      for (const app of apps) {
+        const views = await Promise.all(Array.from({ length: 5 }, () => fetch(`${app.url}/fragment/q`)));
+        for (const view of views) await view.body?.cancel();
+        expect(views.map((view) => view.status)).toEqual(Array(5).fill(502));
+      }
+      expect(upstream.calls("q")).toBe(1);
+      await expect.poll(async () => (await fetch(`${apps[1]!.url}/fragment/q`)).status, { timeout: 5000 }).toBe(200);
+      expect(upstream.calls("q"), "one more call once the window passed").toBe(2);
+    });
   });
 }
 

@@ -259,7 +259,7 @@ test.use({ storeKind: "upstash" });
 
 test("deterministic fuzz: bounded malformed traffic on every route never gets a 500 and never reaches the upstream or the store", async ({ launch, upstream, redisStack }, testInfo) => {
   test.setTimeout(90_000);
-  const app = await launch({ FRAGMENTS: VALID_NAMES.join(","), CACHE_ADMIN_TOKEN: ADMIN_TOKEN, FRAGMENT_TIMEOUT_MS: "2000" });
+  const app = await launch({ FRAGMENTS: VALID_NAMES.join(","), CACHE_ADMIN_TOKEN: ADMIN_TOKEN, FRAGMENT_DEADLINE_MS: "2000" });
   const client = redisStack!.client;
   const random = prng(SEED);
   const started = performance.now();

@@ -57,7 +57,7 @@ test.describe("request bodies", () => {
 
   for (const standalone of [false, true]) {
     test(`a body that stops is cut at IDLE_TIMEOUT_MS and one that trickles at REQUEST_TIMEOUT_MS (${standalone ? "standalone server" : "next start"})`, async ({ launch }) => {
-      const app = await launch({ FRAGMENTS: "a", FRAGMENT_TIMEOUT_MS: "1000", IDLE_TIMEOUT_MS: "2000", REQUEST_TIMEOUT_MS: "3000", CACHE_ADMIN_TOKEN: TOKEN }, { standalone });
+      const app = await launch({ FRAGMENTS: "a", FRAGMENT_DEADLINE_MS: "1000", IDLE_TIMEOUT_MS: "2000", REQUEST_TIMEOUT_MS: "3000", CACHE_ADMIN_TOKEN: TOKEN }, { standalone });
       const purge = { path: "/api/cache/purge", headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" }, waitMs: 10_000 };
       const [stopped, trickled] = await Promise.all([
         sendBody({ ...purge, port: app.port, announcedBytes: 100, sendBytes: 7 }),
@@ -78,7 +78,7 @@ test.describe("readers that never read", () => {
     const idleMs = 3000;
     const app = await launch({
       FRAGMENTS: "big",
-      FRAGMENT_TIMEOUT_MS: "1000",
+      FRAGMENT_DEADLINE_MS: "1000",
       IDLE_TIMEOUT_MS: String(idleMs),
       UPSTREAM_MAX_BYTES: String(16 * MIB),
       CACHE_MAX_VALUE_BYTES: String(16 * MIB),

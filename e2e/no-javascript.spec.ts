@@ -16,7 +16,7 @@ test.describe("without JavaScript", () => {
   test("each part shows under its name as soon as its data arrives, and no spinner ever shows", async ({ page, launch, upstream }) => {
     const release = { slow: upstream.hold("slow"), fast: upstream.hold("fast") };
     upstream.script("broken", { status: 500 });
-    const app = await launch({ FRAGMENTS: "slow,fast,broken", FRAGMENT_TIMEOUT_MS: "30000" });
+    const app = await launch({ FRAGMENTS: "slow,fast,broken", FRAGMENT_DEADLINE_MS: "30000" });
 
     await page.goto(app.url, { waitUntil: "commit" });
     await expect(page.getByRole("heading", { level: 1, name: "Workerless" })).toBeVisible();
@@ -46,7 +46,7 @@ test.describe("without JavaScript", () => {
 
   test("a part still working says so, with no Retry control that could not work", async ({ page, launch, upstream }) => {
     upstream.hold("late");
-    const app = await launch({ FRAGMENTS: "late", FRAGMENT_TIMEOUT_MS: "800" });
+    const app = await launch({ FRAGMENTS: "late", FRAGMENT_DEADLINE_MS: "800" });
 
     await page.goto(app.url);
     await expect(page.getByText("Still working on late: its data is on the way.")).toBeVisible();
@@ -60,7 +60,7 @@ test.describe("without JavaScript", () => {
 test.describe("with JavaScript", () => {
   test("nothing changes: each part replaces its spinner in place, with no layout shift and no request for the no-script styles", async ({ page, launch, upstream }) => {
     const release = { slow: upstream.hold("slow"), fast: upstream.hold("fast") };
-    const app = await launch({ FRAGMENTS: "slow,fast", FRAGMENT_TIMEOUT_MS: "30000" });
+    const app = await launch({ FRAGMENTS: "slow,fast", FRAGMENT_DEADLINE_MS: "30000" });
     const requested: string[] = [];
     page.on("request", (request) => requested.push(new URL(request.url()).pathname));
     await page.addInitScript(() => {

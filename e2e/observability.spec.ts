@@ -1,6 +1,6 @@
 import type { Page } from "@playwright/test";
 import type { AppServer } from "../harness/app-server";
-import { expect, STORES, test } from "./fixtures";
+import { expect, fetchFragment, pastOneSecond, purgeCache, STORES, test } from "./fixtures";
 
 const ADMIN_TOKEN = "observability-admin-token-0123456789";
 
@@ -107,7 +107,7 @@ test.describe("what each fragment tells about itself", () => {
     upstream.script("broken", { latencyMs: 400, status: 500 });
     upstream.script("twin", { latencyMs: 900 });
     const releaseLate = upstream.hold("late");
-    const app = await launch({ FRAGMENTS: "slower,late,quick,twin,broken", FRAGMENT_TIMEOUT_MS: "1500" });
+    const app = await launch({ FRAGMENTS: "slower,late,quick,twin,broken", FRAGMENT_DEADLINE_MS: "1500" });
 
     // Another request is already loading "twin", so the page's lookup shares it.
     const twinElsewhere = fetch(`${app.url}/fragment/twin`);
@@ -139,8 +139,8 @@ test.describe("what each fragment tells about itself", () => {
       twin: "shared",
       late: "pending",
     });
-    await expect(region(page, "quick").getByText("result for quick", { exact: true })).toHaveAttribute("data-source", "miss");
-    await expect(region(page, "twin").getByText("result for twin", { exact: true })).toHaveAttribute("data-source", "shared");
+    await expect(region(page, "quick").getByText("result for quick", { exact: true })).toHaveAttribute("data-origin", "miss");
+    await expect(region(page, "twin").getByText("result for twin", { exact: true })).toHaveAttribute("data-origin", "shared");
     await expect(region(page, "late").getByRole("button", { name: "Retry late" })).toBeVisible();
 
     // Completion order: the upstream latencies order the fragments that waited for them.
@@ -170,7 +170,7 @@ test.describe("what each fragment tells about itself", () => {
       const shown = await meta(page, name);
       expect(shown.label).toBe("fresh from cache");
       expect(shown.ms).toBeLessThan(300);
-      await expect(region(page, name).getByText(`result for ${name}`, { exact: true })).toHaveAttribute("data-source", "hit");
+      await expect(region(page, name).getByText(`result for ${name}`, { exact: true })).toHaveAttribute("data-origin", "hit");
     }
     const rows = await timelineRows(page);
     expect(rows.map((row) => [row.name, row.outcome, row.label])).toEqual([
@@ -186,11 +186,11 @@ test.describe("what each fragment tells about itself", () => {
   });
 
   test("a value past its TTL whose refresh misses the deadline shows as stale, refreshing", async ({ page, launch, upstream }) => {
-    const app = await launch({ FRAGMENTS: "old", CACHE_TTL_SECONDS: "1", CACHE_GRACE_SECONDS: "60", FRAGMENT_TIMEOUT_MS: "500" });
+    const app = await launch({ FRAGMENTS: "old", CACHE_FRESH_SECONDS: "1", CACHE_GRACE_SECONDS: "60", FRAGMENT_DEADLINE_MS: "500" });
     await page.goto(app.url);
     await expect(region(page, "old").getByText("result for old", { exact: true })).toBeVisible();
     // Waiting on real time is the point: the value must outlive its 1 s TTL.
-    await page.waitForTimeout(1100);
+    await pastOneSecond();
     upstream.script("old", { latencyMs: 1000 });
     await page.reload();
     await expect(timeline(page)).toBeVisible();
@@ -257,45 +257,36 @@ test("a failing upstream call logs one error line and counts as a load error", a
   upstream.script("bad", { status: 503 });
   const app = await launch({ FRAGMENTS: "bad" });
   expect((await fetch(`${app.url}/fragment/bad`)).status).toBe(502);
+  // The page renders in another server bundle than the route, with its own copy of the modules: still one line.
+  expect((await fetch(app.url)).status).toBe(200);
   const counters = (await health(app)).counters;
-  expect(counters).toMatchObject({ misses: 1, loads: 1, loadErrors: 1 });
+  expect(counters).toMatchObject({ misses: 2, loads: 1, loadErrors: 1, skippedLoads: 1 });
   const calls = app.events().filter((event) => event.event === "upstream_call");
   expect(calls).toHaveLength(1);
   expect(calls[0]).toMatchObject({ key: "bad", outcome: "error", level: "warn" });
+  expect(app.events().filter((event) => event.level === "error")).toEqual([]);
 });
 
-function purge(app: AppServer, body: string, authorization?: string) {
-  return fetch(`${app.url}/api/cache/purge`, {
-    method: "POST",
-    headers: { "content-type": "application/json", ...(authorization ? { authorization } : {}) },
-    body,
-  });
-}
-
-async function fragment(app: AppServer, name: string) {
-  const html = await (await fetch(`${app.url}/fragment/${name}`)).text();
-  return { html, source: /data-source="(\w+)"/.exec(html)?.[1] };
-}
 
 test.describe("the purge route", () => {
   test("answers 404 when no admin token is configured", async ({ launch }) => {
     const app = await launch({ FRAGMENTS: "a" });
-    const response = await purge(app, JSON.stringify({ all: true }), `Bearer ${ADMIN_TOKEN}`);
+    const response = await purgeCache(app, JSON.stringify({ all: true }), `Bearer ${ADMIN_TOKEN}`);
     expect(response.status).toBe(404);
-    expect((await purge(app, JSON.stringify({ all: true }))).status).toBe(404);
+    expect((await purgeCache(app, JSON.stringify({ all: true }))).status).toBe(404);
   });
 
   test("refuses missing (401) and wrong (403) tokens, and bad bodies (400), touching nothing", async ({ launch, upstream }) => {
     const app = await launch({ FRAGMENTS: "p", CACHE_ADMIN_TOKEN: ADMIN_TOKEN });
-    expect((await fragment(app, "p")).source).toBe("miss");
+    expect((await fetchFragment(app, "p")).origin).toBe("miss");
 
-    const missing = await purge(app, JSON.stringify({ all: true }));
+    const missing = await purgeCache(app, JSON.stringify({ all: true }));
     expect(missing.status).toBe(401);
     expect(missing.headers.get("www-authenticate")).toMatch(/^Bearer /);
-    expect((await purge(app, JSON.stringify({ all: true }), `Basic ${btoa(`admin:${ADMIN_TOKEN}`)}`)).status).toBe(401);
-    expect((await purge(app, JSON.stringify({ all: true }), "Bearer ")).status).toBe(401);
-    expect((await purge(app, JSON.stringify({ all: true }), `Bearer ${ADMIN_TOKEN}x`)).status).toBe(403);
-    expect((await purge(app, JSON.stringify({ all: true }), `Bearer ${ADMIN_TOKEN.slice(0, -1)}`)).status).toBe(403);
+    expect((await purgeCache(app, JSON.stringify({ all: true }), `Basic ${btoa(`admin:${ADMIN_TOKEN}`)}`)).status).toBe(401);
+    expect((await purgeCache(app, JSON.stringify({ all: true }), "Bearer ")).status).toBe(401);
+    expect((await purgeCache(app, JSON.stringify({ all: true }), `Bearer ${ADMIN_TOKEN}x`)).status).toBe(403);
+    expect((await purgeCache(app, JSON.stringify({ all: true }), `Bearer ${ADMIN_TOKEN.slice(0, -1)}`)).status).toBe(403);
 
     const auth = `Bearer ${ADMIN_TOKEN}`;
     const badBodies = [
@@ -317,11 +308,11 @@ test.describe("the purge route", () => {
       JSON.stringify({ fragment: "p" }) + " ".repeat(1100),
     ];
     for (const body of badBodies) {
-      const response = await purge(app, body, auth);
+      const response = await purgeCache(app, body, auth);
       expect(response.status, body.slice(0, 60)).toBe(400);
       expect(response.headers.get("content-type")).toContain("application/json");
     }
-    expect((await fragment(app, "p")).source, "still cached").toBe("hit");
+    expect((await fetchFragment(app, "p")).origin, "still cached").toBe("hit");
     expect(upstream.calls()).toBe(1);
     expect(app.events().filter((event) => event.event === "cache_purge")).toEqual([]);
   });
@@ -332,19 +323,19 @@ test.describe("the purge route", () => {
     await fetch(`${app.url}/`).then((response) => response.text());
     expect([upstream.calls("one"), upstream.calls("two")]).toEqual([1, 1]);
 
-    const response = await purge(app, JSON.stringify({ fragment: "one" }), auth);
+    const response = await purgeCache(app, JSON.stringify({ fragment: "one" }), auth);
     expect(response.status).toBe(200);
     // Without Redis, the count is of the entries this instance held.
     expect(await response.json()).toEqual({ purged: "one", deleted: 1 });
-    expect((await fragment(app, "one")).source).toBe("miss");
-    expect((await fragment(app, "two")).source).toBe("hit");
+    expect((await fetchFragment(app, "one")).origin).toBe("miss");
+    expect((await fetchFragment(app, "two")).origin).toBe("hit");
     expect([upstream.calls("one"), upstream.calls("two")]).toEqual([2, 1]);
 
-    const all = await purge(app, JSON.stringify({ all: true }), auth);
+    const all = await purgeCache(app, JSON.stringify({ all: true }), auth);
     expect(all.status).toBe(200);
     expect(await all.json()).toEqual({ purged: "all", deleted: 2 });
-    expect((await fragment(app, "one")).source).toBe("miss");
-    expect((await fragment(app, "two")).source).toBe("miss");
+    expect((await fetchFragment(app, "one")).origin).toBe("miss");
+    expect((await fetchFragment(app, "two")).origin).toBe("miss");
     expect([upstream.calls("one"), upstream.calls("two")]).toEqual([3, 2]);
     expect(app.events().filter((event) => event.event === "cache_purge").map((event) => [event.key, event.outcome])).toEqual([
       ["one", "ok"],
@@ -355,16 +346,16 @@ test.describe("the purge route", () => {
   test.describe("with Redis", () => {
     test.use({ storeKind: "upstash" });
 
-    test("purge all deletes only the app's entries and leases, and another instance sees it within CACHE_LOCAL_SECONDS", async ({ launch, upstream, redisStack }) => {
-      const env = { FRAGMENTS: "q1,q2", CACHE_ADMIN_TOKEN: ADMIN_TOKEN, CACHE_LOCAL_SECONDS: "1" };
+    test("purge all deletes only the app's entries and leases, and another instance sees it within CACHE_LOCAL_TRUST_SECONDS", async ({ launch, upstream, redisStack }) => {
+      const env = { FRAGMENTS: "q1,q2", CACHE_ADMIN_TOKEN: ADMIN_TOKEN, CACHE_LOCAL_TRUST_SECONDS: "1" };
       const [first, second] = await Promise.all([launch(env), launch(env)]);
       const client = redisStack!.client;
 
-      expect((await fragment(first, "q1")).source).toBe("miss");
-      expect((await fragment(first, "q2")).source).toBe("miss");
+      expect((await fetchFragment(first, "q1")).origin).toBe("miss");
+      expect((await fetchFragment(first, "q2")).origin).toBe("miss");
       // The second instance now holds both in its own tier, trusted for 1 s.
-      expect((await fragment(second, "q1")).source).toBe("hit");
-      expect((await fragment(second, "q2")).source).toBe("hit");
+      expect((await fetchFragment(second, "q1")).origin).toBe("hit");
+      expect((await fetchFragment(second, "q2")).origin).toBe("hit");
       expect(upstream.calls()).toBe(2);
 
       const foreign = {
@@ -377,7 +368,7 @@ test.describe("the purge route", () => {
       await client.set("workerless:v3:lease:{q9}", "someone-else", "PX", 60_000);
 
       upstream.script("q2", { body: "q2 after purge" });
-      const response = await purge(first, JSON.stringify({ all: true }), `Bearer ${ADMIN_TOKEN}`);
+      const response = await purgeCache(first, JSON.stringify({ all: true }), `Bearer ${ADMIN_TOKEN}`);
       const purgedAt = performance.now();
       expect(response.status).toBe(200);
       expect(await response.json()).toEqual({ purged: "all", deleted: 2 });
@@ -388,15 +379,15 @@ test.describe("the purge route", () => {
       expect(await client.get("workerless:v3:lease:{q9}")).toBeNull();
 
       // The purging instance forgot its own copies at once.
-      expect((await fragment(first, "q1")).source).toBe("miss");
+      expect((await fetchFragment(first, "q1")).origin).toBe("miss");
       expect(upstream.calls("q1")).toBe(2);
 
       // The other one checks Redis again once its 1 s of trust runs out.
       await expect
-        .poll(async () => (await fragment(second, "q2")).html, { timeout: 3000, intervals: [100] })
+        .poll(async () => (await fetchFragment(second, "q2")).html, { timeout: 3000, intervals: [100] })
         .toContain(">q2 after purge<");
       const seenAfter = performance.now() - purgedAt;
-      expect(seenAfter, "within CACHE_LOCAL_SECONDS (plus a poll)").toBeLessThan(1000 + 600);
+      expect(seenAfter, "within CACHE_LOCAL_TRUST_SECONDS (plus a poll)").toBeLessThan(1000 + 600);
       expect(upstream.calls("q2")).toBe(2);
     });
   });

@@ -58,6 +58,36 @@ test("the embedded store's probe writes nothing into the cache", async ({ launch
   expect(upstream.calls("m")).toBe(1);
 });
 
+test.describe("health detail", () => {
+  test.use({ storeKind: "upstash" });
+
+  test("with METRICS_TOKEN set, anyone gets ok and the status; the token's holder gets the store, circuit and counters", async ({ launch, redisStack }) => {
+    const app = await launch({ FRAGMENTS: "hd", METRICS_TOKEN });
+    const health = (authorization?: string) => fetch(`${app.url}/api/health`, authorization ? { headers: { authorization } } : {});
+    for (const authorization of [undefined, `Bearer ${METRICS_TOKEN}x`, `Basic ${METRICS_TOKEN}`]) {
+      const answer = await health(authorization);
+      expect(answer.status, String(authorization)).toBe(200);
+      expect(await answer.json(), String(authorization)).toEqual({ ok: true });
+    }
+    const detailed = await health(`Bearer ${METRICS_TOKEN}`);
+    expect(detailed.status).toBe(200);
+    expect(await detailed.json()).toMatchObject({ store: "upstash", ok: true, breaker: "closed", counters: { hits: 0, storeErrors: 0 } });
+
+    // What a load balancer acts on still shows: the status, and ok.
+    await redisStack!.redis.stop();
+    await expect.poll(async () => (await health()).status, { timeout: 3000 }).toBe(503);
+    expect(await (await health()).json()).toEqual({ ok: false });
+    expect(await (await health(`Bearer ${METRICS_TOKEN}`)).json()).toMatchObject({ store: "upstash", ok: false, error: expect.any(String) });
+  });
+});
+
+test("without METRICS_TOKEN, health shows its detail to anyone", async ({ launch }) => {
+  const app = await launch({ FRAGMENTS: "ho" });
+  const answer = await fetch(`${app.url}/api/health`);
+  expect(answer.status).toBe(200);
+  expect(await answer.json()).toMatchObject({ store: "memory", ok: true, breaker: "none", local: { entries: 0 }, counters: { hits: 0 } });
+});
+
 test.describe("metrics", () => {
   test("with METRICS_TOKEN set, the metrics need it: 401 without, 403 wrong, 200 with", async ({ launch }) => {
     const app = await launch({ FRAGMENTS: "mt", METRICS_TOKEN });

@@ -27,7 +27,7 @@ for (const storeKind of STORES) {
     test("shows every spinner first, then each fragment on its own, in completion order", async ({ page, launch, upstream }) => {
       // Each answer is held until the test lets it go, so the order is the test's, whatever the machine's speed.
       const release = { slow: upstream.hold("slow"), fast: upstream.hold("fast"), mid: upstream.hold("mid") };
-      const app = await launch({ FRAGMENTS: "slow,fast,mid", FRAGMENT_TIMEOUT_MS: "30000" });
+      const app = await launch({ FRAGMENTS: "slow,fast,mid", FRAGMENT_DEADLINE_MS: "30000" });
       const clientFetches: string[] = [];
       page.on("request", (request) => {
         if (["fetch", "xhr"].includes(request.resourceType())) clientFetches.push(request.url());
@@ -68,7 +68,7 @@ for (const storeKind of STORES) {
       await page.reload();
       for (const name of ["r1", "r2"]) {
         await expect(value(page, name)).toBeVisible();
-        await expect(value(page, name)).toHaveAttribute("data-source", "hit");
+        await expect(value(page, name)).toHaveAttribute("data-origin", "hit");
       }
       expect(upstream.calls("r1")).toBe(1);
       expect(upstream.calls("r2")).toBe(1);
@@ -102,7 +102,7 @@ for (const storeKind of STORES) {
       expect(await first.text()).toContain('<p class="fragment-value">result for solo</p>');
 
       const again = await request.get(`${app.url}/fragment/solo`);
-      expect(await again.text()).toContain('data-source="hit"');
+      expect(await again.text()).toContain('data-origin="hit"');
       expect(upstream.calls("solo")).toBe(1);
 
       upstream.script("down", { status: 503 });

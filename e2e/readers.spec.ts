@@ -1,7 +1,7 @@
 import { devices } from "@playwright/test";
 import type { AppServer } from "../harness/app-server";
 import { timeChunks, type TimedResponse } from "../harness/chunk-timer";
-import { expect, test } from "./fixtures";
+import { expect, purgeCache, test } from "./fixtures";
 import { ADMIN_TOKEN } from "./streaming-check";
 
 const CRAWLERS = {
@@ -30,12 +30,7 @@ async function warmApp(launch: (env: Record<string, string>) => Promise<AppServe
 
 /** Drops every cached fragment, so the next page is cold again. */
 async function emptyCache(app: AppServer) {
-  const purge = await fetch(`${app.url}/api/cache/purge`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
-    body: JSON.stringify({ all: true }),
-  });
-  expect(purge.status).toBe(200);
+  expect((await purgeCache(app, { all: true }, `Bearer ${ADMIN_TOKEN}`)).status).toBe(200);
 }
 
 const bodyOf = (response: TimedResponse) => response.chunks.map((chunk) => chunk.text).join("");
@@ -90,7 +85,7 @@ test.describe("crawlers and link previewers", () => {
   });
 
   test("a part past the fragment deadline says it is still working, in its section, when the document ends at the deadline", async ({ launch, upstream }) => {
-    const app = await warmApp(launch, { FRAGMENTS: "quick,late", FRAGMENT_TIMEOUT_MS: "1500" });
+    const app = await warmApp(launch, { FRAGMENTS: "quick,late", FRAGMENT_DEADLINE_MS: "1500" });
     upstream.script("quick", { latencyMs: 200 });
     upstream.hold("late");
 

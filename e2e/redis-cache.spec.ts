@@ -8,7 +8,7 @@ for (const storeKind of SHARED_STORES) {
     test("caches each fragment in Redis under a hash-tagged key with an expiry", async ({ page, launch, upstream, sharedRedis }) => {
       upstream.script("k1", { latencyMs: 100 });
       upstream.script("k2", { latencyMs: 200 });
-      const app = await launch({ FRAGMENTS: "k1,k2", CACHE_TTL_SECONDS: "30", CACHE_GRACE_SECONDS: "60" });
+      const app = await launch({ FRAGMENTS: "k1,k2", CACHE_FRESH_SECONDS: "30", CACHE_GRACE_SECONDS: "60" });
 
       await page.goto(app.url);
       await expect(page.getByText("result for k2", { exact: true })).toBeVisible();
@@ -50,7 +50,7 @@ test.describe("on Upstash", () => {
     upstream.script("r1", { latencyMs: 200 });
     upstream.script("r2", { latencyMs: 400 });
     // A generous hold, so the check is about what the shell carries rather than how fast Redis answers here.
-    const env = { FRAGMENTS: "r1,r2", CACHE_TTL_SECONDS: "60", SHELL_HOLD_MS: "1000" };
+    const env = { FRAGMENTS: "r1,r2", CACHE_FRESH_SECONDS: "60", SHELL_HOLD_MS: "1000" };
     const first = await launch(env);
     await (await fetch(first.url)).text();
     await expect.poll(async () => (await redisStack!.client.keys("workerless:v3:find:*")).length).toBe(2);

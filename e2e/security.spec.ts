@@ -20,7 +20,7 @@ test.describe("secrets", () => {
   test("no server secret reaches the browser: page, scripts, RSC payloads, server action answers, built assets", async ({ page, launch, upstream, redisStack }) => {
     upstream.script("s1", { latencyMs: 100 });
     const releaseLate = upstream.hold("late");
-    const app = await launch({ FRAGMENTS: "s1,late", FRAGMENT_TIMEOUT_MS: "800", CACHE_ADMIN_TOKEN: ADMIN_TOKEN });
+    const app = await launch({ FRAGMENTS: "s1,late", FRAGMENT_DEADLINE_MS: "800", CACHE_ADMIN_TOKEN: ADMIN_TOKEN });
     const secrets = {
       "Redis token": redisStack!.token,
       "Redis URL": redisStack!.bridgeUrl,
@@ -125,7 +125,7 @@ test.describe("content security policy", () => {
   test("Chromium reports no violation and no console error, and the page hydrates: Retry works", async ({ page, launch, upstream }) => {
     upstream.script("h1", { latencyMs: 100 });
     const releaseLate = upstream.hold("late");
-    const app = await launch({ FRAGMENTS: "h1,late", FRAGMENT_TIMEOUT_MS: "800" });
+    const app = await launch({ FRAGMENTS: "h1,late", FRAGMENT_DEADLINE_MS: "800" });
 
     await page.addInitScript(() => {
       const seen: string[] = [];
@@ -187,6 +187,152 @@ test.describe("security headers", () => {
       const response = await fetch(`${app.url}${path}`);
       await response.arrayBuffer();
       expect(nonceOf(response.headers.get("content-security-policy")), `CSP on ${path}`).toBeDefined();
+    }
+  });
+});
+
+test.describe("server action calls", () => {
+  const asBrowser = devices["Desktop Chrome"].userAgent;
+
+  /** The retry control's action id in this build, as the page's client code sends it. */
+  async function retryActionId(): Promise<string> {
+    const manifest = JSON.parse(await readFile(join(__dirname, "..", ".next", "server", "server-reference-manifest.json"), "utf8")) as {
+      node: Record<string, { exportedName: string }>;
+    };
+    const id = Object.entries(manifest.node).find(([, action]) => action.exportedName === "retryFragment")?.[0];
+    expect(id, "the build has the retry action").toBeDefined();
+    return id!;
+  }
+
+  test("refused input gets an answer, never a 500, and the log no stack: at most one warn line per refused call", async ({ launch, upstream }) => {
+    upstream.script("ra", { latencyMs: 10 });
+    const app = await launch({ FRAGMENTS: "ra" });
+    const id = await retryActionId();
+    // As the retry control sends it: React's encoding of its arguments, as text, from the page's origin.
+    const call = (body: string, origin = app.url) =>
+      fetch(`${app.url}/`, {
+        method: "POST",
+        headers: { "next-action": id, "content-type": "text/plain;charset=UTF-8", accept: "text/x-component", origin, "user-agent": asBrowser },
+        body,
+      });
+    const logged = app.output().length;
+
+    const cases = [
+      { what: "a known name", body: '["ra"]', status: 200, shows: "result for ra" },
+      { what: "an unknown name", body: '["zz"]', status: 200, shows: "This part (zz) could not be loaded." },
+      { what: "a number", body: "[42]", status: 200, shows: "This part (unknown) could not be loaded." },
+      { what: "an object", body: '[{"name":"ra"}]', status: 400 },
+      { what: "broken JSON", body: '["ra"', status: 400 },
+      // Past the action's 1 KiB: refused on its headers, before Next or the proxy reads it.
+      { what: "a deeply nested array", body: `${"[".repeat(100_000)}${"]".repeat(100_000)}`, status: 413 },
+      { what: "a reference to another part of the call", body: '["$1"]', status: 400 },
+      { what: "another site's origin", body: '["ra"]', origin: "https://evil.example", status: 403 },
+      { what: "another port's origin", body: '["ra"]', origin: `http://127.0.0.1:${app.port + 1}`, status: 403 },
+      { what: "an opaque origin", body: '["ra"]', origin: "null", status: 403 },
+      { what: "an origin that is no URL", body: '["ra"]', origin: "garbage", status: 403 },
+    ];
+    for (const { what, body, origin, status, shows } of cases) {
+      const answer = await call(body, origin);
+      const text = await answer.text();
+      expect(answer.status, what).toBe(status);
+      if (shows) expect(text, what).toContain(shows);
+    }
+
+    const output = app.output().slice(logged);
+    expect(output, "no stack trace").not.toMatch(/^\s+at /m);
+    const lines = output.split("\n").filter((line) => line.trim() !== "");
+    expect(lines.filter((line) => !line.startsWith("{")), "only the app's own JSON lines").toEqual([]);
+    const events = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(events.filter((event) => event.level === "error")).toEqual([]);
+    // The two refusals the action answers itself are logged once each; the proxy's 400s and 403s not at all.
+    expect(events.filter((event) => event.level === "warn")).toEqual([
+      expect.objectContaining({ event: "retry_refused", key: "zz" }),
+      expect.objectContaining({ event: "retry_refused", argument: "number" }),
+    ]);
+    expect(upstream.calls(), "only the known name reached the upstream").toBe(1);
+  });
+});
+
+test.describe("every HTML response carries the policy", () => {
+  // Paths that only start like a static file, and the addresses of Next's own error pages.
+  const NEAR_MISSES = [
+    "/favicon.ico",
+    "/favicon.icox",
+    "/icon.svgx",
+    "/icon.svg/x",
+    "/spinner.svgx",
+    "/spinner.svg/x",
+    "/noscript.cssx",
+    "/_next/image",
+    "/_next/imagex",
+    "/_next/static",
+    "/_next/staticx",
+    "/_nextx/static/x.js",
+    "/_global-error",
+    "/_global-error.html",
+    "/_not-found",
+    "/404",
+    "/500",
+    "/_error",
+    "/index.html",
+  ];
+  const asBrowser = { "user-agent": devices["Desktop Chrome"].userAgent };
+
+  /** Why an answer is neither under this response's policy (every script with its nonce) nor a static file. */
+  async function uncovered(response: Response): Promise<string | undefined> {
+    const type = response.headers.get("content-type") ?? "";
+    const body = await response.text();
+    const nonce = nonceOf(response.headers.get("content-security-policy"));
+    if (!nonce) return type.startsWith("text/html") || response.status !== 200 ? `${response.status} ${type} without the policy` : undefined;
+    const unsigned = (body.match(/<script\b[^>]*>/g) ?? []).filter((tag) => !tag.includes(`nonce="${nonce}"`));
+    return unsigned.length === 0 ? undefined : `${unsigned.length} scripts without the nonce, e.g. ${unsigned[0]}`;
+  }
+
+  test("a path that only looks like a static file, and Next's error pages, get the policy and the method checks", async ({ launch }) => {
+    const app = await launch({ FRAGMENTS: "x" });
+    const html = await (await fetch(`${app.url}/`, { headers: asBrowser })).text();
+    const asset = /\/_next\/static\/[^"'\s]+\.js/.exec(html)?.[0];
+    expect(asset, "the page links a built script").toBeDefined();
+    const files = [asset!, "/icon.svg", ...(await readdir(join(__dirname, "..", "public"))).map((file) => `/${file}`)];
+
+    const problems: string[] = [];
+    for (const path of [...NEAR_MISSES, ...files]) {
+      const problem = await uncovered(await fetch(`${app.url}${path}`, { headers: asBrowser }));
+      if (problem) problems.push(`${path}: ${problem}`);
+    }
+    for (const path of files) {
+      const response = await fetch(`${app.url}${path}`);
+      await response.arrayBuffer();
+      if (response.status !== 200 || response.headers.get("content-type")?.startsWith("text/html")) problems.push(`${path}: not the file`);
+    }
+    for (const path of NEAR_MISSES) {
+      // Without a body: one would be refused on its headers (413) before the method is looked at.
+      const response = await fetch(`${app.url}${path}`, { method: "PUT" });
+      await response.arrayBuffer();
+      if (response.status !== 405) problems.push(`PUT ${path}: ${response.status}`);
+    }
+    expect(problems).toEqual([]);
+
+    // Next's prerendered 500 page carries no nonce: asked for directly, it is an address with no page.
+    const globalError = await fetch(`${app.url}/_global-error`, { headers: asBrowser });
+    expect(globalError.status).toBe(404);
+    expect(await globalError.text()).toContain("There is no page at this address.");
+  });
+
+  test("Chromium reports no violation on the not-found page, reached by any of these addresses", async ({ page, launch }) => {
+    const app = await launch({ FRAGMENTS: "x" });
+    await page.addInitScript(() => {
+      const seen: string[] = [];
+      (window as unknown as { cspViolations: string[] }).cspViolations = seen;
+      document.addEventListener("securitypolicyviolation", (event) => seen.push(`${event.violatedDirective} ${event.blockedURI}`));
+    });
+    for (const path of ["/_global-error", "/favicon.ico", "/icon.svg/x", "/_next/staticx"]) {
+      const response = await page.goto(`${app.url}${path}`);
+      expect(response?.status(), path).toBe(404);
+      await expect(page.getByRole("heading", { name: "Not found" }), path).toBeVisible();
+      // Next's client code ran (it sets window.next when it starts): the policy admitted its scripts.
+      await page.waitForFunction(() => "next" in window);
+      expect(await page.evaluate(() => (window as unknown as { cspViolations: string[] }).cspViolations), path).toEqual([]);
     }
   });
 });

@@ -1,7 +1,7 @@
 import AxeBuilder from "@axe-core/playwright";
 import type { Page } from "@playwright/test";
 import type { AppServer } from "../harness/app-server";
-import { expect, SHARED_STORES, test } from "./fixtures";
+import { expect, purgeCache, SHARED_STORES, test } from "./fixtures";
 
 const ADMIN_TOKEN = "sources-admin-token-0123456789";
 /** The defined sources, not text fragments: no SLOW_API_URL (blank counts as unset), the simulator instant. */
@@ -9,20 +9,14 @@ const DEMO = { SLOW_API_URL: "", SLOW_API_MAX_MS: "0", CACHE_ADMIN_TOKEN: ADMIN_
 
 const region = (page: Page, title: string) => page.getByRole("region", { name: title });
 
-function purge(app: AppServer, target: Record<string, unknown>) {
-  return fetch(`${app.url}/api/cache/purge`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
-    body: JSON.stringify(target),
-  });
-}
+const purge = (app: AppServer, target: Record<string, unknown>) => purgeCache(app, target, `Bearer ${ADMIN_TOKEN}`);
 
 /** Where each fragment's value came from, as one view of `/` on `app` tells it. */
 async function origins(app: AppServer): Promise<Record<string, string>> {
   const response = await fetch(app.url, { headers: { "user-agent": "Googlebot/2.1" } });
   const html = await response.text();
   const found: Record<string, string> = {};
-  for (const match of html.matchAll(/data-fragment="([\w-]+)"[\s\S]*?data-source="(\w+)"/g)) found[match[1]!] = match[2]!;
+  for (const match of html.matchAll(/data-fragment="([\w-]+)"[\s\S]*?data-origin="(\w+)"/g)) found[match[1]!] = match[2]!;
   return found;
 }
 
@@ -64,7 +58,7 @@ test.describe("the defined sources", () => {
     expect(body.data.rates.every((rate) => typeof rate.rate === "number")).toBe(true);
 
     const html = await (await fetch(`${app.url}/fragment/rates`)).text();
-    expect(html).toContain('data-fragment="rates" data-source="hit"');
+    expect(html).toContain('data-fragment="rates" data-origin="hit"');
     expect(html).toContain("&quot;currency&quot;: &quot;USD&quot;");
     expect((await fetch(`${app.url}/fragment/a`)).status).toBe(404);
   });
@@ -84,8 +78,8 @@ for (const storeKind of SHARED_STORES) {
   test.describe(`purges across instances on the ${storeKind} store`, () => {
     test.use({ storeKind });
 
-    test("with CACHE_LOCAL_SECONDS=0, the other instance's very next view misses what a purge by tag or by fragment named", async ({ launch }) => {
-      const env = { ...DEMO, CACHE_LOCAL_SECONDS: "0" };
+    test("with CACHE_LOCAL_TRUST_SECONDS=0, the other instance's very next view misses what a purge by tag or by fragment named", async ({ launch }) => {
+      const env = { ...DEMO, CACHE_LOCAL_TRUST_SECONDS: "0" };
       const [first, second] = await Promise.all([launch(env), launch(env)]);
       expect(Object.values(await origins(first))).toEqual(["miss", "miss", "miss", "miss"]);
       await expect.poll(() => origins(second)).toEqual({ weather: "hit", rates: "hit", headlines: "hit", search: "hit" });
@@ -103,7 +97,7 @@ test.describe("a purge during a load", () => {
   test.use({ storeKind: "upstash" });
 
   test("is not undone: the load under way writes nothing back, and the next view loads again", async ({ launch, upstream, sharedRedis }) => {
-    const env = { FRAGMENTS: "slowp", CACHE_ADMIN_TOKEN: ADMIN_TOKEN, CACHE_LOCAL_SECONDS: "0" };
+    const env = { FRAGMENTS: "slowp", CACHE_ADMIN_TOKEN: ADMIN_TOKEN, CACHE_LOCAL_TRUST_SECONDS: "0" };
     const [loading, purging] = await Promise.all([launch(env), launch(env)]);
     upstream.script("slowp", { body: "before the purge" });
     const release = upstream.hold("slowp");

@@ -18,7 +18,7 @@ for (const storeKind of SHARED_STORES) {
       // Three servers and the load on two cores starve each other of CPU for the first seconds: Redis answers
       // in milliseconds but a 300 ms budget can expire unread and trip an instance's circuit (it then calls
       // alone, as designed). A wider budget keeps this test about the lease.
-      const env = { FRAGMENTS: keys.join(","), FRAGMENT_TIMEOUT_MS: "30000", REDIS_TIMEOUT_MS: "2000" };
+      const env = { FRAGMENTS: keys.join(","), FRAGMENT_DEADLINE_MS: "30000", REDIS_TIMEOUT_MS: "2000" };
       const apps = [await launch(env), await launch(env), await launch(env)];
 
       const pages = await Promise.all(Array.from({ length: 200 }, (_, index) => loadPage(apps[index % 3]!.url)));
@@ -34,7 +34,7 @@ for (const storeKind of SHARED_STORES) {
 
     test("when the instance holding the lease dies mid-call, the others finish within the lease and call once more", async ({ launch, upstream }) => {
       // The lease lasts UPSTREAM_TIMEOUT_MS + 1 s.
-      const env = { FRAGMENTS: "x", UPSTREAM_TIMEOUT_MS: "2000", FRAGMENT_TIMEOUT_MS: "30000" };
+      const env = { FRAGMENTS: "x", UPSTREAM_TIMEOUT_MS: "2000", FRAGMENT_DEADLINE_MS: "30000" };
       const [holder, second, third] = [await launch(env), await launch(env), await launch(env)];
       const release = upstream.hold("x");
 

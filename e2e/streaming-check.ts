@@ -1,7 +1,7 @@
 import type { AppServer } from "../harness/app-server";
 import type { TimedResponse } from "../harness/chunk-timer";
 import type { ScriptedUpstream } from "../harness/upstream-server";
-import { expect } from "./fixtures";
+import { expect, purgeCache } from "./fixtures";
 
 // Listed out of completion order, so arrival order can only come from streaming.
 export const LATENCIES: Record<string, number> = { d3: 1800, d1: 600, d2: 1200 };
@@ -14,12 +14,7 @@ export const ADMIN_TOKEN = "streaming-test-admin-token-0123456789";
  */
 export async function warm(app: AppServer, upstream: ScriptedUpstream) {
   expect((await fetch(`${app.url}/`).then((response) => response.text())).length).toBeGreaterThan(0);
-  const purge = await fetch(`${app.url}/api/cache/purge`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
-    body: JSON.stringify({ all: true }),
-  });
-  expect(purge.status).toBe(200);
+  expect((await purgeCache(app, { all: true }, `Bearer ${ADMIN_TOKEN}`)).status).toBe(200);
   for (const [name, latencyMs] of Object.entries(LATENCIES)) upstream.script(name, { latencyMs });
 }
 

@@ -17,8 +17,8 @@ export type NginxOptions = {
   /** The app behind nginx. */
   upstreamPort: number;
   /**
-   * Each location proxies to the app with its prefix replaced by `/`; nginx's defaults otherwise
-   * (proxy_buffering on). @default [{ prefix: "/" }]
+   * Each location proxies to the app with its prefix replaced by `/`, passing the client's Host on as
+   * X-Forwarded-Host; nginx's defaults otherwise (proxy_buffering on). @default [{ prefix: "/" }]
    */
   locations?: NginxLocation[];
   /** Directives in the server block, before the locations, e.g. `client_max_body_size 1k;`. */
@@ -48,6 +48,8 @@ function config(dir: string, port: number, { upstreamPort, locations = [{ prefix
       `    location ${prefix} {`,
       `      proxy_pass http://127.0.0.1:${upstreamPort}/;`,
       "      proxy_http_version 1.1;",
+      // The address the browser used, as a deployment passes it on: Next compares a server action call's Origin with it.
+      "      proxy_set_header X-Forwarded-Host $http_host;",
       ...directives.map((directive) => `      ${directive}`),
       "    }",
     ].join("\n"),

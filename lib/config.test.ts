@@ -20,9 +20,9 @@ const DEFAULTS: Config = {
   upstream: { kind: "simulator", maxMs: 3000 },
   http: { maxBytes: 1024 * 1024, followRedirects: false },
   fragments: undefined,
-  cacheTtlSeconds: 60,
+  cacheFreshSeconds: 60,
   cacheGraceSeconds: 300,
-  fragmentTimeoutMs: 4000,
+  fragmentDeadlineMs: 4000,
   shellHoldMs: 50,
   idleTimeoutMs: undefined,
   requestTimeoutMs: 10_000,
@@ -32,7 +32,7 @@ const DEFAULTS: Config = {
   cacheMaxEntries: 10_000,
   cacheMaxBytes: 64 * 1024 * 1024,
   cacheMaxValueBytes: 1024 * 1024,
-  cacheLocalSeconds: 5,
+  cacheLocalTrustSeconds: 5,
   adminToken: undefined,
   metricsToken: undefined,
   exportTraces: false,
@@ -62,9 +62,9 @@ describe("readConfig defaults", () => {
       SLOW_API_URL: " ",
       SLOW_API_MAX_MS: "",
       FRAGMENTS: "  ",
-      CACHE_TTL_SECONDS: "",
+      CACHE_FRESH_SECONDS: "",
       CACHE_GRACE_SECONDS: " ",
-      FRAGMENT_TIMEOUT_MS: "",
+      FRAGMENT_DEADLINE_MS: "",
       UPSTREAM_TIMEOUT_MS: "",
       REDIS_TIMEOUT_MS: "",
       REDIS_COOLDOWN_MS: "",
@@ -80,7 +80,7 @@ describe("readConfig defaults", () => {
   });
 
   it("does not modify the environment object it is given", () => {
-    const env: Env = { FRAGMENTS: " x , y ", CACHE_TTL_SECONDS: "" };
+    const env: Env = { FRAGMENTS: " x , y ", CACHE_FRESH_SECONDS: "" };
     const copy = { ...env };
     readConfig(env);
     expect(env).toEqual(copy);
@@ -91,9 +91,9 @@ describe("readConfig numbers", () => {
   it("reads every numeric variable into its field", () => {
     const config = readConfig({
       SLOW_API_MAX_MS: "250",
-      CACHE_TTL_SECONDS: "5",
+      CACHE_FRESH_SECONDS: "5",
       CACHE_GRACE_SECONDS: "0",
-      FRAGMENT_TIMEOUT_MS: "1500",
+      FRAGMENT_DEADLINE_MS: "1500",
       SHELL_HOLD_MS: "0",
       IDLE_TIMEOUT_MS: "20000",
       REQUEST_TIMEOUT_MS: "3000",
@@ -108,9 +108,9 @@ describe("readConfig numbers", () => {
       ...DEFAULTS,
       upstream: { kind: "simulator", maxMs: 250 },
       http: { maxBytes: 512, followRedirects: false },
-      cacheTtlSeconds: 5,
+      cacheFreshSeconds: 5,
       cacheGraceSeconds: 0,
-      fragmentTimeoutMs: 1500,
+      fragmentDeadlineMs: 1500,
       shellHoldMs: 0,
       idleTimeoutMs: 20_000,
       requestTimeoutMs: 3000,
@@ -124,9 +124,9 @@ describe("readConfig numbers", () => {
   });
 
   it("trims surrounding whitespace and accepts leading zeros", () => {
-    const config = readConfig({ CACHE_TTL_SECONDS: " 90 ", FRAGMENT_TIMEOUT_MS: "0100" });
-    expect(config.cacheTtlSeconds).toBe(90);
-    expect(config.fragmentTimeoutMs).toBe(100);
+    const config = readConfig({ CACHE_FRESH_SECONDS: " 90 ", FRAGMENT_DEADLINE_MS: "0100" });
+    expect(config.cacheFreshSeconds).toBe(90);
+    expect(config.fragmentDeadlineMs).toBe(100);
   });
 
   it("accepts a simulator delay of 0 ms", () => {
@@ -136,14 +136,14 @@ describe("readConfig numbers", () => {
   it("accepts the inclusive upper bounds", () => {
     const config = readConfig({
       SLOW_API_MAX_MS: "600000",
-      CACHE_TTL_SECONDS: "31536000",
+      CACHE_FRESH_SECONDS: "31536000",
       REDIS_TIMEOUT_MS: "60000",
       CACHE_MAX_ENTRIES: "10000000",
       CACHE_MAX_BYTES: String(2 ** 40),
       CACHE_MAX_VALUE_BYTES: String(512 * 1024 * 1024),
     });
     expect(config.upstream).toEqual({ kind: "simulator", maxMs: 600_000 });
-    expect(config.cacheTtlSeconds).toBe(31_536_000);
+    expect(config.cacheFreshSeconds).toBe(31_536_000);
     expect(config.redisTimeoutMs).toBe(60_000);
     expect(config.cacheMaxEntries).toBe(10_000_000);
     expect(config.cacheMaxBytes).toBe(2 ** 40);
@@ -152,9 +152,9 @@ describe("readConfig numbers", () => {
 
   const numericVariables = [
     "SLOW_API_MAX_MS",
-    "CACHE_TTL_SECONDS",
+    "CACHE_FRESH_SECONDS",
     "CACHE_GRACE_SECONDS",
-    "FRAGMENT_TIMEOUT_MS",
+    "FRAGMENT_DEADLINE_MS",
     "SHELL_HOLD_MS",
     "IDLE_TIMEOUT_MS",
     "REQUEST_TIMEOUT_MS",
@@ -179,9 +179,9 @@ describe("readConfig numbers", () => {
 
   it.each([
     ["SLOW_API_MAX_MS", "600001"],
-    ["CACHE_TTL_SECONDS", "31536001"],
+    ["CACHE_FRESH_SECONDS", "31536001"],
     ["CACHE_GRACE_SECONDS", "31536001"],
-    ["FRAGMENT_TIMEOUT_MS", "600001"],
+    ["FRAGMENT_DEADLINE_MS", "600001"],
     ["SHELL_HOLD_MS", "1001"],
     ["IDLE_TIMEOUT_MS", "3600001"],
     ["REQUEST_TIMEOUT_MS", "600001"],
@@ -197,8 +197,8 @@ describe("readConfig numbers", () => {
   });
 
   it.each([
-    ["CACHE_TTL_SECONDS", "0"],
-    ["FRAGMENT_TIMEOUT_MS", "0"],
+    ["CACHE_FRESH_SECONDS", "0"],
+    ["FRAGMENT_DEADLINE_MS", "0"],
     ["IDLE_TIMEOUT_MS", "0"],
     ["REQUEST_TIMEOUT_MS", "0"],
     ["UPSTREAM_TIMEOUT_MS", "0"],
@@ -211,9 +211,20 @@ describe("readConfig numbers", () => {
   });
 
   it("names the bad variable even when other variables are valid", () => {
-    const error = configError({ CACHE_TTL_SECONDS: "30", REDIS_TIMEOUT_MS: "fast", FRAGMENTS: "x" });
+    const error = configError({ CACHE_FRESH_SECONDS: "30", REDIS_TIMEOUT_MS: "fast", FRAGMENTS: "x" });
     expect(error.message).toContain("REDIS_TIMEOUT_MS");
-    expect(error.message).not.toContain("CACHE_TTL_SECONDS");
+    expect(error.message).not.toContain("CACHE_FRESH_SECONDS");
+  });
+});
+
+describe("readConfig renamed variables", () => {
+  it.each([
+    ["CACHE_TTL_SECONDS", "CACHE_FRESH_SECONDS"],
+    ["FRAGMENT_TIMEOUT_MS", "FRAGMENT_DEADLINE_MS"],
+    ["CACHE_LOCAL_SECONDS", "CACHE_LOCAL_TRUST_SECONDS"],
+  ])("stops the server on %s, naming its new name %s", (old, current) => {
+    const error = configError({ [old]: "5" });
+    expect(error.message).toBe(`${old} is now called ${current}: rename it`);
   });
 });
 

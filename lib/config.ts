@@ -55,9 +55,9 @@ const envSchema = z.object({
     .refine((names) => names.length > 0, "must name at least one fragment")
     .refine((names) => names.every(isFragmentName), `names must be ${FRAGMENT_NAME_RULE}`)
     .optional(),
-  CACHE_TTL_SECONDS: integer(1, 31_536_000).default(60),
+  CACHE_FRESH_SECONDS: integer(1, 31_536_000).default(60),
   CACHE_GRACE_SECONDS: integer(0, 31_536_000).default(300),
-  FRAGMENT_TIMEOUT_MS: integer(1, 600_000).default(4000),
+  FRAGMENT_DEADLINE_MS: integer(1, 600_000).default(4000),
   SHELL_HOLD_MS: integer(0, 1000).default(50),
   IDLE_TIMEOUT_MS: integer(1, 3_600_000).optional(),
   REQUEST_TIMEOUT_MS: integer(1, 600_000).default(10_000),
@@ -67,7 +67,7 @@ const envSchema = z.object({
   CACHE_MAX_ENTRIES: integer(1, 10_000_000).default(10_000),
   CACHE_MAX_BYTES: integer(1024, 2 ** 40).default(64 * 1024 * 1024),
   CACHE_MAX_VALUE_BYTES: integer(1, 512 * 1024 * 1024).default(1024 * 1024),
-  CACHE_LOCAL_SECONDS: integer(0, 3600).default(5),
+  CACHE_LOCAL_TRUST_SECONDS: integer(0, 3600).default(5),
   CACHE_ADMIN_TOKEN: z.string().trim().min(16, "must be at least 16 characters").optional(),
   METRICS_TOKEN: z.string().trim().min(16, "must be at least 16 characters").optional(),
   // Checked here because the exporter, given a URL it cannot parse, falls back to localhost without a word.
@@ -126,11 +126,11 @@ const configSchema = envSchema.transform((env) => ({
    */
   fragments: env.FRAGMENTS ?? (env.SLOW_API_URL ? ["a", "b", "c"] : undefined),
   /** How long a cached result is fresh, unless its source says otherwise. */
-  cacheTtlSeconds: env.CACHE_TTL_SECONDS,
+  cacheFreshSeconds: env.CACHE_FRESH_SECONDS,
   /** How long after that a stale result is still served while one refresh runs. */
   cacheGraceSeconds: env.CACHE_GRACE_SECONDS,
   /** When a fragment stops holding the stream open and shows "still working". */
-  fragmentTimeoutMs: env.FRAGMENT_TIMEOUT_MS,
+  fragmentDeadlineMs: env.FRAGMENT_DEADLINE_MS,
   /**
    * How long the page may hold its shell for lookups a cache is answering (not loading), so cached parts
    * arrive in the shell instead of behind spinners that vanish a moment later.
@@ -152,10 +152,10 @@ const configSchema = envSchema.transform((env) => ({
   /** Bounds of the in-process tier. */
   cacheMaxEntries: env.CACHE_MAX_ENTRIES,
   cacheMaxBytes: env.CACHE_MAX_BYTES,
-  /** Results larger than this are served but not cached. */
+  /** Results whose JSON is larger than this are served to their load's callers but not cached; the key backs off. */
   cacheMaxValueBytes: env.CACHE_MAX_VALUE_BYTES,
   /** With Redis: how long an instance trusts its in-process copy before checking it again; 0 checks it on every lookup. */
-  cacheLocalSeconds: env.CACHE_LOCAL_SECONDS,
+  cacheLocalTrustSeconds: env.CACHE_LOCAL_TRUST_SECONDS,
   /** Bearer token for `POST /api/cache/purge`; unset disables the route. */
   adminToken: env.CACHE_ADMIN_TOKEN,
   /** Bearer token `GET /api/metrics` requires; unset leaves the metrics open. */
@@ -169,9 +169,19 @@ const configSchema = envSchema.transform((env) => ({
 
 export type Config = z.output<typeof configSchema>;
 
+/** Variables that were renamed: one name per idea, from the environment to the code. Set, they stop the server. */
+const RENAMED: Readonly<Record<string, string>> = {
+  CACHE_TTL_SECONDS: "CACHE_FRESH_SECONDS",
+  FRAGMENT_TIMEOUT_MS: "FRAGMENT_DEADLINE_MS",
+  CACHE_LOCAL_SECONDS: "CACHE_LOCAL_TRUST_SECONDS",
+};
+
 /** Reads and validates configuration from an environment; throws ConfigError naming the bad variable. */
 export function readConfig(rawEnv: Env): Config {
-  const parsed = configSchema.safeParse(withoutBlanks(rawEnv));
+  const env = withoutBlanks(rawEnv);
+  const renamed = Object.keys(RENAMED).find((name) => env[name] !== undefined);
+  if (renamed) throw new ConfigError(`${renamed} is now called ${RENAMED[renamed]}: rename it`);
+  const parsed = configSchema.safeParse(env);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const variable = String(issue?.path[0] ?? "environment");

@@ -1,17 +1,14 @@
 import "server-only";
 import type { Span } from "@opentelemetry/api";
-import { definedSources } from "@/sources";
-import { LoadTimeoutError, NotJsonError, SharedLoadError, type Lookup } from "./cache";
-import { getConfig } from "./config";
+import { isLoadError, originalError, type Answer, type Policy } from "./cache";
+import { getConfig, type Config } from "./config";
 import type { Json } from "./json";
 import { describeError, logEvent } from "./log";
-import type { Origin } from "./origin";
+import type { Origin, Outcome } from "./origin";
 import { getRuntime } from "./runtime";
 import { checkSources, type Source } from "./source";
-import { textSources } from "./text-sources";
 import { TimeoutError, withTimeout } from "./timeout";
-import { ATTRIBUTES, recordFailure, traceLookup, type LookupOutcome } from "./tracing";
-import { UpstreamError } from "./upstream";
+import { ATTRIBUTES, recordFailure, traceLookup } from "./tracing";
 
 /** What a page renders for one fragment; never a wire format. */
 export type FragmentResult =
@@ -19,41 +16,54 @@ export type FragmentResult =
   | { status: "pending"; name: string; ms: number }
   | { status: "error"; name: string; ms: number };
 
+/** How a result is named in the page, the timeline, headers and traces. */
+export function outcomeOf(result: FragmentResult): Outcome {
+  return result.status === "ready" ? result.origin : result.status;
+}
+
 /** The fragment passed its deadline; its load goes on and fills the cache. */
 class FragmentDeadlineError extends TimeoutError {
   override name = "FragmentDeadlineError";
 }
 
-let sources: readonly Source[] | undefined;
-
 /**
- * The page's sources, in order: text fragments from FRAGMENTS (or SLOW_API_URL) when set, otherwise the
- * sources defined in `sources/`. Kept per module instance, not per process: each bundle renders with its
- * own copy of the definitions, and `next dev` picks up an edited source on its next request.
+ * One part of the page: a source with its policy and deadline decided once, against the configuration, when
+ * the page's fragments are made. The cache takes the policy whole.
  */
-export function getSources(): readonly Source[] {
-  sources ??= pageSources();
-  return sources;
-}
+export type Fragment = {
+  readonly name: string;
+  readonly title: string;
+  readonly tags: readonly string[];
+  /** The cache key: the name, and the version when it is not the first. */
+  readonly key: string;
+  readonly load: Source["loadData"];
+  readonly render: Source["render"];
+  readonly policy: Policy;
+  /** How long the page waits for it before showing "still working". */
+  readonly deadlineMs: number;
+};
 
-function pageSources(): readonly Source[] {
-  const { fragments } = getConfig();
-  return checkSources(fragments ? textSources(fragments) : definedSources);
-}
-
-/** The source of that name, if the page has one: nothing else is ever looked up. */
-export function sourceNamed(name: string): Source | undefined {
-  return getSources().find((source) => source.name === name);
-}
-
-/** Whether some source carries `tag`. */
-export function isKnownTag(tag: string): boolean {
-  return getSources().some((source) => source.tags.includes(tag));
+/** The fragments of a page showing `sources`, in their order; a bad list throws a `SourceDefinitionError`. */
+export function fragmentsOf(sources: readonly Source[], config: Config = getConfig()): readonly Fragment[] {
+  return checkSources(sources).map(({ name, title, tags, key, loadData, render, settings }) => ({
+    name,
+    title,
+    tags,
+    key,
+    load: loadData,
+    render,
+    policy: {
+      freshMs: (settings.freshSeconds ?? config.cacheFreshSeconds) * 1000,
+      graceMs: (settings.graceSeconds ?? config.cacheGraceSeconds) * 1000,
+      upstreamTimeoutMs: settings.upstreamTimeoutMs ?? config.upstreamTimeoutMs,
+      tags,
+    },
+    deadlineMs: settings.deadlineMs ?? config.fragmentDeadlineMs,
+  }));
 }
 
 /** A fragment lookup under way. None of its promises rejects: every failure is a result. */
 export type FragmentLookup = {
-  source: Source;
   /** The first result, by the fragment's deadline at the latest. */
   result: Promise<FragmentResult>;
   /** For a stale result: the fresh one, if its refresh lands before the deadline; otherwise undefined. */
@@ -61,18 +71,18 @@ export type FragmentLookup = {
   /** What the page ends up showing: the refreshed result if there is one, else the first. */
   final: Promise<FragmentResult>;
   /** Settles once the result is in or the lookup waits on a load: only a cache's answer is worth waiting for. */
-  answeredOrLoading: Promise<unknown>;
+  answeredOrWaiting: Promise<unknown>;
 };
 
-/** Starts looking up one source's data, through the cache, bounded by the source's deadline. */
-export function lookUp(source: Source): FragmentLookup {
-  let loading!: () => void;
-  const loadStarted = new Promise<void>((resolve) => (loading = resolve));
-  const settled = traceLookup(source.name, getRuntime().shared?.kind ?? "memory", (span) => settle(source, span, loading));
+/** Starts looking up one fragment's data, through the cache, bounded by the fragment's deadline. */
+export function lookUp(fragment: Fragment): FragmentLookup {
+  let waiting!: () => void;
+  const waitStarted = new Promise<void>((resolve) => (waiting = resolve));
+  const settled = traceLookup(fragment.name, getRuntime().shared?.kind ?? "memory", (span) => settle(fragment, span, waiting));
   const result = settled.then((found) => found.result);
   const refreshed = settled.then((found) => found.refreshed);
   const final = settled.then(async (found) => (await found.refreshed) ?? found.result);
-  return { source, result, refreshed, final, answeredOrLoading: Promise.race([result, loadStarted]) };
+  return { result, refreshed, final, answeredOrWaiting: Promise.race([result, waitStarted]) };
 }
 
 /**
@@ -87,7 +97,7 @@ export async function shellResults(lookups: readonly FragmentLookup[]): Promise<
   let timer: NodeJS.Timeout | undefined;
   const cap = new Promise<void>((resolve) => (timer = setTimeout(resolve, shellHoldMs)));
   try {
-    await Promise.race([Promise.all(lookups.map((lookup) => lookup.answeredOrLoading)), cap]);
+    await Promise.race([Promise.all(lookups.map((lookup) => lookup.answeredOrWaiting)), cap]);
   } finally {
     clearTimeout(timer);
   }
@@ -100,29 +110,22 @@ type Settled = { result: FragmentResult; refreshed: Promise<FragmentResult | und
 const noRefresh = Promise.resolve(undefined);
 
 /** The lookup itself, in `span`: a failure is recorded there and answered as an error result. */
-async function settle(source: Source, span: Span, onLoading: () => void): Promise<Settled> {
-  const { config, cache } = getRuntime();
-  const { name, options } = source;
-  const deadlineMs = options.deadlineMs ?? config.fragmentTimeoutMs;
+async function settle(fragment: Fragment, span: Span, onWaiting: () => void): Promise<Settled> {
+  const { cache } = getRuntime();
+  const { name, deadlineMs } = fragment;
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
   const outcome = (result: FragmentResult) => {
-    span.setAttribute(ATTRIBUTES.outcome, (result.status === "ready" ? result.origin : result.status) satisfies LookupOutcome);
+    span.setAttribute(ATTRIBUTES.outcome, outcomeOf(result));
     return result;
   };
   try {
     const lookup = await withTimeout(
-      cache.get(source.key, source.loadData, {
-        freshMs: (options.freshSeconds ?? config.cacheTtlSeconds) * 1000,
-        graceMs: (options.graceSeconds ?? config.cacheGraceSeconds) * 1000,
-        loadTimeoutMs: options.timeoutMs ?? config.upstreamTimeoutMs,
-        tags: source.tags,
-        onLoading,
-      }),
+      cache.get(fragment.key, fragment.load, fragment.policy, { onWaiting }),
       deadlineMs,
       () => new FragmentDeadlineError(`fragment "${name}" passed its ${deadlineMs} ms deadline`),
     );
-    const ready = ({ value, source: origin }: Lookup): FragmentResult => ({ status: "ready", name, data: value, origin, ms: elapsed() });
+    const ready = ({ value, origin }: Answer): FragmentResult => ({ status: "ready", name, data: value, origin, ms: elapsed() });
     // A refresh that misses the deadline leaves the stale value on the page; it still fills the cache.
     const untilDeadline = () => new FragmentDeadlineError(`the refresh of "${name}" passed the deadline`);
     const refreshed = lookup.refreshed
@@ -133,11 +136,8 @@ async function settle(source: Source, span: Span, onLoading: () => void): Promis
     if (error instanceof FragmentDeadlineError) return { result: outcome({ status: "pending", name, ms: elapsed() }), refreshed: noRefresh };
     // Load failures were logged once where they happened (a shared one on the instance that called);
     // anything else is logged here.
-    const loadFailure = [UpstreamError, LoadTimeoutError, SharedLoadError, NotJsonError].some((kind) => error instanceof kind);
-    if (!loadFailure) {
-      logEvent("error", "fragment_error", { key: name, error: describeError(error) });
-    }
-    recordFailure(span, error);
+    if (!isLoadError(error)) logEvent("error", "fragment_error", { key: name, error: describeError(error) });
+    recordFailure(span, isLoadError(error) ? originalError(error) : error);
     return { result: outcome({ status: "error", name, ms: elapsed() }), refreshed: noRefresh };
   }
 }

@@ -1,9 +1,7 @@
 import "server-only";
 import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
-import { checkBearer, type BearerCheck } from "./bearer";
 import { cacheSnapshot, type CacheSnapshot, type Counters } from "./health";
 import { processGlobal } from "./process-global";
-import { getRuntime } from "./runtime";
 
 const COUNTERS: Array<[keyof Counters, string, string]> = [
   ["hits", "workerless_cache_hits_total", "Lookups answered by a fresh cached value."],
@@ -14,7 +12,7 @@ const COUNTERS: Array<[keyof Counters, string, string]> = [
   ["loadErrors", "workerless_upstream_errors_total", "Upstream calls that failed."],
   ["loadTimeouts", "workerless_upstream_timeouts_total", "Upstream calls abandoned past UPSTREAM_TIMEOUT_MS."],
   ["skippedLoads", "workerless_upstream_backoff_total", "Loads not attempted because the key is backing off after a failure, here or on another instance."],
-  ["uncacheable", "workerless_cache_uncacheable_total", "Values served but not cached for being over CACHE_MAX_VALUE_BYTES."],
+  ["uncacheable", "workerless_cache_uncacheable_total", "Loaded values served but not cached for being over CACHE_MAX_VALUE_BYTES as JSON; their key backs off."],
   ["storeErrors", "workerless_store_errors_total", "Redis calls that failed or ran out of time."],
   ["storeSkipped", "workerless_store_skipped_total", "Redis calls skipped while the circuit was open."],
 ];
@@ -78,10 +76,4 @@ export async function scrapeMetrics(): Promise<{ text: string; contentType: stri
   } finally {
     scraped = undefined;
   }
-}
-
-/** With METRICS_TOKEN set, the metrics need it as a bearer token; without, they are open to whoever reaches the route. */
-export function checkMetricsAccess(authorization: string | null): BearerCheck {
-  const expected = getRuntime().config.metricsToken;
-  return expected ? checkBearer(authorization, expected) : "ok";
 }

@@ -11,9 +11,6 @@ import type { SharedStore } from "./stores/store";
 import { UpstashStore } from "./stores/upstash";
 import { createUpstream, type Upstream } from "./upstream";
 
-/** Versioned so a change of entry format or key layout never reads old entries. */
-const NAMESPACE = "workerless:v3";
-
 /** Everything a request needs, built once per process from the configuration. */
 export type Runtime = { config: Config; cache: Cache; upstream: Upstream; local: MemoryStore; shared?: GuardedStore };
 
@@ -41,12 +38,7 @@ function createRuntime(config: Config): Runtime {
   const cache = new Cache({
     local,
     shared,
-    namespace: NAMESPACE,
-    // The environment's policy; each source may set its own.
-    freshMs: config.cacheTtlSeconds * 1000,
-    graceMs: config.cacheGraceSeconds * 1000,
-    localTrustMs: config.cacheLocalSeconds * 1000,
-    loadTimeoutMs: config.upstreamTimeoutMs,
+    localTrustMs: config.cacheLocalTrustSeconds * 1000,
     maxValueBytes: config.cacheMaxValueBytes,
     backoffBaseMs: 1000,
     backoffMaxMs: 30_000,

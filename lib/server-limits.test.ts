@@ -5,26 +5,26 @@ import { sendBody } from "../harness/raw-clients";
 import { readConfig } from "./config";
 import { ConfigError } from "./config-error";
 import { limitRequests, limitServer, serverLimits, type ServerLimits } from "./server-limits";
-import { defineSource } from "./source";
 
-const source = (name: string, deadlineMs?: number) => defineSource({ name, title: name, load: async () => "x", render: () => null, deadlineMs });
+const fragment = (name: string, deadlineMs: number) => ({ name, deadlineMs });
 
 describe("serverLimits", () => {
   it("by default, leaves a streamed page 10 s past its longest fragment deadline before an idle connection is closed", () => {
-    const config = readConfig({ FRAGMENT_TIMEOUT_MS: "4000" });
-    expect(serverLimits(config, [source("a"), source("b", 2000)])).toEqual({ idleTimeoutMs: 14_000, requestTimeoutMs: 10_000 });
-    expect(serverLimits(config, [source("a"), source("slow", 9000)]).idleTimeoutMs).toBe(19_000);
+    const config = readConfig({});
+    expect(serverLimits(config, [fragment("a", 4000), fragment("b", 2000)])).toEqual({ idleTimeoutMs: 14_000, requestTimeoutMs: 10_000 });
+    expect(serverLimits(config, [fragment("a", 4000), fragment("slow", 9000)]).idleTimeoutMs).toBe(19_000);
   });
 
   it("takes IDLE_TIMEOUT_MS and REQUEST_TIMEOUT_MS as set", () => {
     const config = readConfig({ IDLE_TIMEOUT_MS: "4001", REQUEST_TIMEOUT_MS: "2500" });
-    expect(serverLimits(config, [source("a")])).toEqual({ idleTimeoutMs: 4001, requestTimeoutMs: 2500 });
+    expect(serverLimits(config, [fragment("a", 4000)])).toEqual({ idleTimeoutMs: 4001, requestTimeoutMs: 2500 });
   });
 
   it("refuses an idle timeout no longer than a fragment deadline, naming the variable and the fragment", () => {
     const config = readConfig({ IDLE_TIMEOUT_MS: "5000" });
-    expect(() => serverLimits(config, [source("a"), source("slow", 5000)])).toThrow(ConfigError);
-    expect(() => serverLimits(config, [source("a"), source("slow", 5000)])).toThrow(/^IDLE_TIMEOUT_MS is invalid: .*"slow" \(5000 ms\)/);
+    const fragments = [fragment("a", 4000), fragment("slow", 5000)];
+    expect(() => serverLimits(config, fragments)).toThrow(ConfigError);
+    expect(() => serverLimits(config, fragments)).toThrow(/^IDLE_TIMEOUT_MS is invalid: .*"slow" \(5000 ms\)/);
   });
 });
 

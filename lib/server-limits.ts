@@ -3,9 +3,9 @@ import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Config } from "./config";
 import { ConfigError } from "./config-error";
+import type { Fragment } from "./fragments";
 import { describeError, logEvent } from "./log";
 import { hasBody, refuseBody, type BodyRefusal } from "./request-bodies";
-import type { Source } from "./source";
 
 /** How long a client may take, and hold the server, on one connection. */
 export type ServerLimits = {
@@ -22,13 +22,12 @@ const IDLE_MARGIN_MS = 10_000;
  * The limits the configuration asks for. A streamed page may send nothing for as long as its slowest fragment's
  * deadline, so an idle timeout that short would cut healthy pages: that stops the server (ConfigError).
  */
-export function serverLimits(config: Config, sources: readonly Source[]): ServerLimits {
-  const deadlines = sources.map((source) => ({ name: source.name, ms: source.options.deadlineMs ?? config.fragmentTimeoutMs }));
-  const longest = deadlines.reduce((a, b) => (b.ms > a.ms ? b : a));
-  const idleTimeoutMs = config.idleTimeoutMs ?? longest.ms + IDLE_MARGIN_MS;
-  if (idleTimeoutMs <= longest.ms) {
+export function serverLimits(config: Config, fragments: ReadonlyArray<Pick<Fragment, "name" | "deadlineMs">>): ServerLimits {
+  const longest = fragments.reduce((a, b) => (b.deadlineMs > a.deadlineMs ? b : a));
+  const idleTimeoutMs = config.idleTimeoutMs ?? longest.deadlineMs + IDLE_MARGIN_MS;
+  if (idleTimeoutMs <= longest.deadlineMs) {
     throw new ConfigError(
-      `IDLE_TIMEOUT_MS is invalid: must be longer than the deadline of fragment "${longest.name}" (${longest.ms} ms), for which a streamed page may send nothing`,
+      `IDLE_TIMEOUT_MS is invalid: must be longer than the deadline of fragment "${longest.name}" (${longest.deadlineMs} ms), for which a streamed page may send nothing`,
     );
   }
   return { idleTimeoutMs, requestTimeoutMs: config.requestTimeoutMs };

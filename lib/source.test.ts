@@ -30,7 +30,7 @@ describe("defineSource", () => {
   it("keeps what the page and the cache need, with the name as the key", () => {
     const source = defineSource({ ...base, tags: ["outside"], freshSeconds: 600, deadlineMs: 2000 });
     expect(source).toMatchObject({ name: "weather", title: "Weather", key: "weather", tags: ["outside"] });
-    expect(source.options).toEqual({ freshSeconds: 600, graceSeconds: undefined, deadlineMs: 2000, timeoutMs: undefined });
+    expect(source.settings).toEqual({ freshSeconds: 600, graceSeconds: undefined, deadlineMs: 2000, upstreamTimeoutMs: undefined });
   });
 
   it("keys a later version apart, so data of an older shape is never read", () => {
@@ -75,7 +75,7 @@ describe("defineSource", () => {
     [{ freshSeconds: 0 }, '"weather": freshSeconds'],
     [{ graceSeconds: -1 }, '"weather": graceSeconds'],
     [{ deadlineMs: 1.5 }, '"weather": deadlineMs'],
-    [{ timeoutMs: 600_001 }, '"weather": timeoutMs'],
+    [{ upstreamTimeoutMs: 600_001 }, '"weather": upstreamTimeoutMs'],
     [{ tags: ["news", "news"] }, '"weather": tags must not repeat a tag'],
     [{ tags: ["a/b"] }, '"weather": tags.0 must be 1-64 characters'],
     [{ version: 0 }, '"weather": version'],

@@ -31,14 +31,14 @@ export type SourceDefinition<Data extends Json> = {
   schema?: z.ZodType<Data>;
   /** Renders the data (a server component: it may be async, and never ships to the browser). */
   render: (props: { data: Data }) => ReactNode | Promise<ReactNode>;
-  /** How long its data stays fresh. @default CACHE_TTL_SECONDS */
+  /** How long its data stays fresh. @default CACHE_FRESH_SECONDS */
   freshSeconds?: number;
   /** How long after that its stale data is still shown while one refresh runs. @default CACHE_GRACE_SECONDS */
   graceSeconds?: number;
-  /** How long the page waits for it before showing "still working". @default FRAGMENT_TIMEOUT_MS */
+  /** How long the page waits for it before showing "still working". @default FRAGMENT_DEADLINE_MS */
   deadlineMs?: number;
   /** Budget of one `load` call; a slower one is aborted and counts as a failure. @default UPSTREAM_TIMEOUT_MS */
-  timeoutMs?: number;
+  upstreamTimeoutMs?: number;
   /** Names a purge can address a group of sources by (same characters as a name). */
   tags?: readonly string[];
   /**
@@ -47,6 +47,9 @@ export type SourceDefinition<Data extends Json> = {
    */
   version?: number;
 };
+
+/** The settings a source may give itself, each defaulting to the configuration's value when the page is made. */
+export type SourceSettings = Readonly<Pick<SourceDefinition<Json>, "freshSeconds" | "graceSeconds" | "deadlineMs" | "upstreamTimeoutMs">>;
 
 /** A checked definition, its data type erased so sources of every type sit in one list. */
 export type Source = {
@@ -58,7 +61,7 @@ export type Source = {
   /** Loads and checks the data; rejects with what `load` threw or a `SourceDataError`. */
   readonly loadData: (signal: AbortSignal) => Promise<Json>;
   readonly render: (props: { data: Json }) => ReactNode | Promise<ReactNode>;
-  readonly options: Readonly<Pick<SourceDefinition<Json>, "freshSeconds" | "graceSeconds" | "deadlineMs" | "timeoutMs">>;
+  readonly settings: SourceSettings;
 };
 
 /** The source answered data its schema refuses: an upstream failure like any other. The message says where. */
@@ -80,7 +83,7 @@ const definitionSchema = z.strictObject({
   freshSeconds: seconds.min(1).optional(),
   graceSeconds: seconds.optional(),
   deadlineMs: milliseconds.optional(),
-  timeoutMs: milliseconds.optional(),
+  upstreamTimeoutMs: milliseconds.optional(),
   tags: z
     .array(name)
     .refine((tags) => new Set(tags).size === tags.length, "must not repeat a tag")
@@ -113,11 +116,11 @@ export function defineSource<Data extends Json>(definition: SourceDefinition<Dat
       throw new SourceDataError(`source "${definition.name}" answered data its schema refuses: ${where}: ${issue?.message ?? "invalid"}`);
     },
     render: render as Source["render"],
-    options: {
+    settings: {
       freshSeconds: definition.freshSeconds,
       graceSeconds: definition.graceSeconds,
       deadlineMs: definition.deadlineMs,
-      timeoutMs: definition.timeoutMs,
+      upstreamTimeoutMs: definition.upstreamTimeoutMs,
     },
   };
 }

@@ -2,8 +2,8 @@ import "server-only";
 import { SpanKind, SpanStatusCode, trace, type Span, type SpanOptions } from "@opentelemetry/api";
 import type { Json } from "./json";
 import { describeError } from "./log";
-import type { Origin } from "./origin";
 import type { StoreKind } from "./stores/store";
+import { LoadTimeoutError } from "./cache/errors";
 import { TimeoutError } from "./timeout";
 
 // Spans go through the OpenTelemetry API alone. Until a tracer provider is registered (instrumentation.ts
@@ -20,8 +20,6 @@ export const ATTRIBUTES = {
   upstreamOutcome: "workerless.upstream.outcome",
   upstreamBytes: "workerless.upstream.bytes",
 } as const;
-
-export type LookupOutcome = Origin | "pending" | "error";
 
 /** Marks `span` failed with `error`, which is recorded on it as an exception event. */
 export function recordFailure(span: Span, error: unknown): void {
@@ -64,7 +62,7 @@ export function traceUpstream(fragment: string, call: () => Promise<Json>): Prom
       }
       return value;
     } catch (error) {
-      span.setAttribute(ATTRIBUTES.upstreamOutcome, error instanceof TimeoutError ? "timeout" : "error");
+      span.setAttribute(ATTRIBUTES.upstreamOutcome, error instanceof LoadTimeoutError || error instanceof TimeoutError ? "timeout" : "error");
       throw error;
     }
   });

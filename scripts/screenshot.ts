@@ -18,7 +18,7 @@ async function main() {
   const browser = await chromium.launch({ executablePath: systemChromium });
   try {
     // Streaming: the rates (at most 0.8 s) have arrived; the search (at least 1 s) still shows its spinner.
-    await withApp(browser, { FRAGMENT_TIMEOUT_MS: "10000" }, async (page, url) => {
+    await withApp(browser, { FRAGMENT_DEADLINE_MS: "10000" }, async (page, url) => {
       await page.goto(url, { waitUntil: "commit" });
       await page.getByRole("table").waitFor();
       await page.getByRole("status", { name: "Loading Search: streaming server rendering" }).waitFor();

@@ -74,6 +74,6 @@ export const rates = defineSource({
   graceSeconds: 60,
   // A fast API: give up on it, and show "still working", sooner than on the slow ones.
   deadlineMs: 2000,
-  timeoutMs: 5000,
+  upstreamTimeoutMs: 5000,
   tags: ["markets"],
 });

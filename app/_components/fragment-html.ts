@@ -15,7 +15,7 @@ export function fragmentHtml(result: FragmentResult): string {
         typeof data === "string"
           ? `<p class="fragment-value">${escapeHtml(data)}</p>`
           : `<pre class="fragment-value">${escapeHtml(JSON.stringify(data, null, 2))}</pre>`;
-      return `<div data-fragment="${name}" data-source="${result.origin}">${body}</div>\n`;
+      return `<div data-fragment="${name}" data-origin="${result.origin}">${body}</div>\n`;
     }
     case "pending":
       return `<div data-fragment="${name}"><p class="fragment-pending" role="status">${noticeText("pending", name)}</p></div>\n`;

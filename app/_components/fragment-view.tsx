@@ -1,6 +1,6 @@
 import "server-only";
-import type { FragmentResult } from "@/lib/fragments";
-import { sourceNamed } from "@/lib/fragments";
+import { outcomeOf, type Fragment, type FragmentResult } from "@/lib/fragments";
+import type { Outcome } from "@/lib/origin";
 import { FragmentNotice } from "./fragment-notice";
 
 /** How each outcome is named to a person, beside the value and on the timeline. */
@@ -12,28 +12,23 @@ export const OUTCOME_LABELS = {
   refreshed: "refreshed while you waited",
   pending: "timed out, still working",
   error: "error",
-} as const;
-
-export function outcomeOf(result: FragmentResult): keyof typeof OUTCOME_LABELS {
-  return result.status === "ready" ? result.origin : result.status;
-}
+} as const satisfies Record<Outcome, string>;
 
 /** One fragment's content for each of its states: for data, what its source renders. */
-export function FragmentView({ result }: { result: FragmentResult }) {
+export function FragmentView({ fragment, result }: { fragment: Fragment; result: FragmentResult }) {
   const meta = <p className="fragment-meta">{`${OUTCOME_LABELS[outcomeOf(result)]} · ${result.ms} ms on the server`}</p>;
   switch (result.status) {
     case "ready": {
-      const source = sourceNamed(result.name);
-      const Render = source?.render;
+      const Render = fragment.render;
       // Without JavaScript a streamed part stays where React sent it, at the end of the page, away from its
       // section's heading: public/noscript.css shows its title there (the other states name their part already).
       return (
         <>
           <p className="fragment-origin" hidden>
-            {source?.title ?? result.name}
+            {fragment.title}
           </p>
-          <div className="fragment-value" data-source={result.origin}>
-            {Render && <Render data={result.data} />}
+          <div className="fragment-value" data-origin={result.origin}>
+            <Render data={result.data} />
           </div>
           {meta}
         </>

@@ -1,27 +1,27 @@
-import { getConfig } from "@/lib/config";
-import type { FragmentResult } from "@/lib/fragments";
-import { fragmentLookup, longestDeadlineMs } from "./fragment-data";
-import { OUTCOME_LABELS, outcomeOf } from "./fragment-view";
+import { outcomeOf, type Fragment, type FragmentResult } from "@/lib/fragments";
+import { longestDeadlineMs } from "../page-fragments";
+import { lookUpOnce } from "./fragment-data";
+import { OUTCOME_LABELS } from "./fragment-view";
 
 /**
  * When each fragment was ready, relative to the shell (which left at 0 ms), drawn as bars. It streams in
  * after the last fragment, from the same lookups the fragments rendered.
  */
-export async function Timeline({ names }: { names: string[] }) {
-  return <TimelineView results={await Promise.all(names.map((name) => fragmentLookup(name).final))} />;
+export async function Timeline({ fragments }: { fragments: readonly Fragment[] }) {
+  return <TimelineView results={await Promise.all(fragments.map((fragment) => lookUpOnce(fragment).final))} />;
 }
 
 /** A bar's share of the track, in percent: at least a sliver, so a 2 ms cache hit still shows. */
 const barPercent = (ms: number, scaleMs: number) => Number(Math.min(100, Math.max(0.5, (ms / scaleMs) * 100)).toFixed(2));
 
 /**
- * The axis runs from 0 to the longest fragment deadline (`FRAGMENT_TIMEOUT_MS`, or a source's own), the
+ * The axis runs from 0 to the longest fragment deadline (`FRAGMENT_DEADLINE_MS`, or a source's own), the
  * longest a fragment may hold the page, or to the slowest fragment if that took longer. Scaled to the slowest alone, a warm page of 3 ms cache
  * hits would draw full bars, like a cold page of 3 s upstream calls.
  */
 export function TimelineView({
   results,
-  deadlineMs = longestDeadlineMs(getConfig().fragmentTimeoutMs),
+  deadlineMs = longestDeadlineMs(),
 }: {
   results: FragmentResult[];
   deadlineMs?: number;

@@ -1,6 +1,7 @@
 import { connection } from "next/server";
 import { FragmentView } from "../_components/fragment-view";
-import { getSources, lookUp } from "@/lib/fragments";
+import { pageFragments } from "../page-fragments";
+import { lookUp } from "@/lib/fragments";
 
 /**
  * The contrast to `/`: the same fragments, awaited before anything is rendered, as a page without
@@ -9,8 +10,8 @@ import { getSources, lookUp } from "@/lib/fragments";
 export default async function Blocking() {
   // Rendered per request: fragment data must never be baked in at build time.
   await connection();
-  const sources = getSources();
-  const results = await Promise.all(sources.map((source) => lookUp(source).result));
+  const fragments = pageFragments();
+  const results = await Promise.all(fragments.map((fragment) => lookUp(fragment).result));
   return (
     <main>
       <h1>Workerless, blocking</h1>
@@ -27,8 +28,8 @@ export default async function Blocking() {
             data-fragment={result.name}
             aria-labelledby={`fragment-${result.name}`}
           >
-            <h2 id={`fragment-${result.name}`}>{sources[index]!.title}</h2>
-            <FragmentView result={result} />
+            <h2 id={`fragment-${result.name}`}>{fragments[index]!.title}</h2>
+            <FragmentView fragment={fragments[index]!} result={result} />
           </section>
         ))}
       </div>

@@ -18,7 +18,7 @@ const EXPIRY_WAIT_MS = TTL_SECONDS * 1000 + 300;
  * response only, where its round trips are counted.
  */
 export async function coldPhase(services: Services, browser: Browser, staticFloorUrl: string): Promise<ColdResults> {
-  const env = { CACHE_TTL_SECONDS: String(TTL_SECONDS), CACHE_GRACE_SECONDS: "0" };
+  const env = { CACHE_FRESH_SECONDS: String(TTL_SECONDS), CACHE_GRACE_SECONDS: "0" };
   const [app, tcpApp, seed] = await Promise.all([launchApp(services, "rest", env), launchApp(services, "tcp", env), launchSeed(services, TTL_SECONDS)]);
   // One gate per cache: the apps on the two redis-servers and the seed do not share their keys.
   const gates = { app: expiryGate(EXPIRY_WAIT_MS), tcpApp: expiryGate(EXPIRY_WAIT_MS), seed: expiryGate(EXPIRY_WAIT_MS) };

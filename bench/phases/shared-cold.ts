@@ -15,7 +15,7 @@ export async function sharedColdPhase(services: Services, store: Exclude<AppStor
   const keys = Array.from({ length: PLAN.sharedColdKeys }, (_, index) => `shared-${store}-${index}`);
   const warmUps = Array.from({ length: INSTANCES }, (_, index) => `warm-up-${store}-${index}`);
   // The app serves only the fragments it defines: these keys and each instance's warm-up among them.
-  const env = { CACHE_TTL_SECONDS: "3600", FRAGMENTS: [...keys, ...warmUps].join(",") };
+  const env = { CACHE_FRESH_SECONDS: "3600", FRAGMENTS: [...keys, ...warmUps].join(",") };
   const apps = await Promise.all(warmUps.map(() => launchApp(services, store, env)));
   try {
     log(`round trips: one cold key, three instances (${store})`);

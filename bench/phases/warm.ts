@@ -12,7 +12,7 @@ import { timePage, timeSeed } from "../scenarios/raw-timing";
 import { launchApp, launchSeed, log, readBody, storeMeter, type Services } from "../run";
 import { coopViews } from "./coop";
 
-const LONG_TTL = { CACHE_TTL_SECONDS: "3600" };
+const LONG_TTL = { CACHE_FRESH_SECONDS: "3600" };
 
 type Contenders = {
   memory: AppServer;

@@ -37,7 +37,7 @@ class FakeStore implements SharedStore {
     return this.act(`claim ${keys.entry} ${keys.lease} ${token} ${leaseMs}`, this.claimAnswer);
   }
 
-  fill(keys: ItemKeys, token: string, value: string | undefined, freshMs: number, graceMs: number): Promise<boolean> {
+  fill(keys: ItemKeys, token: string, value: string, freshMs: number, graceMs: number): Promise<boolean> {
     return this.act(`fill ${keys.entry} ${token} ${value} ${freshMs} ${graceMs}`, true);
   }
 

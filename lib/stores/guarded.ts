@@ -22,7 +22,7 @@ export type StoreStats = { errors: number; skipped: number };
  * (auto-pipelining; @upstash/redis waits exactly two hops before it sends), so they succeed or fail
  * together and count once with the breaker. Undefined `permit`: the circuit was open.
  */
-type Trip = { permit: Permit | undefined; counted: boolean };
+type RoundTrip = { permit: Permit | undefined; counted: boolean };
 
 /**
  * The shared store as the cache sees it: every call is bounded by a time budget, a failure is
@@ -30,7 +30,7 @@ type Trip = { permit: Permit | undefined; counted: boolean };
  */
 export class GuardedStore {
   readonly stats: StoreStats = { errors: 0, skipped: 0 };
-  private trip: Trip | undefined;
+  private roundTrip: RoundTrip | undefined;
 
   constructor(
     private readonly store: SharedStore,
@@ -59,7 +59,7 @@ export class GuardedStore {
   }
 
   /** Whether the load's value was written; undefined when the call failed. */
-  fill(keys: ItemKeys, token: string, value: string | undefined, freshMs: number, graceMs: number): Promise<boolean | undefined> {
+  fill(keys: ItemKeys, token: string, value: string, freshMs: number, graceMs: number): Promise<boolean | undefined> {
     return this.guard<boolean | undefined>("fill", keys.entry, () => this.store.fill(keys, token, value, freshMs, graceMs), undefined, undefined);
   }
 
@@ -90,24 +90,24 @@ export class GuardedStore {
     await withTimeout(this.store.ping(), this.options.timeoutMs, () => new StoreTimeoutError("store ping timed out"));
   }
 
-  /** The trip now being gathered, begun by the first call in it. */
-  private currentTrip(): Trip {
-    if (this.trip) return this.trip;
-    const trip: Trip = { permit: this.options.breaker.allow(), counted: false };
-    this.trip = trip;
+  /** The round trip now being gathered, begun by the first call in it. */
+  private currentRoundTrip(): RoundTrip {
+    if (this.roundTrip) return this.roundTrip;
+    const roundTrip: RoundTrip = { permit: this.options.breaker.allow(), counted: false };
+    this.roundTrip = roundTrip;
     queueMicrotask(() =>
       queueMicrotask(() => {
-        if (this.trip === trip) this.trip = undefined;
+        if (this.roundTrip === roundTrip) this.roundTrip = undefined;
       }),
     );
-    return trip;
+    return roundTrip;
   }
 
   /** Runs `call` within budget and circuit: `skipped` answers while the circuit is open, `failed` after a failure. */
   private async guard<T>(op: string, key: string, call: () => Promise<T>, skipped: T, failed: T): Promise<T> {
     const { breaker, timeoutMs } = this.options;
-    const trip = this.currentTrip();
-    const { permit } = trip;
+    const roundTrip = this.currentRoundTrip();
+    const { permit } = roundTrip;
     if (!permit) {
       this.stats.skipped += 1;
       return skipped;
@@ -117,12 +117,12 @@ export class GuardedStore {
       const result = await traceStoreCall(this.store.kind, op, () =>
         withTimeout(call(), timeoutMs, () => new StoreTimeoutError(`store ${op} took over ${timeoutMs} ms`)),
       );
-      if (!trip.counted) breaker.success(permit);
-      trip.counted = true;
+      if (!roundTrip.counted) breaker.success(permit);
+      roundTrip.counted = true;
       return result;
     } catch (error) {
-      if (!trip.counted) breaker.failure(permit);
-      trip.counted = true;
+      if (!roundTrip.counted) breaker.failure(permit);
+      roundTrip.counted = true;
       this.stats.errors += 1;
       logEvent("warn", "store_error", {
         store: this.store.kind,

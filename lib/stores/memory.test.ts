@@ -36,21 +36,20 @@ function cost(key: string, value: string): number {
 const roomy = { maxEntries: 1000, maxBytes: 1024 * 1024 };
 
 describe("MemoryStore basics", () => {
-  it("is of kind memory and starts empty", () => {
+  it("starts empty", () => {
     const store = new MemoryStore(roomy);
-    expect(store.kind).toBe("memory");
     expect(store.size).toBe(0);
     expect(store.bytes).toBe(0);
-    expect(store.get("missing")).toBeUndefined();
+    expect(store.slot("missing")?.entry).toBeUndefined();
   });
 
   it("returns what was set, keyed exactly", () => {
     const store = new MemoryStore(roomy);
     const stored = entry("hello");
     store.set("k", stored, NOW);
-    expect(store.get("k")).toEqual(stored);
-    expect(store.get("K")).toBeUndefined();
-    expect(store.get("k ")).toBeUndefined();
+    expect(store.slot("k")?.entry).toEqual(stored);
+    expect(store.slot("K")?.entry).toBeUndefined();
+    expect(store.slot("k ")?.entry).toBeUndefined();
     expect(store.size).toBe(1);
   });
 
@@ -59,7 +58,7 @@ describe("MemoryStore basics", () => {
     store.set("k", entry("old"), NOW);
     const newer = entry("new", { now: NOW + 10 });
     store.set("k", newer, NOW + 10);
-    expect(store.get("k")).toEqual(newer);
+    expect(store.slot("k")?.entry).toEqual(newer);
     expect(store.size).toBe(1);
     expect(store.bytes).toBe(cost("k", "new"));
   });
@@ -67,7 +66,7 @@ describe("MemoryStore basics", () => {
   it("holds an empty value", () => {
     const store = new MemoryStore(roomy);
     store.set("empty", entry(""), NOW);
-    expect(store.get("empty")?.value).toBe("");
+    expect(store.slot("empty")?.entry.value).toBe("");
   });
 
   it("deletes a key, and deleting a missing key is harmless", () => {
@@ -76,8 +75,8 @@ describe("MemoryStore basics", () => {
     store.set("b", entry("2"), NOW);
     store.delete("a");
     store.delete("never-set");
-    expect(store.get("a")).toBeUndefined();
-    expect(store.get("b")?.value).toBe("2");
+    expect(store.slot("a")?.entry).toBeUndefined();
+    expect(store.slot("b")?.entry.value).toBe("2");
     expect(store.size).toBe(1);
     expect(store.bytes).toBe(cost("b", "2"));
   });
@@ -101,7 +100,7 @@ describe("MemoryStore expiry", () => {
   it("does not store an entry whose staleUntil is already past", () => {
     const store = new MemoryStore(roomy);
     store.set("expired", entry("v", { staleMs: -1 }), NOW);
-    expect(store.get("expired")).toBeUndefined();
+    expect(store.slot("expired")?.entry).toBeUndefined();
     expect(store.size).toBe(0);
     expect(store.bytes).toBe(0);
   });
@@ -109,7 +108,7 @@ describe("MemoryStore expiry", () => {
   it("does not store an entry whose staleUntil is exactly now", () => {
     const store = new MemoryStore(roomy);
     store.set("edge", entry("v", { staleMs: 0 }), NOW);
-    expect(store.get("edge")).toBeUndefined();
+    expect(store.slot("edge")?.entry).toBeUndefined();
     expect(store.size).toBe(0);
   });
 
@@ -118,11 +117,11 @@ describe("MemoryStore expiry", () => {
     const store = new MemoryStore(roomy);
     store.set("k", entry("v", { freshMs: 1000, staleMs: 5000 }), NOW);
     clock.advance(1000); // past freshUntil: still usable as stale
-    expect(store.get("k")?.value).toBe("v");
+    expect(store.slot("k")?.entry.value).toBe("v");
     clock.advance(3999); // 1 ms before staleUntil
-    expect(store.get("k")?.value).toBe("v");
+    expect(store.slot("k")?.entry.value).toBe("v");
     clock.advance(2); // 1 ms after staleUntil
-    expect(store.get("k")).toBeUndefined();
+    expect(store.slot("k")?.entry).toBeUndefined();
     expect(store.size).toBe(0);
     expect(store.bytes).toBe(0);
   });
@@ -134,9 +133,9 @@ describe("MemoryStore expiry", () => {
     const late = entry("v", { staleMs: 5000, now: NOW });
     store.set("k", late, NOW + 4000);
     clock.advance(999);
-    expect(store.get("k")).toBeDefined();
+    expect(store.slot("k")?.entry).toBeDefined();
     clock.advance(2);
-    expect(store.get("k")).toBeUndefined();
+    expect(store.slot("k")?.entry).toBeUndefined();
   });
 
   it("expires each entry on its own schedule", () => {
@@ -145,10 +144,10 @@ describe("MemoryStore expiry", () => {
     store.set("short", entry("s", { staleMs: 100 }), NOW);
     store.set("long", entry("l", { staleMs: 10_000 }), NOW);
     clock.advance(101);
-    expect(store.get("short")).toBeUndefined();
-    expect(store.get("long")?.value).toBe("l");
+    expect(store.slot("short")?.entry).toBeUndefined();
+    expect(store.slot("long")?.entry.value).toBe("l");
     clock.advance(10_000);
-    expect(store.get("long")).toBeUndefined();
+    expect(store.slot("long")?.entry).toBeUndefined();
   });
 
   it("restarts the TTL when a key is set again with a later staleUntil", () => {
@@ -158,9 +157,9 @@ describe("MemoryStore expiry", () => {
     clock.advance(90);
     store.set("k", entry("second", { staleMs: 100, now: NOW + 90 }), NOW + 90);
     clock.advance(90); // 180 ms after the first set, 90 ms after the second
-    expect(store.get("k")?.value).toBe("second");
+    expect(store.slot("k")?.entry.value).toBe("second");
     clock.advance(11);
-    expect(store.get("k")).toBeUndefined();
+    expect(store.slot("k")?.entry).toBeUndefined();
   });
 
   it("does not extend an entry's life by reading it", () => {
@@ -169,10 +168,10 @@ describe("MemoryStore expiry", () => {
     store.set("k", entry("v", { staleMs: 100 }), NOW);
     for (let i = 0; i < 9; i++) {
       clock.advance(10);
-      expect(store.get("k")).toBeDefined();
+      expect(store.slot("k")?.entry).toBeDefined();
     }
     clock.advance(11); // 101 ms after set
-    expect(store.get("k")).toBeUndefined();
+    expect(store.slot("k")?.entry).toBeUndefined();
   });
 });
 
@@ -184,8 +183,8 @@ describe("MemoryStore entry bound (least recently used first)", () => {
       expect(store.size).toBeLessThanOrEqual(3);
     }
     expect(store.size).toBe(3);
-    expect(["k7", "k8", "k9"].map((key) => store.get(key)?.value)).toEqual(["v7", "v8", "v9"]);
-    expect(store.get("k6")).toBeUndefined();
+    expect(["k7", "k8", "k9"].map((key) => store.slot(key)?.entry.value)).toEqual(["v7", "v8", "v9"]);
+    expect(store.slot("k6")?.entry).toBeUndefined();
   });
 
   it("evicts the least recently set entry when nothing was read", () => {
@@ -193,20 +192,20 @@ describe("MemoryStore entry bound (least recently used first)", () => {
     store.set("a", entry("1"), NOW);
     store.set("b", entry("2"), NOW);
     store.set("c", entry("3"), NOW);
-    expect(store.get("a")).toBeUndefined();
-    expect(store.get("b")?.value).toBe("2");
-    expect(store.get("c")?.value).toBe("3");
+    expect(store.slot("a")?.entry).toBeUndefined();
+    expect(store.slot("b")?.entry.value).toBe("2");
+    expect(store.slot("c")?.entry.value).toBe("3");
   });
 
   it("counts a read as a use, so the unread entry goes first", () => {
     const store = new MemoryStore({ maxEntries: 2, maxBytes: 1024 * 1024 });
     store.set("a", entry("1"), NOW);
     store.set("b", entry("2"), NOW);
-    expect(store.get("a")?.value).toBe("1");
+    expect(store.slot("a")?.entry.value).toBe("1");
     store.set("c", entry("3"), NOW);
-    expect(store.get("b")).toBeUndefined();
-    expect(store.get("a")?.value).toBe("1");
-    expect(store.get("c")?.value).toBe("3");
+    expect(store.slot("b")?.entry).toBeUndefined();
+    expect(store.slot("a")?.entry.value).toBe("1");
+    expect(store.slot("c")?.entry.value).toBe("3");
   });
 
   it("counts a re-set as a use", () => {
@@ -215,8 +214,8 @@ describe("MemoryStore entry bound (least recently used first)", () => {
     store.set("b", entry("2"), NOW);
     store.set("a", entry("1b"), NOW);
     store.set("c", entry("3"), NOW);
-    expect(store.get("b")).toBeUndefined();
-    expect(store.get("a")?.value).toBe("1b");
+    expect(store.slot("b")?.entry).toBeUndefined();
+    expect(store.slot("a")?.entry.value).toBe("1b");
   });
 
   it("holds a single entry with maxEntries 1", () => {
@@ -224,8 +223,8 @@ describe("MemoryStore entry bound (least recently used first)", () => {
     store.set("a", entry("1"), NOW);
     store.set("b", entry("2"), NOW);
     expect(store.size).toBe(1);
-    expect(store.get("a")).toBeUndefined();
-    expect(store.get("b")?.value).toBe("2");
+    expect(store.slot("a")?.entry).toBeUndefined();
+    expect(store.slot("b")?.entry.value).toBe("2");
   });
 });
 
@@ -259,8 +258,8 @@ describe("MemoryStore byte bound", () => {
     // Keys k10..k19 cost 302 bytes each: 3 fit (906), a 4th would not (1208).
     expect(store.size).toBe(3);
     expect(store.bytes).toBe(3 * cost("k19", hundred));
-    expect(store.get("k16")).toBeUndefined();
-    expect(store.get("k19")).toBeDefined();
+    expect(store.slot("k16")?.entry).toBeUndefined();
+    expect(store.slot("k19")?.entry).toBeDefined();
   });
 
   it("lets one large entry evict several older ones, oldest first", () => {
@@ -271,10 +270,10 @@ describe("MemoryStore byte bound", () => {
     const large = "y".repeat(300); // cost("big", large) = 702 bytes
     store.set("big", entry(large), NOW);
     expect(store.bytes).toBeLessThanOrEqual(maxBytes);
-    expect(store.get("k1")).toBeUndefined();
-    expect(store.get("k2")).toBeUndefined();
-    expect(store.get("k3")?.value).toBe(hundred);
-    expect(store.get("big")?.value).toBe(large);
+    expect(store.slot("k1")?.entry).toBeUndefined();
+    expect(store.slot("k2")?.entry).toBeUndefined();
+    expect(store.slot("k3")?.entry.value).toBe(hundred);
+    expect(store.slot("big")?.entry.value).toBe(large);
     expect(store.bytes).toBe(300 + 702);
   });
 
@@ -283,10 +282,10 @@ describe("MemoryStore byte bound", () => {
     store.set("k1", entry(hundred), NOW);
     store.set("k2", entry(hundred), NOW);
     store.set("k3", entry(hundred), NOW);
-    store.get("k1");
+    expect(store.slot("k1")).toBeDefined();
     store.set("k4", entry(hundred), NOW);
-    expect(store.get("k2")).toBeUndefined();
-    expect(store.get("k1")).toBeDefined();
+    expect(store.slot("k2")?.entry).toBeUndefined();
+    expect(store.slot("k1")?.entry).toBeDefined();
     expect(store.bytes).toBe(900);
   });
 
@@ -295,7 +294,7 @@ describe("MemoryStore byte bound", () => {
     const value = "z".repeat((maxBytes - 96) / 2 - 1); // with key "k": exactly 1024 bytes
     expect(cost("k", value)).toBe(maxBytes);
     store.set("k", entry(value), NOW);
-    expect(store.get("k")?.value).toBe(value);
+    expect(store.slot("k")?.entry.value).toBe(value);
     expect(store.bytes).toBe(maxBytes);
   });
 
@@ -306,9 +305,9 @@ describe("MemoryStore byte bound", () => {
     const tooBig = "z".repeat((maxBytes - 96) / 2); // with key "huge": 1032 bytes
     expect(cost("huge", tooBig)).toBeGreaterThan(maxBytes);
     store.set("huge", entry(tooBig), NOW);
-    expect(store.get("huge")).toBeUndefined();
-    expect(store.get("k1")?.value).toBe(hundred);
-    expect(store.get("k2")?.value).toBe(hundred);
+    expect(store.slot("huge")?.entry).toBeUndefined();
+    expect(store.slot("k1")?.entry.value).toBe(hundred);
+    expect(store.slot("k2")?.entry.value).toBe(hundred);
     expect(store.size).toBe(2);
     expect(store.bytes).toBe(600);
   });
@@ -335,6 +334,6 @@ describe("MemoryStore byte bound", () => {
       expect(store.size).toBeLessThanOrEqual(5);
       expect(store.bytes).toBeLessThanOrEqual(maxBytes);
     }
-    expect(store.get("key-49")).toBeDefined();
+    expect(store.slot("key-49")?.entry).toBeDefined();
   });
 });

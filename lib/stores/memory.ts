@@ -16,7 +16,6 @@ export type Slot = { entry: CacheEntry; storedAt: number };
 
 /** The in-process tier: bounded by entries and bytes, entries dropped when they stop being usable. */
 export class MemoryStore {
-  readonly kind = "memory";
   private readonly entries: LRUCache<string, Slot>;
 
   constructor({ maxEntries, maxBytes }: MemoryStoreOptions) {
@@ -27,11 +26,8 @@ export class MemoryStore {
     });
   }
 
-  get(key: string): CacheEntry | undefined {
-    return this.entries.get(key)?.entry;
-  }
-
-  lookup(key: string): Slot | undefined {
+  /** The entry held for `key`, with when it was stored; counts as a use for eviction. */
+  slot(key: string): Slot | undefined {
     return this.entries.get(key);
   }
 

@@ -70,7 +70,7 @@ export class RedisStore implements SharedStore {
     return parseClaim(await this.client.workerlessClaim(...itemKeys(keys), token, ms(leaseMs)));
   }
 
-  async fill(keys: ItemKeys, token: string, value: string | undefined, freshMs: number, graceMs: number): Promise<boolean> {
+  async fill(keys: ItemKeys, token: string, value: string, freshMs: number, graceMs: number): Promise<boolean> {
     await this.connected();
     return parseWritten(await this.client.workerlessFill(...itemKeys(keys), ...fillArgs(token, value, freshMs, graceMs)));
   }

@@ -70,16 +70,14 @@ end
 return {leased, value or false, version or false, age or 0, fresh_for or 0, stale_for or 0, failed_with, attempts, retry_in}`;
 
 /**
- * ARGV: token, value, fresh ms, grace ms, "1" to store the value (a value too large is not). Reply: 1 when
+ * ARGV: token, value, fresh ms, grace ms. Reply: 1 when
  * the lease held the token and the load's outcome was written, 0 when it did not (a purge came between).
  */
 export const FILL = `${PRELUDE}
 if redis.call("get", KEYS[2]) ~= ARGV[1] then return 0 end
-if ARGV[5] == "1" then
-  local fresh, grace = tonumber(ARGV[3]), tonumber(ARGV[4])
-  local entry = cjson.encode({value = ARGV[2], version = ARGV[1], freshMs = fresh, graceMs = grace})
-  redis.call("set", KEYS[1], entry, "PX", fresh + grace)
-end
+local fresh, grace = tonumber(ARGV[3]), tonumber(ARGV[4])
+local entry = cjson.encode({value = ARGV[2], version = ARGV[1], freshMs = fresh, graceMs = grace})
+redis.call("set", KEYS[1], entry, "PX", fresh + grace)
 redis.call("del", KEYS[3], KEYS[2])
 return 1`;
 
@@ -156,9 +154,9 @@ export function itemKeys({ entry, lease, failure }: ItemKeys): string[] {
   return [entry, lease, failure];
 }
 
-/** ARGV of FILL; an undefined value (too large to cache) frees the lease and clears the failure only. */
-export function fillArgs(token: string, value: string | undefined, freshMs: number, graceMs: number): string[] {
-  return [token, value ?? "", ms(freshMs), String(Math.max(0, Math.ceil(graceMs))), value === undefined ? "0" : "1"];
+/** ARGV of FILL. */
+export function fillArgs(token: string, value: string, freshMs: number, graceMs: number): string[] {
+  return [token, value, ms(freshMs), String(Math.max(0, Math.ceil(graceMs)))];
 }
 
 /** ARGV of FAIL. */

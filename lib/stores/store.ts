@@ -53,10 +53,10 @@ export type SharedStore = {
   claim(keys: ItemKeys, token: string, leaseMs: number): Promise<Claim>;
   /**
    * After a load succeeded, if the lease still holds `token`: stores `value` (version `token`) fresh for
-   * `freshMs` then stale for `graceMs` (unless it is not to be cached), forgets the key's failure and frees
+   * `freshMs` then stale for `graceMs`, forgets the key's failure and frees
    * the lease. Resolves false when the lease did not hold the token (the key was purged): nothing written.
    */
-  fill(keys: ItemKeys, token: string, value: string | undefined, freshMs: number, graceMs: number): Promise<boolean>;
+  fill(keys: ItemKeys, token: string, value: string, freshMs: number, graceMs: number): Promise<boolean>;
   /**
    * After a load failed, if the lease still holds `token`: records the failure for the fleet (kept
    * `keepMs`, so attempts keep counting across backoffs) and frees the lease; false as for `fill`.

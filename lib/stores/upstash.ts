@@ -40,7 +40,7 @@ export class UpstashStore implements SharedStore {
     return parseClaim(await this.redis.eval(CLAIM, itemKeys(keys), [token, ms(leaseMs)]));
   }
 
-  async fill(keys: ItemKeys, token: string, value: string | undefined, freshMs: number, graceMs: number): Promise<boolean> {
+  async fill(keys: ItemKeys, token: string, value: string, freshMs: number, graceMs: number): Promise<boolean> {
     return parseWritten(await this.redis.eval(FILL, itemKeys(keys), fillArgs(token, value, freshMs, graceMs)));
   }
 

@@ -1,5 +1,6 @@
 import { connection } from "next/server";
-import { checkMetricsAccess, scrapeMetrics } from "@/lib/metrics";
+import { scrapeMetrics } from "@/lib/metrics";
+import { checkMetricsAccess } from "@/lib/metrics-access";
 
 const STATUS = { missing: 401, wrong: 403 } as const;
 

@@ -1,7 +1,7 @@
 import { fragmentHtml } from "@/app/_components/fragment-html";
-import { outcomeOf } from "@/app/_components/fragment-view";
+import { fragmentNamed } from "@/app/page-fragments";
 import { FRAGMENT_NAME_RULE, isFragmentName } from "@/lib/fragment-name";
-import { lookUp, sourceNamed, type FragmentResult } from "@/lib/fragments";
+import { lookUp, outcomeOf, type FragmentResult } from "@/lib/fragments";
 
 const STATUS = { ready: 200, pending: 202, error: 502 } as const;
 
@@ -28,9 +28,9 @@ function fragmentJson(result: FragmentResult) {
 export async function GET(request: Request, context: RouteContext<"/fragment/[name]">) {
   const { name } = await context.params;
   if (!isFragmentName(name)) return plain(`Bad fragment name: use ${FRAGMENT_NAME_RULE}`, 400);
-  const source = sourceNamed(name);
-  if (!source) return plain(`No fragment named ${name}`, 404);
-  const result = await lookUp(source).result;
+  const fragment = fragmentNamed(name);
+  if (!fragment) return plain(`No fragment named ${name}`, 404);
+  const result = await lookUp(fragment).result;
   const wantsJson = /\bapplication\/json\b/.test(request.headers.get("accept") ?? "");
   const headers = {
     "cache-control": "no-store",

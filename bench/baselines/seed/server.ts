@@ -14,7 +14,7 @@ function main(): void {
   const env = process.env;
   const port = Number(env.PORT ?? 3000);
   const urlTemplate = env.SLOW_API_URL ?? "";
-  const ttlSeconds = Number(env.CACHE_TTL_SECONDS ?? 60);
+  const ttlSeconds = Number(env.CACHE_FRESH_SECONDS ?? 60);
   const names = (env.FRAGMENTS ?? "a,b,c").split(",");
   if (!urlTemplate.includes("{query}")) throw new Error("SLOW_API_URL must be a URL template containing {query}");
   const client = new Redis(env.REDIS_URL ?? "redis://127.0.0.1:6379");

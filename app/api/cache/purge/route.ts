@@ -1,4 +1,6 @@
-import { checkAdmin, purge, purgeTarget, type PurgeRequest } from "@/lib/admin";
+import { fragmentNamed, isKnownTag } from "@/app/page-fragments";
+import { checkAdmin, purge } from "@/lib/admin";
+import type { PurgeTarget } from "@/lib/cache";
 import { isFragmentName } from "@/lib/fragment-name";
 import { describeError, logEvent } from "@/lib/log";
 import { PURGE_BODY_MAX_BYTES } from "@/lib/request-bodies";
@@ -18,6 +20,17 @@ async function readBounded(request: Request, limit: number): Promise<string | un
     chunks.push(chunk);
   }
   return Buffer.concat(chunks).toString("utf8");
+}
+
+/** What a purge request names: one fragment, the fragments carrying a tag, or all of them. */
+type PurgeRequest = { fragment: string } | { tag: string } | { all: true };
+
+/** The cache's target for a request, or undefined when it names a fragment or tag the page does not have. */
+function purgeTarget(request: PurgeRequest): PurgeTarget | undefined {
+  if ("all" in request) return request;
+  if ("tag" in request) return isKnownTag(request.tag) ? request : undefined;
+  const fragment = fragmentNamed(request.fragment);
+  return fragment && { key: fragment.key };
 }
 
 /** `{ "fragment": "<name>" }`, `{ "tag": "<tag>" }` or `{ "all": true }`; anything else is undefined. */

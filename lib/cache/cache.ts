@@ -1,0 +1,195 @@
+import "server-only";
+import type { Json } from "../json";
+import type { Origin } from "../origin";
+import type { GuardedStore } from "../stores/guarded";
+import { keyLayout, type KeyLayout } from "../stores/keys";
+import type { MemoryStore } from "../stores/memory";
+import type { CacheEntry } from "../stores/store";
+import { Backoff } from "./backoff";
+import { countInto, emptyStats, logLoads, type CacheEvent, type CacheListener, type CacheStats } from "./events";
+import { Loads, type FirstResult, type Load } from "./loads";
+import type { Loader, Policy } from "./policy";
+import { TagIndex } from "./tags";
+import { Tiers } from "./tiers";
+
+/** The cache's answer for one key. */
+export type Answer = {
+  value: Json;
+  origin: Origin;
+  createdAt: number;
+  /**
+   * For a stale value: the refresh it started or joined, with the fresh value once it lands (origin
+   * `refreshed`), or undefined when no fresher value comes of it (it failed, or the key is backing off).
+   */
+  refreshed?: Promise<Answer | undefined>;
+};
+
+export type GetOptions = {
+  /** Called if the answer has to wait for a load (here or on another instance). */
+  onWaiting?: () => void;
+};
+
+/** What a purge forgets: one key, every key carrying a tag, or every key of this cache. */
+export type PurgeTarget = { key: string } | { tag: string } | { all: true };
+
+export type CacheOptions = {
+  local: MemoryStore;
+  /** The store shared by every instance; without it the local tier is the only one. */
+  shared?: GuardedStore;
+  /** Prefix of every key this cache writes. @default the current namespace, `workerless:v3` */
+  namespace?: string;
+  /**
+   * With a shared store: how long this process trusts its own copy before checking the store again, so
+   * a purge or a refresh by another instance shows here within this time. At 0 every lookup checks its
+   * copy against the store before serving it (the value itself is not sent again when it is unchanged).
+   * @default 5000 ms
+   */
+  localTrustMs?: number;
+  /**
+   * Values whose JSON is larger than this (UTF-8 bytes) are served to the load's callers but not cached; the
+   * key backs off as after a failure.
+   */
+  maxValueBytes: number;
+  /** First wait after a failed load before that key's loader is called again; doubles up to `backoffMaxMs`. */
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  /** Keeps work that outlives a response running (Next's `after()`); plain Node needs nothing. */
+  keepAlive?: (task: Promise<unknown>) => void;
+  /** Hear every event besides the counters in `stats`. @default one log line per upstream call */
+  listeners?: readonly CacheListener[];
+  now?: () => number;
+};
+
+const PURGE_BATCH = 100;
+const HIT: CacheEvent = { type: "hit" };
+const STALE: CacheEvent = { type: "stale" };
+const MISS: CacheEvent = { type: "miss" };
+const COALESCED: CacheEvent = { type: "coalesced" };
+
+/**
+ * A two-tier cache with stale-while-revalidate, stale-if-error and single-flight loads: one load per
+ * key per process, and one across processes while they share a store (a lease held in the store).
+ */
+export class Cache {
+  readonly stats: CacheStats = emptyStats();
+  private readonly layout: KeyLayout;
+  private readonly backoff: Backoff;
+  private readonly tags: TagIndex;
+  private readonly tiers: Tiers;
+  private readonly loads: Loads;
+  private readonly emit: CacheListener;
+  private readonly now: () => number;
+
+  constructor(private readonly options: CacheOptions) {
+    const { local, shared, maxValueBytes, keepAlive } = options;
+    const now = (this.now = options.now ?? Date.now);
+    const listeners = [countInto(this.stats), ...(options.listeners ?? [logLoads])];
+    this.emit = (event) => {
+      for (const listener of listeners) listener(event);
+    };
+    const inBackground = (task: Promise<unknown>) => keepAlive?.(task);
+    this.layout = keyLayout(options.namespace);
+    this.backoff = new Backoff({ baseMs: options.backoffBaseMs, maxMs: options.backoffMaxMs, now });
+    this.tags = new TagIndex(shared, this.layout);
+    this.tiers = new Tiers({
+      local,
+      shared,
+      layout: this.layout,
+      localTrustMs: options.localTrustMs ?? 5000,
+      heldOff: (key) => this.backoff.holding(key) !== undefined,
+      now,
+      inBackground,
+    });
+    this.loads = new Loads({ local, shared, layout: this.layout, tiers: this.tiers, backoff: this.backoff, tags: this.tags, maxValueBytes, emit: this.emit, now, inBackground });
+  }
+
+  /** The value for `key`: from a cache when usable, otherwise from the one load under way for it. */
+  async get(key: string, loader: Loader, policy: Policy, { onWaiting }: GetOptions = {}): Promise<Answer> {
+    this.tags.note(key, policy.tags);
+    const read = this.tiers.read(key);
+    const entry = read instanceof Promise ? await read : read;
+    const now = this.now();
+    if (entry && entry.freshUntil > now) {
+      this.emit(HIT);
+      return { value: entry.value, origin: "hit", createdAt: entry.createdAt };
+    }
+    if (entry && entry.staleUntil > now) {
+      this.emit(STALE);
+      const refresh = this.revalidate(key, loader, policy);
+      return { value: entry.value, origin: "stale", createdAt: entry.createdAt, refreshed: refresh && this.fresherThan(entry, refresh) };
+    }
+    const joined = this.loads.current(key);
+    if (joined) this.emit(COALESCED);
+    const load = joined ?? this.loads.start(key, loader, policy);
+    if (onWaiting) void load.waiting.then(onWaiting);
+    let first: FirstResult;
+    try {
+      first = await load.first;
+    } catch (error) {
+      if (!joined) this.emit(MISS);
+      throw error;
+    }
+    if ("stale" in first) {
+      if (!joined) this.emit(STALE);
+      const { stale } = first;
+      return { value: stale.value, origin: "stale", createdAt: stale.createdAt, refreshed: this.fresherThan(stale, load) };
+    }
+    const { entry: landed, loadedHere, waited } = first.outcome;
+    const origin: Origin = joined || waited ? "shared" : loadedHere ? "miss" : "hit";
+    if (!joined) this.emit(origin === "hit" ? HIT : MISS);
+    return { value: landed.value, origin, createdAt: landed.createdAt };
+  }
+
+  /**
+   * Forgets one key, the keys carrying a tag, or every key of this cache, here and in the shared store:
+   * values, recorded failures and the leases of loads under way. Such a load then writes nothing back, here
+   * or on any instance, and the next lookup loads again. Resolves with the entries deleted in the store
+   * (in this process, without one); rejects when the store did not answer.
+   */
+  async purge(target: PurgeTarget): Promise<number> {
+    const { local, shared } = this.options;
+    if ("all" in target) {
+      const held = local.size;
+      local.clear();
+      this.backoff.clearAll();
+      this.loads.purgeAll();
+      if (!shared) return held;
+      const [entries] = await Promise.all(this.layout.everyItem.map((pattern) => shared.deleteMatching(pattern)));
+      return entries ?? 0;
+    }
+    const keys = "key" in target ? [target.key] : await this.tags.keysTagged(target.tag);
+    let deleted = 0;
+    for (const key of keys) {
+      if (!shared && local.slot(key)) deleted += 1;
+      local.delete(key);
+      this.backoff.clear(key);
+      this.loads.purge(key);
+    }
+    if (!shared) return deleted;
+    for (let start = 0; start < keys.length; start += PURGE_BATCH) {
+      const batch = keys.slice(start, start + PURGE_BATCH);
+      const counts = await Promise.all(batch.map((key) => shared.delete(this.layout.item(key))));
+      deleted += counts.reduce((sum, count) => sum + count, 0);
+    }
+    return deleted;
+  }
+
+  /** The load refreshing `key`: the one under way, or a new one unless the key is backing off. */
+  private revalidate(key: string, loader: Loader, policy: Policy): Load | undefined {
+    const underWay = this.loads.current(key);
+    if (underWay || this.backoff.holding(key)) return underWay;
+    return this.loads.start(key, loader, policy);
+  }
+
+  /** What `load` brings, if it is fresher than `stale`; undefined otherwise, never a rejection. */
+  private async fresherThan(stale: CacheEntry, load: Load): Promise<Answer | undefined> {
+    try {
+      const { entry } = await load.outcome;
+      const fresher = entry.createdAt > stale.createdAt && entry.freshUntil > this.now();
+      return fresher ? { value: entry.value, origin: "refreshed", createdAt: entry.createdAt } : undefined;
+    } catch {
+      // The refresh failed: it was logged where it happened, and the stale value stands.
+      return undefined;
+    }
+  }
+}

@@ -1,0 +1,81 @@
+import { logEvent } from "../log";
+import { describeLoadError, LoadTimeoutError, ValueTooLargeError, type LoadError } from "./errors";
+
+/**
+ * What the cache does, as it happens: how each lookup was answered, and each load's start and end. The
+ * algorithm only emits these; counters and logs are listeners, so neither is woven through the logic.
+ */
+export type CacheEvent =
+  | { type: "hit" | "stale" | "miss" | "coalesced" }
+  /** The loader is called. */
+  | { type: "load" }
+  /** No loader call: the key is backing off after a failure, here or on another instance. */
+  | { type: "load-skipped" }
+  | { type: "loaded"; key: string; ms: number; bytes: number }
+  | { type: "load-failed"; key: string; ms: number; error: LoadError; retryInMs: number };
+
+export type CacheListener = (event: CacheEvent) => void;
+
+export type CacheStats = {
+  hits: number;
+  stale: number;
+  misses: number;
+  coalesced: number;
+  loads: number;
+  loadErrors: number;
+  loadTimeouts: number;
+  skippedLoads: number;
+  /** Loaded values too large to cache as JSON. */
+  uncacheable: number;
+};
+
+export function emptyStats(): CacheStats {
+  return { hits: 0, stale: 0, misses: 0, coalesced: 0, loads: 0, loadErrors: 0, loadTimeouts: 0, skippedLoads: 0, uncacheable: 0 };
+}
+
+const FAILURE_COUNTERS = [
+  [LoadTimeoutError, "loadTimeouts"],
+  [ValueTooLargeError, "uncacheable"],
+] as const;
+
+/** Counts every event into `stats` (health and metrics read them). */
+export function countInto(stats: CacheStats): CacheListener {
+  return (event) => {
+    switch (event.type) {
+      case "hit":
+        stats.hits += 1;
+        return;
+      case "stale":
+      case "coalesced":
+        stats[event.type] += 1;
+        return;
+      case "miss":
+        stats.misses += 1;
+        return;
+      case "load":
+        stats.loads += 1;
+        return;
+      case "load-skipped":
+        stats.skippedLoads += 1;
+        return;
+      case "load-failed": {
+        const counter = FAILURE_COUNTERS.find(([kind]) => event.error instanceof kind)?.[1] ?? "loadErrors";
+        stats[counter] += 1;
+        return;
+      }
+      case "loaded":
+        return;
+    }
+  };
+}
+
+/** One log line per upstream call: `info` when it answered, `warn` with its backoff when it failed. */
+export const logLoads: CacheListener = (event) => {
+  if (event.type === "loaded") {
+    logEvent("info", "upstream_call", { key: event.key, outcome: "ok", ms: event.ms, bytes: event.bytes });
+  } else if (event.type === "load-failed") {
+    const { key, ms, error, retryInMs } = event;
+    const outcome = error instanceof LoadTimeoutError ? "timeout" : error instanceof ValueTooLargeError ? "too_large" : "error";
+    logEvent("warn", "upstream_call", { key, outcome, ms, error: describeLoadError(error), retryInMs });
+  }
+};

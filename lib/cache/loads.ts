@@ -1,0 +1,224 @@
+import { randomUUID } from "node:crypto";
+import type { Json } from "../json";
+import type { GuardedStore } from "../stores/guarded";
+import type { KeyLayout } from "../stores/keys";
+import type { MemoryStore } from "../stores/memory";
+import type { CacheEntry } from "../stores/store";
+import { sleep, withTimeout } from "../timeout";
+import { traceUpstream } from "../tracing";
+import type { Backoff } from "./backoff";
+import { asLoadError, LoadTimeoutError, NotJsonError, ValueTooLargeError } from "./errors";
+import type { CacheListener } from "./events";
+import type { Loader, Policy } from "./policy";
+import type { TagIndex } from "./tags";
+import type { Tiers } from "./tiers";
+
+/**
+ * How a load ended: `loadedHere` when this process called the loader; otherwise the entry came from the
+ * shared store, `waited` telling whether this process first waited there for another instance's load.
+ */
+export type LoadOutcome = { entry: CacheEntry; loadedHere: boolean; waited: boolean };
+
+/** A load's first usable result: a stale entry the store had (while the load refreshes it), or its outcome. */
+export type FirstResult = { stale: CacheEntry } | { outcome: LoadOutcome };
+
+/** The one load under way for a key in this process, which every lookup of that key joins. */
+export type Load = {
+  outcome: Promise<LoadOutcome>;
+  first: Promise<FirstResult>;
+  /** Settles once the load calls the loader or waits on another instance's load. */
+  waiting: Promise<void>;
+  /** Set by a purge of its key: the load then serves its callers and stores nothing. */
+  purged: boolean;
+};
+
+type Notices = { stale(entry: CacheEntry): void; waiting(): void };
+
+export type LoadsOptions = {
+  local: MemoryStore;
+  shared: GuardedStore | undefined;
+  layout: KeyLayout;
+  tiers: Tiers;
+  backoff: Backoff;
+  tags: TagIndex;
+  /** Values whose JSON is larger than this (UTF-8 bytes) are served to the load's callers but not cached. */
+  maxValueBytes: number;
+  emit: CacheListener;
+  now: () => number;
+  /** Keeps work that outlives a response running. Store writes never reject (the guard answers failures). */
+  inBackground: (task: Promise<unknown>) => void;
+};
+
+const LEASE_MARGIN_MS = 1000;
+const POLL_FIRST_MS = 25;
+const POLL_MAX_MS = 250;
+const MAX_FAILED_CLAIMS = 2;
+
+/**
+ * Single-flight loads: one per key per process, and one across processes while they share a store (a lease
+ * held in the store, taken in the same round trip that reads the entry).
+ */
+export class Loads {
+  private readonly underWay = new Map<string, Load>();
+
+  constructor(private readonly options: LoadsOptions) {}
+
+  /** The load under way for `key`, if any. */
+  current(key: string): Load | undefined {
+    return this.underWay.get(key);
+  }
+
+  /** Starts the load of `key`; while the key backs off, one that fails at once with its failure. */
+  start(key: string, loader: Loader, policy: Policy): Load {
+    const held = this.options.backoff.holding(key);
+    if (held) {
+      this.options.emit({ type: "load-skipped" });
+      const refused = Promise.reject(held.error);
+      return { outcome: refused, first: refused, waiting: new Promise<void>(() => {}), purged: false };
+    }
+    const notices = {} as Notices;
+    const stale = new Promise<CacheEntry>((resolve) => (notices.stale = resolve));
+    const waiting = new Promise<void>((resolve) => (notices.waiting = resolve));
+    const load = { waiting, purged: false } as Load;
+    load.outcome = this.claimOrLoad(key, loader, policy, load, notices).finally(() => {
+      if (this.underWay.get(key) === load) this.underWay.delete(key);
+    });
+    load.first = Promise.race([stale.then((entry) => ({ stale: entry })), load.outcome.then((outcome) => ({ outcome }))]);
+    // A refresh nobody waits on (revalidation) rejects its first result unobserved; its error was logged.
+    load.first.catch(() => undefined);
+    this.underWay.set(key, load);
+    // The load goes on after the caller stops waiting (a deadline, a stale answer): keep it alive, and
+    // consume its failure here, since it was already logged and a waiting caller gets it anyway.
+    this.options.inBackground(load.outcome.then(() => undefined, () => undefined));
+    return load;
+  }
+
+  /** Marks the load of `key` purged and forgets it: it stores nothing when it ends. */
+  purge(key: string): void {
+    const load = this.underWay.get(key);
+    if (!load) return;
+    load.purged = true;
+    this.underWay.delete(key);
+  }
+
+  purgeAll(): void {
+    for (const load of this.underWay.values()) load.purged = true;
+    this.underWay.clear();
+  }
+
+  /**
+   * One load for `key`, or none when the shared store has the value. Each claim reads the store and, when
+   * the entry there is not fresh, tries to take the lease: a stale entry is answered at once through
+   * `notices.stale` while the lease holder refreshes it. A failure recorded by any instance holds every
+   * instance off the upstream until its backoff ends: they serve their stale entry or that failure.
+   */
+  private async claimOrLoad(key: string, loader: Loader, policy: Policy, load: Load, notices: Notices): Promise<LoadOutcome> {
+    const { shared, layout, tiers, backoff, tags, now, emit } = this.options;
+    const token = randomUUID();
+    const loadHere = async (): Promise<LoadOutcome> => {
+      notices.waiting();
+      return { entry: await this.loadAndStore(key, loader, policy, load, token), loadedHere: true, waited: false };
+    };
+    if (!shared) return loadHere();
+    const keys = layout.item(key);
+    // In the tags' indexes before the lease is taken, so a purge by tag reaches this load too.
+    await tags.index(key, policy.tags);
+    const leaseMs = policy.upstreamTimeoutMs + LEASE_MARGIN_MS;
+    const giveUpAt = now() + leaseMs + LEASE_MARGIN_MS;
+    let pause = POLL_FIRST_MS;
+    let failedClaims = 0;
+    let waited = false;
+    for (;;) {
+      // The same token on every claim: a claim whose reply was lost may have taken the lease, and the
+      // next one must find it ours rather than wait on it.
+      const claim = await shared.claim(keys, token, leaseMs);
+      // A failed claim leaves the lease unknown: ask once more, then go ahead alone rather than hold the
+      // page on a store that does not answer.
+      if (!claim && ++failedClaims >= MAX_FAILED_CLAIMS) return loadHere();
+      const { entry: stored, leased, failure } = claim ?? {};
+      const entry = stored && tiers.reconcile(key, stored);
+      if (entry) {
+        if (entry.freshUntil > now()) return { entry, loadedHere: false, waited };
+        notices.stale(entry);
+      }
+      if (failure) backoff.note(key, failure);
+      if (leased) return loadHere();
+      // Another instance is refreshing this stale entry, or the key is backing off: serve what there is.
+      if (entry) return { entry, loadedHere: false, waited };
+      if (failure && failure.retryInMs > 0) {
+        emit({ type: "load-skipped" });
+        throw backoff.errorFor(key, failure);
+      }
+      if (!waited && claim) {
+        waited = true;
+        emit({ type: "coalesced" });
+        notices.waiting();
+      }
+      // A holder that died leaves a lease that expires; past that, nobody waits any longer.
+      if (now() >= giveUpAt) return loadHere();
+      await sleep(pause);
+      pause = Math.min(pause * 2, POLL_MAX_MS);
+    }
+  }
+
+  /**
+   * Calls the loader and fills the local tier. The caller gets the value at once; the shared store is
+   * written in the background, in the same step that frees the lease held with `token`, so waiters always
+   * find the value (or the failure, which holds the whole fleet off the upstream for its backoff).
+   */
+  private async loadAndStore(key: string, loader: Loader, policy: Policy, load: Load, token: string): Promise<CacheEntry> {
+    const { local, shared, layout, maxValueBytes, now, emit } = this.options;
+    const { upstreamTimeoutMs, freshMs, graceMs } = policy;
+    const started = now();
+    emit({ type: "load" });
+    const fail = (error: unknown) => {
+      const failure = asLoadError(error);
+      // A purge came between: the key starts afresh, with no backoff.
+      const record = this.options.backoff.record(key, failure, !load.purged);
+      emit({ type: "load-failed", key, ms: now() - started, error: failure, retryInMs: record.retryInMs });
+      if (shared) this.options.inBackground(shared.fail(layout.item(key), token, record));
+      return failure;
+    };
+    const controller = new AbortController();
+    let text: string;
+    try {
+      const value = await withTimeout(traceUpstream(key, () => loader(controller.signal)), upstreamTimeoutMs, () => {
+        const error = new LoadTimeoutError(`load of "${key}" took over ${upstreamTimeoutMs} ms`);
+        controller.abort(error);
+        return error;
+      });
+      text = toJson(key, value);
+    } catch (error) {
+      throw fail(error);
+    }
+    const at = now();
+    const bytes = Buffer.byteLength(text);
+    // Parsed back from its JSON, so this caller sees exactly what every later reader of the cache will.
+    const entry: CacheEntry = { value: JSON.parse(text) as Json, version: token, bytes, createdAt: at, freshUntil: at + freshMs, staleUntil: at + freshMs + graceMs };
+    emit({ type: "loaded", key, ms: at - started, bytes });
+    if (bytes > maxValueBytes) {
+      // What is measured is what would be stored: JSON escaping can double an answer under the upstream's cap.
+      fail(new ValueTooLargeError(`the value of "${key}" is ${bytes} bytes as JSON, over the cache's ${maxValueBytes}`));
+      return entry;
+    }
+    if (!load.purged) {
+      this.options.backoff.clear(key);
+      // A load purged while under way serves its callers but keeps nothing: the next lookup loads again.
+      local.set(key, entry, at);
+    }
+    if (shared) this.options.inBackground(shared.fill(layout.item(key), token, text, freshMs, graceMs));
+    return entry;
+  }
+}
+
+/** The value as JSON text; throws a `NotJsonError` for a value JSON would change or drop. */
+function toJson(key: string, value: unknown): string {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch (error) {
+    throw new NotJsonError(`load of "${key}" answered a value that is not JSON`, { cause: error });
+  }
+  if (text === undefined) throw new NotJsonError(`load of "${key}" answered a value that is not JSON (${typeof value})`);
+  return text;
+}

@@ -1,0 +1,106 @@
+import type { Json } from "../json";
+import type { GuardedStore } from "../stores/guarded";
+import type { KeyLayout } from "../stores/keys";
+import type { MemoryStore } from "../stores/memory";
+import type { CacheEntry, StoredEntry } from "../stores/store";
+
+export type TiersOptions = {
+  local: MemoryStore;
+  shared: GuardedStore | undefined;
+  layout: KeyLayout;
+  /** How long this process trusts its own copy before checking the shared store again; 0: on every lookup. */
+  localTrustMs: number;
+  /** Whether `key` is backing off after a failure: no load may start, so only a read can find a value. */
+  heldOff: (key: string) => boolean;
+  now: () => number;
+  /** Keeps a background check alive past the response that started it. */
+  inBackground: (task: Promise<unknown>) => void;
+};
+
+/**
+ * The in-process tier and the shared store, reconciled: which entry a lookup may use, placed on this process's
+ * clock, and the newer of two copies kept here.
+ */
+export class Tiers {
+  private readonly rechecking = new Set<string>();
+
+  constructor(private readonly options: TiersOptions) {}
+
+  /**
+   * This process's usable entry for `key`. A stale copy is first checked against the shared store, which may
+   * hold a newer one, and so is a fresh one when the trust window is 0. With no copy at all the store is not
+   * read here (a load's claim reads it in the same round trip that takes the lease) unless the key is backing
+   * off, when no load may start and only a read can still find a value to serve. Synchronous unless
+   * the store is read, so the lookups of one page view reach the store in the same tick and share one round trip.
+   */
+  read(key: string): CacheEntry | undefined | Promise<CacheEntry | undefined> {
+    const { local, shared, localTrustMs, heldOff, now } = this.options;
+    const slot = local.slot(key);
+    if (!shared) return slot?.entry;
+    const at = now();
+    if (slot && slot.entry.freshUntil > at && localTrustMs > 0) {
+      // A fresh copy is served at once, so a warm page never waits on Redis; past the trust window it is
+      // checked in the background, and a purge or newer value elsewhere shows from the next request on.
+      if (at - slot.storedAt >= localTrustMs) this.recheck(key);
+      return slot.entry;
+    }
+    return slot || heldOff(key) ? this.readShared(key) : undefined;
+  }
+
+  /**
+   * The shared store's entry, reconciled with this process's copy. The store is told which version this
+   * process holds and leaves the value out of its answer when that is still the one it has.
+   */
+  private async readShared(key: string): Promise<CacheEntry | undefined> {
+    const { local, shared, layout } = this.options;
+    const slot = local.slot(key);
+    const remote = await shared?.read(layout.item(key), slot?.entry.version);
+    // The store did not answer: what this process holds is the best there is.
+    if (remote === undefined) return slot?.entry;
+    // Gone from the store (purged, or never stored there): this copy must not outlive it.
+    const stored = remote ? this.reconcile(key, remote) : undefined;
+    if (!stored) local.delete(key);
+    return stored;
+  }
+
+  private recheck(key: string): void {
+    if (this.rechecking.has(key)) return;
+    this.rechecking.add(key);
+    const done = () => void this.rechecking.delete(key);
+    this.options.inBackground(this.readShared(key).then(done, done));
+  }
+
+  /**
+   * An entry of the store placed on this process's clock and kept here if it is the newest copy; what is
+   * kept is returned. Undefined when it cannot be used: no value and not the version held here, or a value
+   * that is not JSON (written by something else).
+   */
+  reconcile(key: string, stored: StoredEntry): CacheEntry | undefined {
+    const entry = this.placed(key, stored);
+    return entry && this.keepNewest(key, entry);
+  }
+
+  /** An entry of the store, placed on this process's clock (the store measures ages and lifetimes on its own). */
+  private placed(key: string, { value, version, ageMs, freshForMs, staleForMs }: StoredEntry): CacheEntry | undefined {
+    const now = this.options.now();
+    const lifetimes = { createdAt: now - ageMs, freshUntil: now + freshForMs, staleUntil: now + staleForMs };
+    if (value === undefined) {
+      const held = this.options.local.slot(key)?.entry;
+      return held?.version === version ? { ...held, ...lifetimes } : undefined;
+    }
+    try {
+      return { value: JSON.parse(value) as Json, version, bytes: Buffer.byteLength(value), ...lifetimes };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Keeps the newer of the store's entry and this process's copy here, and returns it. */
+  private keepNewest(key: string, stored: CacheEntry): CacheEntry {
+    const { local, now } = this.options;
+    const slot = local.slot(key);
+    const newest = slot && slot.entry.version !== stored.version && slot.entry.createdAt > stored.createdAt ? slot.entry : stored;
+    local.set(key, newest, now());
+    return newest;
+  }
+}
