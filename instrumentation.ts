@@ -1,4 +1,5 @@
 import type { Config } from "./lib/config";
+import type { ServerLimits } from "./lib/server-limits";
 
 /** Past this after SIGTERM, a shutdown that is still waiting (a hung connection) ends anyway. */
 function shutdownBoundMs(config: Config): number {
@@ -15,17 +16,23 @@ export async function register() {
     const { ConfigError } = await import("./lib/config-error");
     const { pageFragments } = await import("./app/page-fragments");
     const { logEvent } = await import("./lib/log");
+    const { limitServer, serverLimits } = await import("./lib/server-limits");
     let config: Config;
+    let limits: ServerLimits;
     try {
       config = getConfig();
-      pageFragments();
+      limits = serverLimits(config, pageFragments());
     } catch (error) {
       // Next would log this and go on answering 500 to everything, health included: a bad variable must
       // stop the process, so an orchestrator sees it fail. Under `next dev` the overlay shows it instead.
       if (!(error instanceof ConfigError) || process.env.NODE_ENV === "development") throw error;
       process.stderr.write(`${error.message}\n`, () => process.exit(1));
-      return;
+      // Requests wait for this to settle: none is answered (a health check with a 200, say) before the exit.
+      return new Promise<never>(() => {});
     }
+    // Under `next dev` a first request waits, silent, while its route compiles; on Vercel the platform bounds
+    // requests and holds the connections, and the server in the function is its own.
+    if (process.env.NODE_ENV === "production" && !process.env.VERCEL) limitServer(limits);
     // Registered here, before any request, so Next's request spans and the app's share one provider; without
     // an endpoint nothing is registered and every span is a no-op.
     const traces = config.exportTraces ? (await import("./lib/trace-export")).startTraceExport() : undefined;

@@ -17,6 +17,13 @@ const nextConfig = {
   experimental: {
     // The stylesheet goes into the page's <head> as a <style>, so no request blocks the first paint.
     inlineCss: true,
+    // Next keeps this much of every request's body in memory before the proxy runs (10 MiB unless said):
+    // the largest body the app takes, the purge route's or the server action's (lib/request-bodies.ts).
+    proxyClientMaxBodySize: 1024,
+    serverActions: {
+      // The retry control's argument, one fragment name (ACTION_BODY_MAX_BYTES in lib/request-bodies.ts).
+      bodySizeLimit: 1024,
+    },
   },
   async headers() {
     return [{ source: "/:path*", headers: securityHeaders }];

@@ -19,3 +19,24 @@ export function rssMiB(pid: number): number {
   if (!match?.[1]) throw new Error(`no VmRSS for pid ${pid}`);
   return Number(match[1]) / 1024;
 }
+
+// TCP states, as /proc/net/tcp writes them: the server's end of a connection it has not closed yet.
+const ESTABLISHED = "01";
+const CLOSE_WAIT = "08";
+
+const hexPort = (port: number) => port.toString(16).toUpperCase().padStart(4, "0");
+
+/**
+ * Connections accepted on `port` (IPv4) that the server still holds open, from /proc/net/tcp; only those from
+ * `clientPorts` when given.
+ */
+export function openConnections(port: number, clientPorts?: readonly number[]): number {
+  const local = `:${hexPort(port)}`;
+  const remotes = clientPorts && new Set(clientPorts.map((client) => `:${hexPort(client)}`));
+  return readFileSync("/proc/net/tcp", "utf8")
+    .split("\n")
+    .slice(1)
+    .map((line) => line.trim().split(/\s+/))
+    .filter(([, address, remote, state]) => address?.endsWith(local) && (state === ESTABLISHED || state === CLOSE_WAIT) && (!remotes || remotes.has(remote?.slice(-5) ?? "")))
+    .length;
+}

@@ -10,6 +10,8 @@ const BAD: Array<{ env: Record<string, string>; message: string }> = [
   { env: { CACHE_ADMIN_TOKEN: "too-short" }, message: "CACHE_ADMIN_TOKEN is invalid: must be at least 16 characters" },
   { env: { METRICS_TOKEN: "too-short" }, message: "METRICS_TOKEN is invalid: must be at least 16 characters" },
   { env: { CACHE_FRESH_SECONDS: "ten" }, message: "CACHE_FRESH_SECONDS is invalid: must be a whole number" },
+  // A streamed page may send nothing until its fragment deadline (FRAGMENT_DEADLINE_MS, 4000 ms by default).
+  { env: { IDLE_TIMEOUT_MS: "4000" }, message: 'IDLE_TIMEOUT_MS is invalid: must be longer than the deadline of fragment "a" (4000 ms)' },
 ];
 
 for (const standalone of [false, true]) {

@@ -226,6 +226,8 @@ function violation(probe: Probe, answer: Answer): string | undefined {
   if (answer.error && /ECONNRESET|EPIPE/.test(answer.error) && (probe.body?.length ?? 0) >= 16 * 1024) return undefined;
   if (answer.error) return answer.error;
   if ([400, 401, 403, 404, 405].includes(status)) return undefined;
+  // A body the app does not take (any body but a purge's or the server action's, or one past 1 KiB), refused unread.
+  if (status === 413 && (probe.body?.length ?? 0) > 0) return undefined;
   // Next's answer to a server action id this build does not know ("from another deployment").
   if (status === 409 && probe.method === "POST" && probe.headers["next-action"]) return undefined;
   // Next answers OPTIONS on route handlers itself, with an Allow header and no body.

@@ -21,6 +21,8 @@ export type NginxOptions = {
    * X-Forwarded-Host; nginx's defaults otherwise (proxy_buffering on). @default [{ prefix: "/" }]
    */
   locations?: NginxLocation[];
+  /** Directives in the server block, before the locations, e.g. `client_max_body_size 1k;`. */
+  serverDirectives?: string[];
 };
 
 export type NginxServer = {
@@ -40,7 +42,7 @@ function nginxBinary(): string {
   return existsSync("/usr/sbin/nginx") ? "/usr/sbin/nginx" : "nginx";
 }
 
-function config(dir: string, port: number, { upstreamPort, locations = [{ prefix: "/" }] }: NginxOptions): string {
+function config(dir: string, port: number, { upstreamPort, locations = [{ prefix: "/" }], serverDirectives = [] }: NginxOptions): string {
   const blocks = locations.map(({ prefix, directives = [] }) =>
     [
       `    location ${prefix} {`,
@@ -68,6 +70,7 @@ function config(dir: string, port: number, { upstreamPort, locations = [{ prefix
     `  scgi_temp_path ${join(dir, "scgi")};`,
     "  server {",
     `    listen 127.0.0.1:${port};`,
+    ...serverDirectives.map((directive) => `    ${directive}`),
     ...blocks,
     "  }",
     "}",

@@ -59,6 +59,8 @@ const envSchema = z.object({
   CACHE_GRACE_SECONDS: integer(0, 31_536_000).default(300),
   FRAGMENT_DEADLINE_MS: integer(1, 600_000).default(4000),
   SHELL_HOLD_MS: integer(0, 1000).default(50),
+  IDLE_TIMEOUT_MS: integer(1, 3_600_000).optional(),
+  REQUEST_TIMEOUT_MS: integer(1, 600_000).default(10_000),
   UPSTREAM_TIMEOUT_MS: integer(1, 600_000).default(10_000),
   REDIS_TIMEOUT_MS: integer(1, 60_000).default(300),
   REDIS_COOLDOWN_MS: integer(0, 600_000).default(5000),
@@ -134,6 +136,13 @@ const configSchema = envSchema.transform((env) => ({
    * arrive in the shell instead of behind spinners that vanish a moment later.
    */
   shellHoldMs: env.SHELL_HOLD_MS,
+  /**
+   * A connection on which no byte moves either way for this long is closed (a client that stops reading the
+   * page, or sending its request); undefined: the longest fragment deadline plus 10 s (see server-limits.ts).
+   */
+  idleTimeoutMs: env.IDLE_TIMEOUT_MS,
+  /** The time a client has to send a whole request, headers and body. */
+  requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
   /** Budget for one upstream call; a slower call is abandoned and counts as a failure. */
   upstreamTimeoutMs: env.UPSTREAM_TIMEOUT_MS,
   /** Budget for one Redis round trip; a slower call is a miss. */

@@ -3,8 +3,7 @@ import { checkAdmin, purge } from "@/lib/admin";
 import type { PurgeTarget } from "@/lib/cache";
 import { isFragmentName } from "@/lib/fragment-name";
 import { describeError, logEvent } from "@/lib/log";
-
-const MAX_BODY_BYTES = 1024;
+import { PURGE_BODY_MAX_BYTES } from "@/lib/request-bodies";
 
 const json = (body: unknown, status: number, headers: Record<string, string> = {}) =>
   Response.json(body, { status, headers: { "cache-control": "no-store", ...headers } });
@@ -36,7 +35,7 @@ function purgeTarget(request: PurgeRequest): PurgeTarget | undefined {
 
 /** `{ "fragment": "<name>" }`, `{ "tag": "<tag>" }` or `{ "all": true }`; anything else is undefined. */
 async function readRequest(request: Request): Promise<PurgeRequest | undefined> {
-  const text = await readBounded(request, MAX_BODY_BYTES);
+  const text = await readBounded(request, PURGE_BODY_MAX_BYTES);
   if (text === undefined) return undefined;
   let body: unknown;
   try {
