@@ -17,5 +17,14 @@ export default defineConfig([
     files: ["bench/**", "scripts/**"],
     rules: { "no-console": "off" },
   },
-  globalIgnores([".next/**", "out/**", "build/**", "next-env.d.ts", "bench/results/**", "playwright-report/**", "test-results/**", ".scratch/**"]),
+  globalIgnores([
+    ".next/**",
+    "out/**",
+    "build/**",
+    "next-env.d.ts",
+    "bench/results/**",
+    "playwright-report/**",
+    "test-results/**",
+    ".scratch/**",
+  ]),
 ]);

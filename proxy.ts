@@ -22,7 +22,11 @@ const ROUTE_HANDLERS: Record<AppRouteHandlerRoutes, true> = {
   "/api/metrics": true,
   "/fragment/[name]": true,
 };
-const ROUTE_HANDLER_PATH = new RegExp(`^(?:${Object.keys(ROUTE_HANDLERS).map((route) => route.replace(/\[[^\]]+\]/g, "[^/]+")).join("|")})$`);
+const ROUTE_HANDLER_PATH = new RegExp(
+  `^(?:${Object.keys(ROUTE_HANDLERS)
+    .map((route) => route.replace(/\[[^\]]+\]/g, "[^/]+"))
+    .join("|")})$`,
+);
 
 /**
  * Pages are read with GET or HEAD; the only POST they take is the retry control's server action, which
@@ -62,7 +66,9 @@ function contentSecurityPolicy(nonce: string): string {
   return [
     "default-src 'self'",
     `script-src 'self' 'nonce-${nonce}' 'strict-dynamic'${development ? " 'unsafe-eval'" : ""}`,
-    styleHashes.length === 0 ? "style-src 'self' 'unsafe-inline'" : `style-src 'self' 'nonce-${nonce}' ${styleHashes.join(" ")}`,
+    styleHashes.length === 0
+      ? "style-src 'self' 'unsafe-inline'"
+      : `style-src 'self' 'nonce-${nonce}' ${styleHashes.join(" ")}`,
     "img-src 'self' data:",
     "font-src 'self'",
     "connect-src 'self'",

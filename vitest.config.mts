@@ -10,7 +10,13 @@ export default defineConfig({
     },
   },
   test: {
-    include: ["lib/**/*.test.ts", "app/**/*.test.ts", "redis-bridge/**/*.test.ts", "sources/**/*.test.{ts,tsx}", "harness/**/*.test.ts"],
+    include: [
+      "lib/**/*.test.ts",
+      "app/**/*.test.ts",
+      "redis-bridge/**/*.test.ts",
+      "sources/**/*.test.{ts,tsx}",
+      "harness/**/*.test.ts",
+    ],
     environment: "node",
     // Memory tests measure live data after a full collection (global.gc) rather than V8's heap growth.
     execArgv: ["--expose-gc"],

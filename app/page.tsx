@@ -52,7 +52,11 @@ export default async function Home() {
             >
               <h2 id={`fragment-${name}`}>{title}</h2>
               {answer ? (
-                <FragmentOutcome fragment={fragment} result={answer} refreshed={finalResults ? undefined : lookups[index]!.refreshed} />
+                <FragmentOutcome
+                  fragment={fragment}
+                  result={answer}
+                  refreshed={finalResults ? undefined : lookups[index]!.refreshed}
+                />
               ) : (
                 <Suspense fallback={<Spinner label={`Loading ${title}`} />}>
                   <StreamedFragment fragment={fragment} />
@@ -63,7 +67,9 @@ export default async function Home() {
         })}
       </div>
       {/* A stale part may still be replaced by its refresh: then the timeline waits for that too. */}
-      {finalResults || (answered.length === fragments.length && answered.every((answer) => answer.status !== "ready" || answer.origin !== "stale")) ? (
+      {finalResults ||
+      (answered.length === fragments.length &&
+        answered.every((answer) => answer.status !== "ready" || answer.origin !== "stale")) ? (
         <TimelineView results={answered} />
       ) : (
         <Suspense fallback={<TimelinePlaceholder />}>

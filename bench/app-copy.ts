@@ -20,7 +20,10 @@ export type AppCopy = {
  */
 export function copyApp(prefix: string, files: Record<string, string> = {}): AppCopy {
   const root = mkdtempSync(join(tmpdir(), prefix));
-  const listed = execFileSync("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], { cwd: ROOT, encoding: "utf8" });
+  const listed = execFileSync("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], {
+    cwd: ROOT,
+    encoding: "utf8",
+  });
   // A tracked file deleted in the working tree is still listed.
   for (const path of listed.split("\0").filter((path) => path && existsSync(join(ROOT, path)))) {
     mkdirSync(dirname(join(root, path)), { recursive: true });
@@ -34,7 +37,11 @@ export function copyApp(prefix: string, files: Record<string, string> = {}): App
   return {
     root,
     build(env = {}) {
-      execFileSync("npm", ["run", "build"], { cwd: root, stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, ...env } });
+      execFileSync("npm", ["run", "build"], {
+        cwd: root,
+        stdio: ["ignore", "ignore", "inherit"],
+        env: { ...process.env, ...env },
+      });
     },
     remove() {
       rmSync(root, { recursive: true, force: true });

@@ -33,14 +33,19 @@ export async function profileViews(
     for (const { name } of contenders) contexts.set(name, await browser.newContext({ userAgent: DESKTOP_USER_AGENT }));
     const view = async (contender: BrowserContender, profile: NetworkProfile) => {
       await contender.gate?.ready();
-      const options = { ...(profile.conditions ? { network: profile.conditions } : {}), ...(contender.from ? { from: contender.from } : {}) };
+      const options = {
+        ...(profile.conditions ? { network: profile.conditions } : {}),
+        ...(contender.from ? { from: contender.from } : {}),
+      };
       const result = await viewPage(contexts.get(contender.name)!, contender.url, FRAGMENT_NAMES, options);
       contender.gate?.used();
       return result;
     };
     log(`${label}: a discarded load of each, all at once`);
     // Only what they cache counts, not their timing: at once saves seconds of waiting on cold fragments.
-    await Promise.all(contenders.map((contender) => primeCache(contexts.get(contender.name)!, contender.url, contender.from)));
+    await Promise.all(
+      contenders.map((contender) => primeCache(contexts.get(contender.name)!, contender.url, contender.from)),
+    );
     for (const contender of contenders) contender.gate?.used();
     const views: ProfileViews = {};
     for (const { profile, runs } of plan) {
@@ -61,7 +66,9 @@ export async function profileViews(
 function viewSpread(views: BrowserView[]): ViewSpread {
   return {
     allVisible: spread(views.map((view) => view.allVisible)),
-    fragments: Object.fromEntries(FRAGMENT_NAMES.map((name) => [name, spread(views.map((view) => view.fragments[name] ?? Number.NaN))])),
+    fragments: Object.fromEntries(
+      FRAGMENT_NAMES.map((name) => [name, spread(views.map((view) => view.fragments[name] ?? Number.NaN))]),
+    ),
     firstContentfulPaint: spread(views.map((view) => view.firstContentfulPaint)),
     spinnerLoads: views.filter((view) => view.spinnerPainted).length,
     runs: views.length,

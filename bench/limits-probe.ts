@@ -8,7 +8,9 @@ import { bodyFlood, readerStall } from "./scenarios/hostile-clients";
 // `npx tsx bench/limits-probe.ts [--root <checkout>] [--standalone]`: what hostile clients cost one instance
 // (a flood of large bodies, bodies that stall or trickle, readers that never read a big page), run with the
 // app's default limits. Point --root at another checkout's build to compare two versions of the app.
-const { values: args } = parseArgs({ options: { root: { type: "string" }, standalone: { type: "boolean", default: false } } });
+const { values: args } = parseArgs({
+  options: { root: { type: "string" }, standalone: { type: "boolean", default: false } },
+});
 
 const BROWSER = { "user-agent": devices["Desktop Chrome"].userAgent };
 const TOKEN = "probe-admin-token-0123456789";
@@ -57,7 +59,12 @@ const report = (label: string, figures: unknown) => console.log(`${label}: ${JSO
 
 async function main() {
   await withApp(async (app) => {
-    const flood = await bodyFlood(app, 40, { path: "/", announcedBytes: 2 ** 30, sendBytes: 12_000_000, waitMs: 10_000 }, 2000);
+    const flood = await bodyFlood(
+      app,
+      40,
+      { path: "/", announcedBytes: 2 ** 30, sendBytes: 12_000_000, waitMs: 10_000 },
+      2000,
+    );
     report("40 × POST / announcing 1 GiB, sending 12 MB", { rssMiB: flood.rss, ...summary(flood.outcomes) });
   });
 
@@ -71,8 +78,20 @@ async function main() {
       "POST /api/health/live (1 MB announced, 7 B sent)": { path: "/api/health/live", ...stalled },
       "POST /fragment/big (1 MB announced, 7 B sent)": { path: "/fragment/big", ...stalled },
       "server action (1 MB announced, 7 B sent)": { path: "/", headers: action, ...stalled },
-      "POST /api/cache/purge (100 B announced, 7 B sent)": { path: "/api/cache/purge", headers: json, ...stalled, announcedBytes: 100 },
-      "POST /api/cache/purge (500 B announced, 1 B each 500 ms)": { path: "/api/cache/purge", headers: json, ...stalled, announcedBytes: 500, sendBytes: 500, trickleEveryMs: 500 },
+      "POST /api/cache/purge (100 B announced, 7 B sent)": {
+        path: "/api/cache/purge",
+        headers: json,
+        ...stalled,
+        announcedBytes: 100,
+      },
+      "POST /api/cache/purge (500 B announced, 1 B each 500 ms)": {
+        path: "/api/cache/purge",
+        headers: json,
+        ...stalled,
+        announcedBytes: 500,
+        sendBytes: 500,
+        trickleEveryMs: 500,
+      },
     };
     const results = await Promise.all(Object.values(probes).map((probe) => bodyFlood(app, 1, probe)));
     Object.keys(probes).forEach((label, index) => report(label, summary(results[index]!.outcomes)));
@@ -81,7 +100,10 @@ async function main() {
   await withApp(async (app) => {
     const page = await (await fetch(`${app.url}/`, { headers: BROWSER })).text();
     const readers = await readerStall(app, "/", 40, BROWSER, 45_000, 5000);
-    report(`40 readers of a ${(page.length / MIB).toFixed(1)} MiB page that never read, watched 45 s (memory after: 5 s later)`, readers);
+    report(
+      `40 readers of a ${(page.length / MIB).toFixed(1)} MiB page that never read, watched 45 s (memory after: 5 s later)`,
+      readers,
+    );
   });
 }
 

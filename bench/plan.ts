@@ -7,7 +7,8 @@ function floodKeys(): number | undefined {
   const raw = process.env.BENCH_FLOOD_KEYS;
   if (raw === undefined || raw === "") return undefined;
   const keys = Number(raw);
-  if (!Number.isInteger(keys) || keys <= 0) throw new Error(`BENCH_FLOOD_KEYS must be a positive integer, not "${raw}"`);
+  if (!Number.isInteger(keys) || keys <= 0)
+    throw new Error(`BENCH_FLOOD_KEYS must be a positive integer, not "${raw}"`);
   return keys;
 }
 

@@ -37,6 +37,10 @@ export function openConnections(port: number, clientPorts?: readonly number[]): 
     .split("\n")
     .slice(1)
     .map((line) => line.trim().split(/\s+/))
-    .filter(([, address, remote, state]) => address?.endsWith(local) && (state === ESTABLISHED || state === CLOSE_WAIT) && (!remotes || remotes.has(remote?.slice(-5) ?? "")))
-    .length;
+    .filter(
+      ([, address, remote, state]) =>
+        address?.endsWith(local) &&
+        (state === ESTABLISHED || state === CLOSE_WAIT) &&
+        (!remotes || remotes.has(remote?.slice(-5) ?? "")),
+    ).length;
 }

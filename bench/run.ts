@@ -45,7 +45,11 @@ export function expiryGate(expiryMs: number): ExpiryGate {
   };
 }
 
-export function launchApp({ upstream, stack, tcp, appRoot }: Services, store: AppStore, env: Record<string, string> = {}): Promise<AppServer> {
+export function launchApp(
+  { upstream, stack, tcp, appRoot }: Services,
+  store: AppStore,
+  env: Record<string, string> = {},
+): Promise<AppServer> {
   const storeEnv = { memory: {}, rest: stack.env, tcp: { REDIS_URL: tcpAddress(tcp) } };
   return startApp({
     root: appRoot,
@@ -70,7 +74,8 @@ export function storeMeter({ stack, tcp }: Services, store: Exclude<AppStore, "m
     if (!stack.bridge) throw new Error("the bench needs the in-process bridge to count commands");
     return bridgeMeter(stack.bridge);
   }
-  if (!(tcp.client instanceof Redis) || !tcp.proxy) throw new Error("the bench needs one redis-server behind the proxy to count commands");
+  if (!(tcp.client instanceof Redis) || !tcp.proxy)
+    throw new Error("the bench needs one redis-server behind the proxy to count commands");
   return tcpMeter(tcp.client, tcp.proxy);
 }
 
@@ -110,14 +115,17 @@ function rawSpread(timings: RawTiming[]): RawSpread {
   const paths = timings.every((timing) => timing.paths)
     ? Object.fromEntries(
         FRAGMENT_NAMES.map((name) => {
-          const of = (field: "called" | "afterAnswer") => spread(timings.map((timing) => timing.paths?.[name]?.[field] ?? Number.NaN));
+          const of = (field: "called" | "afterAnswer") =>
+            spread(timings.map((timing) => timing.paths?.[name]?.[field] ?? Number.NaN));
           return [name, { called: of("called"), afterAnswer: of("afterAnswer") }];
         }),
       )
     : undefined;
   return {
     firstByte: spread(timings.map((timing) => timing.firstByte)),
-    fragments: Object.fromEntries(FRAGMENT_NAMES.map((name) => [name, spread(timings.map((timing) => timing.fragments[name] ?? Number.NaN))])),
+    fragments: Object.fromEntries(
+      FRAGMENT_NAMES.map((name) => [name, spread(timings.map((timing) => timing.fragments[name] ?? Number.NaN))]),
+    ),
     done: spread(timings.map((timing) => timing.done)),
     ...(paths ? { paths } : {}),
   };

@@ -70,14 +70,21 @@ function browserTargets(results: Measured): Target[] {
       status: status(ratio <= PLAN.paintOverFloor),
     };
   });
-  const complete = results.networkProfiles.map(({ name }) => ({ name, view: at<ViewSpread>(at(results.warm.browser, name), "streamed") }));
+  const complete = results.networkProfiles.map(({ name }) => ({
+    name,
+    view: at<ViewSpread>(at(results.warm.browser, name), "streamed"),
+  }));
   return [
     ...allVisible,
     ...paintVsSeed,
     ...paintVsFloor,
     {
       target: "browser, warm, every profile: streamed paints complete (no spinner, no layout shift)",
-      measured: complete.map(({ name, view }) => `${name}: spinner in ${view.spinnerLoads}/${view.runs} loads, CLS ${view.maxLayoutShift}`).join("; "),
+      measured: complete
+        .map(
+          ({ name, view }) => `${name}: spinner in ${view.spinnerLoads}/${view.runs} loads, CLS ${view.maxLayoutShift}`,
+        )
+        .join("; "),
       status: status(complete.every(({ view }) => view.spinnerLoads === 0 && view.maxLayoutShift === 0)),
     },
   ];
@@ -108,7 +115,9 @@ function serverTargets(results: Measured): Target[] {
       measured:
         `${warmTraffic.roundTrips} (local tier warm), ${warmRedisOnly.roundTrips} (Redis only); ` +
         `over TCP: ${warmTcp.roundTrips}, ${warmTcpRedisOnly.roundTrips}`,
-      status: status([warmTraffic, warmRedisOnly, warmTcp, warmTcpRedisOnly].every((traffic) => traffic.roundTrips <= 1)),
+      status: status(
+        [warmTraffic, warmRedisOnly, warmTcp, warmTcpRedisOnly].every((traffic) => traffic.roundTrips <= 1),
+      ),
     },
     {
       target: `server CPU per warm view: streamed ≤ ${PLAN.cpuOverFloor} × the bare Next page's (at ${PLAN.offeredViewRates[0]} views/s offered)`,

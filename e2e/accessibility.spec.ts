@@ -3,18 +3,25 @@ import type { Page } from "@playwright/test";
 import { expect, test } from "./fixtures";
 
 const region = (page: Page, name: string) => page.getByRole("region", { name: `Fragment ${name}` });
-const spinner = (page: Page, name: string) => region(page, name).getByRole("status", { name: `Loading Fragment ${name}` });
+const spinner = (page: Page, name: string) =>
+  region(page, name).getByRole("status", { name: `Loading Fragment ${name}` });
 const value = (page: Page, name: string) => region(page, name).getByText(`result for ${name}`, { exact: true });
 
 /** Every axe rule, best practices included: no violation, each listed with where it is. */
 async function expectNoViolations(page: Page, state: string) {
   const { violations } = await new AxeBuilder({ page }).analyze();
-  const found = violations.map((violation) => `${violation.id}: ${violation.nodes.map((node) => node.target.join(" ")).join(", ")}`);
+  const found = violations.map(
+    (violation) => `${violation.id}: ${violation.nodes.map((node) => node.target.join(" ")).join(", ")}`,
+  );
   expect(found, `axe on the ${state} page`).toEqual([]);
 }
 
 test.describe("accessibility", () => {
-  test("no axe violation cold, with every spinner showing, complete, and warm after a reload", async ({ page, launch, upstream }) => {
+  test("no axe violation cold, with every spinner showing, complete, and warm after a reload", async ({
+    page,
+    launch,
+    upstream,
+  }) => {
     const release = { a11y1: upstream.hold("a11y1"), a11y2: upstream.hold("a11y2") };
     const app = await launch({ FRAGMENTS: "a11y1,a11y2", FRAGMENT_DEADLINE_MS: "30000" });
 
@@ -54,7 +61,11 @@ test.describe("accessibility", () => {
     await expectNoViolations(page, "still working");
   });
 
-  test("each part is a polite live region read whole, so its arrival is heard with its name", async ({ page, launch, upstream }) => {
+  test("each part is a polite live region read whole, so its arrival is heard with its name", async ({
+    page,
+    launch,
+    upstream,
+  }) => {
     const release = upstream.hold("heard");
     const app = await launch({ FRAGMENTS: "heard", FRAGMENT_DEADLINE_MS: "30000" });
 
@@ -69,7 +80,11 @@ test.describe("accessibility", () => {
   });
 
   for (const reducedMotion of ["no-preference", "reduce"] as const) {
-    test(`the spinner ${reducedMotion === "reduce" ? "stands still" : "turns"} when the reader's motion preference is ${reducedMotion}`, async ({ page, launch, upstream }) => {
+    test(`the spinner ${reducedMotion === "reduce" ? "stands still" : "turns"} when the reader's motion preference is ${reducedMotion}`, async ({
+      page,
+      launch,
+      upstream,
+    }) => {
       upstream.hold("turning");
       const app = await launch({ FRAGMENTS: "turning", FRAGMENT_DEADLINE_MS: "30000" });
       await page.emulateMedia({ reducedMotion });
@@ -77,7 +92,9 @@ test.describe("accessibility", () => {
       await page.goto(app.url, { waitUntil: "commit" });
       // Laid out by the page's stylesheet, not yet by the browser's defaults alone: the animation rules apply too.
       await expect(spinner(page, "turning")).toHaveCSS("display", "flex");
-      const running = await page.evaluate(() => document.getAnimations().filter((animation) => animation.playState === "running").length);
+      const running = await page.evaluate(
+        () => document.getAnimations().filter((animation) => animation.playState === "running").length,
+      );
       expect(running).toBe(reducedMotion === "reduce" ? 0 : 1);
     });
   }

@@ -5,7 +5,11 @@ for (const storeKind of STORES) {
   test.describe(`the fragment deadline on the ${storeKind} store`, () => {
     test.use({ storeKind });
 
-    test("ends the page at the deadline with a still-working fragment; its call fills the cache for the retry", async ({ page, launch, upstream }) => {
+    test("ends the page at the deadline with a still-working fragment; its call fills the cache for the retry", async ({
+      page,
+      launch,
+      upstream,
+    }) => {
       upstream.script("quick", { latencyMs: 100 });
       upstream.script("late", { latencyMs: 300 });
       const release = upstream.hold("late");
@@ -33,7 +37,9 @@ for (const storeKind of STORES) {
       await expect(late.getByText("result for late", { exact: true })).toBeVisible();
       await expect(late.getByText("result for late", { exact: true })).toHaveAttribute("data-origin", "hit");
       await expect(retry).toHaveCount(0);
-      expect(await page.evaluate(() => (window as unknown as { marker?: string }).marker), "no reload").toBe("same page");
+      expect(await page.evaluate(() => (window as unknown as { marker?: string }).marker), "no reload").toBe(
+        "same page",
+      );
       expect(upstream.calls("late")).toBe(1);
     });
   });

@@ -5,7 +5,10 @@ import { expect, pastOneSecond, test } from "./fixtures";
 import { ADMIN_TOKEN, expectStreamed, FRAGMENTS, LATENCIES, warm } from "./streaming-check";
 
 test.describe("the standalone server", () => {
-  test("streams byte for byte like next start: shell first, each fragment after its own latency", async ({ launch, upstream }, testInfo) => {
+  test("streams byte for byte like next start: shell first, each fragment after its own latency", async ({
+    launch,
+    upstream,
+  }, testInfo) => {
     const app = await launch({ FRAGMENTS, CACHE_ADMIN_TOKEN: ADMIN_TOKEN }, { standalone: true });
     expect(app.output(), "really the standalone server").not.toContain("next start");
     await warm(app, upstream);
@@ -47,7 +50,10 @@ test.describe("behind nginx with its default proxy buffering", () => {
   // nginx 1.22 passes small chunks on even with proxy_buffering on, as long as it does not transform the
   // body; it holds them once it compresses (gzip flushes only on buffers it may not keep). That is the
   // deployment where X-Accel-Buffering: no matters, and where ignoring it must break streaming.
-  test("when nginx compresses, the header keeps fragments streaming; a location that ignores it holds them to the end", async ({ launch, upstream }, testInfo) => {
+  test("when nginx compresses, the header keeps fragments streaming; a location that ignores it holds them to the end", async ({
+    launch,
+    upstream,
+  }, testInfo) => {
     const app = await launch({ FRAGMENTS, CACHE_ADMIN_TOKEN: ADMIN_TOKEN });
     const gzip = ["gzip on;", 'proxy_set_header Accept-Encoding "";'];
     const nginx = await startNginx({
@@ -77,7 +83,9 @@ test.describe("behind nginx with its default proxy buffering", () => {
       });
       for (const [part, arrived] of Object.entries(held)) {
         expect(arrived, `${part} arrives`).toBeDefined();
-        expect(arrived!, `${part} is held back until the slowest fragment is ready`).toBeGreaterThanOrEqual(slowest - 5);
+        expect(arrived!, `${part} is held back until the slowest fragment is ready`).toBeGreaterThanOrEqual(
+          slowest - 5,
+        );
       }
     } finally {
       await nginx.stop();
@@ -86,7 +94,11 @@ test.describe("behind nginx with its default proxy buffering", () => {
 });
 
 test.describe("behind nginx, the retry control", () => {
-  test("works from the page nginx served; its call replayed from another origin is refused", async ({ page, launch, upstream }) => {
+  test("works from the page nginx served; its call replayed from another origin is refused", async ({
+    page,
+    launch,
+    upstream,
+  }) => {
     const releaseLate = upstream.hold("late");
     const app = await launch({ FRAGMENTS: "late", FRAGMENT_DEADLINE_MS: "800" });
     const nginx = await startNginx({ upstreamPort: app.port });
@@ -97,7 +109,10 @@ test.describe("behind nginx, the retry control", () => {
       await expect(retry).toBeVisible();
       releaseLate();
       await expect.poll(() => upstream.answered("late")).toBe(1);
-      const [call] = await Promise.all([page.waitForResponse((response) => response.request().method() === "POST"), retry.click()]);
+      const [call] = await Promise.all([
+        page.waitForResponse((response) => response.request().method() === "POST"),
+        retry.click(),
+      ]);
       await expect(late.getByText("result for late", { exact: true })).toBeVisible();
       expect(call.status()).toBe(200);
       expect(await call.request().headerValue("origin")).toBe(nginx.url);
@@ -105,7 +120,11 @@ test.describe("behind nginx, the retry control", () => {
       // The same call, naming the app's own address: another origin than the one nginx serves the page from.
       const { "next-action": action, "content-type": type, "user-agent": agent } = call.request().headers();
       const replay = (origin: string) =>
-        fetch(`${nginx.url}/`, { method: "POST", headers: { "next-action": action!, "content-type": type!, "user-agent": agent!, origin }, body: call.request().postData()! });
+        fetch(`${nginx.url}/`, {
+          method: "POST",
+          headers: { "next-action": action!, "content-type": type!, "user-agent": agent!, origin },
+          body: call.request().postData()!,
+        });
       expect((await replay(nginx.url)).status).toBe(200);
       expect((await replay(app.url)).status).toBe(403);
     } finally {
@@ -115,7 +134,10 @@ test.describe("behind nginx, the retry control", () => {
 });
 
 test.describe("graceful shutdown", () => {
-  test("SIGTERM while a page streams: the response still completes with every fragment, then the process exits", async ({ launch, upstream }) => {
+  test("SIGTERM while a page streams: the response still completes with every fragment, then the process exits", async ({
+    launch,
+    upstream,
+  }) => {
     upstream.script("g0", { latencyMs: 100 });
     upstream.script("g1", { latencyMs: 1500 });
     // The bound after SIGTERM is FRAGMENT_DEADLINE_MS + UPSTREAM_TIMEOUT_MS + 2 s = 9 s.
@@ -126,7 +148,9 @@ test.describe("graceful shutdown", () => {
     await upstream.waitForCalls("g1", 1);
     const signalled = performance.now() - started;
     const stopped = app.stop("SIGTERM");
-    await expect.poll(() => app.events().some((event) => event.event === "shutdown" && event.outcome === "draining")).toBe(true);
+    await expect
+      .poll(() => app.events().some((event) => event.event === "shutdown" && event.outcome === "draining"))
+      .toBe(true);
     // A fresh connection each time (fetch would reuse a pooled one, which the server still serves).
     const connect = () =>
       new Promise<string>((resolve) => {
@@ -137,7 +161,9 @@ test.describe("graceful shutdown", () => {
         probe.on("error", () => resolve("refused"));
         probe.end();
       });
-    await expect.poll(connect, { message: "no new connections while draining", timeout: 1000, intervals: [20] }).toBe("refused");
+    await expect
+      .poll(connect, { message: "no new connections while draining", timeout: 1000, intervals: [20] })
+      .toBe("refused");
 
     const response = await streaming;
     const body = response.chunks.map((chunk) => chunk.text).join("");
@@ -157,7 +183,11 @@ test.describe("graceful shutdown", () => {
   test.describe("with Redis", () => {
     test.use({ storeKind: "upstash" });
 
-    test("a background refresh in flight at SIGTERM still lands in Redis before the process exits", async ({ launch, upstream, redisStack }) => {
+    test("a background refresh in flight at SIGTERM still lands in Redis before the process exits", async ({
+      launch,
+      upstream,
+      redisStack,
+    }) => {
       const app = await launch({
         FRAGMENTS: "bg",
         CACHE_FRESH_SECONDS: "1",
@@ -178,7 +208,9 @@ test.describe("graceful shutdown", () => {
 
       const started = performance.now();
       const stopped = app.stop("SIGTERM");
-      await expect.poll(() => app.events().some((event) => event.event === "shutdown" && event.outcome === "draining")).toBe(true);
+      await expect
+        .poll(() => app.events().some((event) => event.event === "shutdown" && event.outcome === "draining"))
+        .toBe(true);
       let exited = false;
       void stopped.then(() => (exited = true));
       // Still draining with the refresh held: the process must not leave without it.
@@ -188,12 +220,16 @@ test.describe("graceful shutdown", () => {
 
       await stopped;
       const exitedAfter = performance.now() - started;
-      const stored = JSON.parse((await redisStack!.client.get("workerless:v3:find:{bg}")) ?? "{}") as { value?: string };
+      const stored = JSON.parse((await redisStack!.client.get("workerless:v3:find:{bg}")) ?? "{}") as {
+        value?: string;
+      };
       expect(JSON.parse(stored.value ?? "null"), "the refresh landed in Redis").toBe("second");
       expect(await redisStack!.client.keys("workerless:v3:lease:*"), "its lease was released").toEqual([]);
       expect(app.events().filter((event) => event.event === "upstream_call" && event.outcome === "ok")).toHaveLength(2);
       expect(app.events().filter((event) => event.event === "shutdown" && event.outcome === "forced")).toEqual([]);
-      expect(exitedAfter, "exits on its own once the refresh is done, within the bound").toBeLessThan(2000 + 8000 + 2000);
+      expect(exitedAfter, "exits on its own once the refresh is done, within the bound").toBeLessThan(
+        2000 + 8000 + 2000,
+      );
     });
   });
 });

@@ -4,7 +4,8 @@ import { expect, test } from "./fixtures";
 
 const TITLES = ["Weather in Lisbon", "Exchange rates (EUR)", "Headlines", "Search: streaming server rendering"];
 const region = (page: Page, title: string) => page.getByRole("region", { name: title });
-const outcome = (page: Page, title: string, label: string) => region(page, title).getByText(new RegExp(`^${label} · \\d+ ms on the server$`));
+const outcome = (page: Page, title: string, label: string) =>
+  region(page, title).getByText(new RegExp(`^${label} · \\d+ ms on the server$`));
 
 // The README's first command: `npm run dev`, then the page in a browser. Development mode has its own content
 // security policy (the overlay's styles) and its own failure modes (hydration warnings), which the tests against
@@ -14,11 +15,14 @@ test.describe("npm run dev", () => {
 
   test.afterEach(async ({}, testInfo) => {
     await app?.stop();
-    if (app && testInfo.status !== testInfo.expectedStatus) await testInfo.attach("next-dev.log", { body: app.output() });
+    if (app && testInfo.status !== testInfo.expectedStatus)
+      await testInfo.attach("next-dev.log", { body: app.output() });
     app = undefined;
   });
 
-  test("serves the page with a clean console: no error, no CSP violation, Next's dev indicator drawn", async ({ page }) => {
+  test("serves the page with a clean console: no error, no CSP violation, Next's dev indicator drawn", async ({
+    page,
+  }) => {
     // Each route compiles on its first request (seconds, up to tens of seconds on a busy 2-core machine).
     test.setTimeout(240_000);
     // The demo sources, as a newcomer gets them, only quicker.
@@ -41,8 +45,11 @@ test.describe("npm run dev", () => {
     const response = await page.goto(app.url);
     expect(response?.status()).toBe(200);
     const policy = response?.headers()["content-security-policy"] ?? "";
-    expect(policy, "scripts still need this response's nonce in development").toMatch(/script-src 'self' 'nonce-[^']+' 'strict-dynamic'/);
-    for (const title of TITLES) await expect(outcome(page, title, "(fetched|shared with a concurrent request)")).toBeVisible();
+    expect(policy, "scripts still need this response's nonce in development").toMatch(
+      /script-src 'self' 'nonce-[^']+' 'strict-dynamic'/,
+    );
+    for (const title of TITLES)
+      await expect(outcome(page, title, "(fetched|shared with a concurrent request)")).toBeVisible();
     await expect(region(page, "Exchange rates (EUR)").getByRole("table")).toBeVisible();
     await expect(page.getByRole("figure", { name: /^When each fragment was ready/ })).toBeVisible();
     // Next's development indicator, drawn with its own stylesheet: without it, an unstyled box in the page's flow.
@@ -57,7 +64,10 @@ test.describe("npm run dev", () => {
 
     expect(problems).toEqual([]);
     // Next marks its warnings and errors in the terminal with these signs.
-    const warnings = app.output().split("\n").filter((line) => /^\s*[⚠⨯]/.test(line));
+    const warnings = app
+      .output()
+      .split("\n")
+      .filter((line) => /^\s*[⚠⨯]/.test(line));
     expect(warnings, "next dev's own output").toEqual([]);
   });
 });

@@ -12,31 +12,46 @@ async function watchViolations(page: Page): Promise<{ violations: () => Promise<
   await page.addInitScript(() => {
     const seen: string[] = [];
     (window as unknown as { __violations: string[] }).__violations = seen;
-    document.addEventListener("securitypolicyviolation", (event) => seen.push(`${event.violatedDirective}: ${event.blockedURI || "inline"}`));
+    document.addEventListener("securitypolicyviolation", (event) =>
+      seen.push(`${event.violatedDirective}: ${event.blockedURI || "inline"}`),
+    );
   });
-  return { violations: () => page.evaluate(() => (window as unknown as { __violations: string[] }).__violations), errors };
+  return {
+    violations: () => page.evaluate(() => (window as unknown as { __violations: string[] }).__violations),
+    errors,
+  };
 }
 
 test.describe("first paint", () => {
-  test("the served HTML links no stylesheet that blocks rendering: the page's CSS is inline", async ({ launch, upstream }) => {
+  test("the served HTML links no stylesheet that blocks rendering: the page's CSS is inline", async ({
+    launch,
+    upstream,
+  }) => {
     upstream.script("p1", { latencyMs: 100 });
     const app = await launch({ FRAGMENTS: "p1" });
     for (const path of ["/", "/blocking", "/no-such-page"]) {
       const html = await (await fetch(`${app.url}${path}`, { headers: asBrowser })).text();
       const head = html.slice(0, html.indexOf("</head>"));
       // The only stylesheet link is the one inside <noscript>, which a browser running scripts never fetches.
-      const links = (head.replace(/<noscript>[\s\S]*?<\/noscript>/g, "").match(/<link\b[^>]*>/g) ?? []).filter((tag) => /rel="?stylesheet/.test(tag));
+      const links = (head.replace(/<noscript>[\s\S]*?<\/noscript>/g, "").match(/<link\b[^>]*>/g) ?? []).filter((tag) =>
+        /rel="?stylesheet/.test(tag),
+      );
       expect(links, path).toEqual([]);
       expect(head, path).toMatch(/<style\b[^>]*data-precedence[^>]*>[^<]*\.fragment\{/);
       expect(html, `${path}: no inline style attribute`).not.toMatch(/<[^>]+\sstyle="/);
     }
   });
 
-  test("with the CSS inline, Chromium applies it and reports no CSP violation, cold, warm and on a 404", async ({ page, launch, upstream }) => {
+  test("with the CSS inline, Chromium applies it and reports no CSP violation, cold, warm and on a 404", async ({
+    page,
+    launch,
+    upstream,
+  }) => {
     upstream.script("p1", { latencyMs: 300 });
     const app = await launch({ FRAGMENTS: "p1" });
     const watch = await watchViolations(page);
-    const styled = () => page.getByRole("region", { name: "Fragment p1" }).evaluate((section) => getComputedStyle(section).borderTopStyle);
+    const styled = () =>
+      page.getByRole("region", { name: "Fragment p1" }).evaluate((section) => getComputedStyle(section).borderTopStyle);
     const requested: string[] = [];
     page.on("request", (request) => requested.push(request.url()));
 
@@ -56,6 +71,9 @@ test.describe("first paint", () => {
 
     expect(await watch.violations()).toEqual([]);
     expect(watch.errors.filter((error) => !error.includes("404"))).toEqual([]);
-    expect(requested.filter((url) => url.endsWith(".css")), "no stylesheet is fetched").toEqual([]);
+    expect(
+      requested.filter((url) => url.endsWith(".css")),
+      "no stylesheet is fetched",
+    ).toEqual([]);
   });
 });

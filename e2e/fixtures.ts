@@ -35,7 +35,8 @@ export const test = base.extend<Fixtures>({
     await stack?.stop();
   },
   nativeRedis: async ({ storeKind }, provide) => {
-    const backend = storeKind === "redis" || storeKind === "redis-cluster" ? await startRedisTarget(storeKind) : undefined;
+    const backend =
+      storeKind === "redis" || storeKind === "redis-cluster" ? await startRedisTarget(storeKind) : undefined;
     await provide(backend);
     await backend?.stop();
   },

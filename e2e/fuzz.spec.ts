@@ -59,14 +59,17 @@ function send(port: number, probe: Probe): Promise<Answer> {
       }
     };
     const headers = { ...probe.headers, ...(probe.body ? { "content-length": String(probe.body.length) } : {}) };
-    const req = request({ host: "127.0.0.1", port, method: probe.method, path: probe.path, headers, agent: false }, (response) => {
-      response.resume();
-      const answer = { status: response.statusCode ?? 0, location: response.headers.location };
-      response.on("end", () => finish(answer));
-      // The server may close right after answering, before a large body was read: the answer stands.
-      response.on("error", () => finish(answer));
-      req.on("error", () => finish(answer));
-    });
+    const req = request(
+      { host: "127.0.0.1", port, method: probe.method, path: probe.path, headers, agent: false },
+      (response) => {
+        response.resume();
+        const answer = { status: response.statusCode ?? 0, location: response.headers.location };
+        response.on("end", () => finish(answer));
+        // The server may close right after answering, before a large body was read: the answer stands.
+        response.on("error", () => finish(answer));
+        req.on("error", () => finish(answer));
+      },
+    );
     req.setTimeout(REQUEST_TIMEOUT_MS, () => {
       finish({ status: 0, error: "timeout" });
       req.destroy();
@@ -79,10 +82,54 @@ function send(port: number, probe: Probe): Promise<Answer> {
 const FRAGMENT_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
 const BAD_NAMES = [
-  "a%2Fb", "a%2fb", "..%2F..%2Fetc%2Fpasswd", "a.b", ".hidden", "a%00", "%00", "a%0Ab", "a%0D%0AX-Injected:%201",
-  "%09", "a%20b", "a+b", "%E2%9C%93", "%C3%A9", "\u00e9", "caf\u00e9", "%F0%9F%98%80", "%FF", "%C0%AF", "a%", "%", "%%", "%Z", "%zz",
-  "%2", "a%2", "%u0041", "a;b", "a,b", "a'b", 'a"b', "a<b", "a>b", "a`b", "a|b", "a\\b", "a:b", "a@b", "a$b", "a*b", "a!b", "a(b)",
-  "a~b", "a=b", "a&b", "x".repeat(65), "y".repeat(500), "z".repeat(4000),
+  "a%2Fb",
+  "a%2fb",
+  "..%2F..%2Fetc%2Fpasswd",
+  "a.b",
+  ".hidden",
+  "a%00",
+  "%00",
+  "a%0Ab",
+  "a%0D%0AX-Injected:%201",
+  "%09",
+  "a%20b",
+  "a+b",
+  "%E2%9C%93",
+  "%C3%A9",
+  "\u00e9",
+  "caf\u00e9",
+  "%F0%9F%98%80",
+  "%FF",
+  "%C0%AF",
+  "a%",
+  "%",
+  "%%",
+  "%Z",
+  "%zz",
+  "%2",
+  "a%2",
+  "%u0041",
+  "a;b",
+  "a,b",
+  "a'b",
+  'a"b',
+  "a<b",
+  "a>b",
+  "a`b",
+  "a|b",
+  "a\\b",
+  "a:b",
+  "a@b",
+  "a$b",
+  "a*b",
+  "a!b",
+  "a(b)",
+  "a~b",
+  "a=b",
+  "a&b",
+  "x".repeat(65),
+  "y".repeat(500),
+  "z".repeat(4000),
 ];
 const NAME_ALPHABET = "abcXYZ019_-.%/:;~!$&'()*+,=@\u00e9\u00ff";
 // Dot segments ("/fragment/..") are left out: URL resolution makes them other, valid paths before the app
@@ -100,11 +147,38 @@ const CONTENT_TYPES = [
   "text/x-component",
 ];
 const JSON_BODIES = [
-  "{", "}", "[", "{\"fragment\":", "{\"all\":true", "null", "true", "0", "-1e309", "\"all\"", "[]", "[{\"all\":true}]", "{}",
-  '{"all":false}', '{"all":1}', '{"all":"true"}', '{"all":null}', '{"fragment":null}', '{"fragment":1}', '{"fragment":["a"]}',
-  '{"fragment":{"x":1}}', '{"fragment":"a/b"}', '{"fragment":"../a"}', '{"fragment":""}', '{"fragment":"a","all":true}',
-  '{"fragment":"a","x":1}', '{"__proto__":{"all":true}}', '{"constructor":{"prototype":{}}}', '{"all":true,"all":false}',
-  '{"fragment":"a\\u0000"}', '{"fragment":"\\ud800"}', "\ufeff{\"all\":true}",
+  "{",
+  "}",
+  "[",
+  '{"fragment":',
+  '{"all":true',
+  "null",
+  "true",
+  "0",
+  "-1e309",
+  '"all"',
+  "[]",
+  '[{"all":true}]',
+  "{}",
+  '{"all":false}',
+  '{"all":1}',
+  '{"all":"true"}',
+  '{"all":null}',
+  '{"fragment":null}',
+  '{"fragment":1}',
+  '{"fragment":["a"]}',
+  '{"fragment":{"x":1}}',
+  '{"fragment":"a/b"}',
+  '{"fragment":"../a"}',
+  '{"fragment":""}',
+  '{"fragment":"a","all":true}',
+  '{"fragment":"a","x":1}',
+  '{"__proto__":{"all":true}}',
+  '{"constructor":{"prototype":{}}}',
+  '{"all":true,"all":false}',
+  '{"fragment":"a\\u0000"}',
+  '{"fragment":"\\ud800"}',
+  '\ufeff{"all":true}',
 ];
 
 function randomName(random: Random): string {
@@ -128,7 +202,9 @@ function randomBody(random: Random): Buffer | undefined {
     case 4:
       return Buffer.from(JSON.stringify({ fragment: "a", pad: "x".repeat(random.pick([900, 1100, 60_000])) }));
     default:
-      return Buffer.from(`------fuzz\r\nContent-Disposition: form-data; name="x"\r\n\r\n${"\u0000".repeat(random.int(8))}`);
+      return Buffer.from(
+        `------fuzz\r\nContent-Disposition: form-data; name="x"\r\n\r\n${"\u0000".repeat(random.int(8))}`,
+      );
   }
 }
 
@@ -163,10 +239,24 @@ function invalidProbe(random: Random): Probe {
     const valid = FRAGMENT_NAME.test(name);
     // A valid name is only invalid traffic with a method other than a read.
     const safeMethod = valid && (method === "GET" || method === "HEAD") ? "DELETE" : method;
-    return { method: safeMethod, path: `/fragment/${name}`, headers, body, what: `fragment name ${JSON.stringify(name.slice(0, 40))}` };
+    return {
+      method: safeMethod,
+      path: `/fragment/${name}`,
+      headers,
+      body,
+      what: `fragment name ${JSON.stringify(name.slice(0, 40))}`,
+    };
   }
   if (kind === 2) {
-    const path = random.pick(["/api/health", "/api/health/live", "/api/health/ready", "/api/metrics", "/api/cache/purge", "/", "/blocking"]);
+    const path = random.pick([
+      "/api/health",
+      "/api/health/live",
+      "/api/health/ready",
+      "/api/metrics",
+      "/api/cache/purge",
+      "/",
+      "/blocking",
+    ]);
     const method = random.pick(["PUT", "DELETE", "PATCH", "OPTIONS", "POST"] as const);
     return { method, path, headers, body, what: `${method} on ${path}` };
   }
@@ -183,10 +273,29 @@ function invalidProbe(random: Random): Probe {
     };
   }
   if (kind === 4) {
-    const path = random.pick(["/%", "/api/%zz", "/api/health%", "/blocking%2", "/%E0%A4%A", "/api/cache/purge%ZZ", "/%C0%AF%"]);
+    const path = random.pick([
+      "/%",
+      "/api/%zz",
+      "/api/health%",
+      "/blocking%2",
+      "/%E0%A4%A",
+      "/api/cache/purge%ZZ",
+      "/%C0%AF%",
+    ]);
     return { method: random.pick(METHODS), path, headers, body, what: `malformed percent-encoding ${path}` };
   }
-  const path = random.pick(["/api", "/api/", "/api/cache", "/api/nothing", "/fragments/a", "/.env", "/.git/config", "/etc/passwd", "/api/health/x", "/api/health/live/x"]);
+  const path = random.pick([
+    "/api",
+    "/api/",
+    "/api/cache",
+    "/api/nothing",
+    "/fragments/a",
+    "/.env",
+    "/.git/config",
+    "/etc/passwd",
+    "/api/health/x",
+    "/api/health/live/x",
+  ]);
   return { method: random.pick(METHODS), path, headers, body, what: `unknown path ${path}` };
 }
 
@@ -196,14 +305,32 @@ function mixedProbe(random: Random): Probe {
   const method = random.pick(["GET", "GET", "GET", "HEAD"] as const);
   switch (random.int(5)) {
     case 0:
-      return { method, path: random.pick(["/", "/blocking", "/?x=%", "/?q=%00"]), headers: {}, what: `${method} a page`, validRead: true };
+      return {
+        method,
+        path: random.pick(["/", "/blocking", "/?x=%", "/?q=%00"]),
+        headers: {},
+        what: `${method} a page`,
+        validRead: true,
+      };
     case 1:
     case 2: {
       const name = random.pick(VALID_NAMES);
-      return { method, path: `/fragment/${name}${random.pick(["", "?x=1", "?%"])}`, headers: {}, what: `${method} fragment ${name}`, validRead: true };
+      return {
+        method,
+        path: `/fragment/${name}${random.pick(["", "?x=1", "?%"])}`,
+        headers: {},
+        what: `${method} fragment ${name}`,
+        validRead: true,
+      };
     }
     case 3:
-      return { method, path: random.pick(["/api/health", "/api/health/live", "/api/health/ready", "/api/metrics"]), headers: {}, what: `${method} API`, validRead: true };
+      return {
+        method,
+        path: random.pick(["/api/health", "/api/health/live", "/api/health/ready", "/api/metrics"]),
+        headers: {},
+        what: `${method} API`,
+        validRead: true,
+      };
     default: {
       const body = random.pick([{ all: true }, { fragment: random.pick(VALID_NAMES) }, { fragment: "zz_not_shown" }]);
       return {
@@ -251,15 +378,24 @@ async function commandCounts(client: IORedis): Promise<Map<string, number>> {
 
 function difference(before: Map<string, number>, after: Map<string, number>): Record<string, number> {
   const changed: Record<string, number> = {};
-  for (const [command, calls] of after) if (calls !== (before.get(command) ?? 0)) changed[command] = calls - (before.get(command) ?? 0);
+  for (const [command, calls] of after)
+    if (calls !== (before.get(command) ?? 0)) changed[command] = calls - (before.get(command) ?? 0);
   return changed;
 }
 
 test.use({ storeKind: "upstash" });
 
-test("deterministic fuzz: bounded malformed traffic on every route never gets a 500 and never reaches the upstream or the store", async ({ launch, upstream, redisStack }, testInfo) => {
+test("deterministic fuzz: bounded malformed traffic on every route never gets a 500 and never reaches the upstream or the store", async ({
+  launch,
+  upstream,
+  redisStack,
+}, testInfo) => {
   test.setTimeout(90_000);
-  const app = await launch({ FRAGMENTS: VALID_NAMES.join(","), CACHE_ADMIN_TOKEN: ADMIN_TOKEN, FRAGMENT_DEADLINE_MS: "2000" });
+  const app = await launch({
+    FRAGMENTS: VALID_NAMES.join(","),
+    CACHE_ADMIN_TOKEN: ADMIN_TOKEN,
+    FRAGMENT_DEADLINE_MS: "2000",
+  });
   const client = redisStack!.client;
   const random = prng(SEED);
   const started = performance.now();
@@ -268,7 +404,10 @@ test("deterministic fuzz: bounded malformed traffic on every route never gets a 
   const record = (probe: Probe, answer: Answer) => {
     statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
     const problem = violation(probe, answer);
-    if (problem) failures.push(`${problem}: ${probe.method} ${probe.path.slice(0, 60)} (${probe.what}, body ${probe.body?.length ?? 0} B, headers ${Object.keys(probe.headers).join(",")})`);
+    if (problem)
+      failures.push(
+        `${problem}: ${probe.method} ${probe.path.slice(0, 60)} (${probe.what}, body ${probe.body?.length ?? 0} B, headers ${Object.keys(probe.headers).join(",")})`,
+      );
   };
 
   // Phase 1: invalid traffic only. Nothing may reach the upstream or Redis.
@@ -295,8 +434,14 @@ test("deterministic fuzz: bounded malformed traffic on every route never gets a 
   testInfo.annotations.push({ type: "fuzz", description: summary });
   console.info(summary);
 
-  const distinct = [...new Set(failures.map((failure) => failure.replace(/ \(.*$/, "").replace(/^(status \d+: \w+ \/fragment\/).*/, "$1<name>")))];
-  expect.soft(distinct, `contract violations (${failures.length}); first ones:\n${failures.slice(0, 15).join("\n")}`).toEqual([]);
+  const distinct = [
+    ...new Set(
+      failures.map((failure) => failure.replace(/ \(.*$/, "").replace(/^(status \d+: \w+ \/fragment\/).*/, "$1<name>")),
+    ),
+  ];
+  expect
+    .soft(distinct, `contract violations (${failures.length}); first ones:\n${failures.slice(0, 15).join("\n")}`)
+    .toEqual([]);
   expect.soft(invalidNamesUpstream, "an invalid fragment name reached the upstream").toBe(0);
   expect.soft(upstreamAfterInvalid, "invalid-only traffic called the upstream").toBe(0);
   expect.soft(difference(commandsBefore, commandsAfter), "Redis commands during invalid-only traffic").toEqual({});

@@ -15,14 +15,22 @@ const README_BOUND_MIB = 256;
 
 /** Every answer's status, and the slowest answer and close, in one line for the report. */
 function figures(flood: BodyFlood) {
-  const slowest = (key: "answeredMs" | "closedMs") => Math.max(...flood.outcomes.map((outcome) => outcome[key] ?? Infinity));
+  const slowest = (key: "answeredMs" | "closedMs") =>
+    Math.max(...flood.outcomes.map((outcome) => outcome[key] ?? Infinity));
   return `RSS ${flood.rss.before} → peak ${flood.rss.peak} → ${flood.rss.after} MiB; last answer ${slowest("answeredMs")} ms, last close ${slowest("closedMs")} ms`;
 }
 
 test.describe("request bodies", () => {
-  test("40 connections each announcing 1 GiB get 413 at once and are closed, within the README's memory bound", async ({ launch }, testInfo) => {
+  test("40 connections each announcing 1 GiB get 413 at once and are closed, within the README's memory bound", async ({
+    launch,
+  }, testInfo) => {
     const app = await launch({ FRAGMENTS: "a" });
-    const flood = await bodyFlood(app, 40, { path: "/", announcedBytes: 2 ** 30, sendBytes: 12_000_000, waitMs: 10_000 }, 1000);
+    const flood = await bodyFlood(
+      app,
+      40,
+      { path: "/", announcedBytes: 2 ** 30, sendBytes: 12_000_000, waitMs: 10_000 },
+      1000,
+    );
     testInfo.annotations.push({ type: "figures", description: figures(flood) });
     console.info(figures(flood));
     for (const outcome of flood.outcomes) {
@@ -34,16 +42,32 @@ test.describe("request bodies", () => {
     expect(flood.rss.peak, "resident memory within the README's bound").toBeLessThan(README_BOUND_MIB);
   });
 
-  test("a body the app would not take is refused at once on every route: page, purge, health, fragment, server action", async ({ launch }) => {
+  test("a body the app would not take is refused at once on every route: page, purge, health, fragment, server action", async ({
+    launch,
+  }) => {
     const app = await launch({ FRAGMENTS: "a", CACHE_ADMIN_TOKEN: TOKEN });
     const stalled = { announcedBytes: 1_000_000, sendBytes: 7, waitMs: 5000 };
     const requests = {
       page: { path: "/", ...stalled },
-      purge: { path: "/api/cache/purge", headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" }, ...stalled },
+      purge: {
+        path: "/api/cache/purge",
+        headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+        ...stalled,
+      },
       health: { path: "/api/health/live", ...stalled },
       fragment: { path: "/fragment/a", ...stalled },
-      "server action": { path: "/", headers: { "next-action": "0".repeat(42), "content-type": "text/plain;charset=UTF-8" }, ...stalled },
-      "a body where none is taken": { method: "GET", path: "/api/health/live", announcedBytes: 5, sendBytes: 5, waitMs: 5000 },
+      "server action": {
+        path: "/",
+        headers: { "next-action": "0".repeat(42), "content-type": "text/plain;charset=UTF-8" },
+        ...stalled,
+      },
+      "a body where none is taken": {
+        method: "GET",
+        path: "/api/health/live",
+        announcedBytes: 5,
+        sendBytes: 5,
+        waitMs: 5000,
+      },
     };
     for (const [label, request] of Object.entries(requests)) {
       const outcome = await sendBody({ port: app.port, ...request });
@@ -51,14 +75,33 @@ test.describe("request bodies", () => {
       expect(outcome.answeredMs!, label).toBeLessThan(1000);
     }
     // What the app does take still gets through.
-    const purge = await fetch(`${app.url}/api/cache/purge`, { method: "POST", headers: { authorization: `Bearer ${TOKEN}` }, body: '{"all":true}' });
+    const purge = await fetch(`${app.url}/api/cache/purge`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${TOKEN}` },
+      body: '{"all":true}',
+    });
     expect(purge.status).toBe(200);
   });
 
   for (const standalone of [false, true]) {
-    test(`a body that stops is cut at IDLE_TIMEOUT_MS and one that trickles at REQUEST_TIMEOUT_MS (${standalone ? "standalone server" : "next start"})`, async ({ launch }) => {
-      const app = await launch({ FRAGMENTS: "a", FRAGMENT_DEADLINE_MS: "1000", IDLE_TIMEOUT_MS: "2000", REQUEST_TIMEOUT_MS: "3000", CACHE_ADMIN_TOKEN: TOKEN }, { standalone });
-      const purge = { path: "/api/cache/purge", headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" }, waitMs: 10_000 };
+    test(`a body that stops is cut at IDLE_TIMEOUT_MS and one that trickles at REQUEST_TIMEOUT_MS (${standalone ? "standalone server" : "next start"})`, async ({
+      launch,
+    }) => {
+      const app = await launch(
+        {
+          FRAGMENTS: "a",
+          FRAGMENT_DEADLINE_MS: "1000",
+          IDLE_TIMEOUT_MS: "2000",
+          REQUEST_TIMEOUT_MS: "3000",
+          CACHE_ADMIN_TOKEN: TOKEN,
+        },
+        { standalone },
+      );
+      const purge = {
+        path: "/api/cache/purge",
+        headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+        waitMs: 10_000,
+      };
       const [stopped, trickled] = await Promise.all([
         sendBody({ ...purge, port: app.port, announcedBytes: 100, sendBytes: 7 }),
         sendBody({ ...purge, port: app.port, announcedBytes: 500, sendBytes: 500, trickleEveryMs: 200 }),
@@ -73,7 +116,10 @@ test.describe("request bodies", () => {
 });
 
 test.describe("readers that never read", () => {
-  test("40 readers of a 7 MiB page are closed within twice IDLE_TIMEOUT_MS, and their memory is free: 40 more take no more", async ({ launch, upstream }, testInfo) => {
+  test("40 readers of a 7 MiB page are closed within twice IDLE_TIMEOUT_MS, and their memory is free: 40 more take no more", async ({
+    launch,
+    upstream,
+  }, testInfo) => {
     upstream.script("big", { body: `big ${"0123456789 ".repeat(340_000)}end` });
     const idleMs = 3000;
     const app = await launch({
@@ -106,7 +152,9 @@ test.describe("readers that never read", () => {
     // From the requests: the page is written (a few seconds for 40 at once on a small machine), then at most 2 × idle.
     expect(first.closedMs, "the server let go of every stalled reader").toBeLessThan(2 * idleMs + 10_000);
     expect(second.closedMs).toBeLessThan(2 * idleMs + 10_000);
-    expect(second.rss.peak, "the first readers' memory served the second").toBeLessThan(first.rss.peak + 0.25 * (first.rss.peak - first.rss.before));
+    expect(second.rss.peak, "the first readers' memory served the second").toBeLessThan(
+      first.rss.peak + 0.25 * (first.rss.peak - first.rss.before),
+    );
   });
 });
 

@@ -6,14 +6,20 @@ const spinners = (page: Page, options: { includeHidden?: boolean } = {}) =>
   page.getByRole("status", { name: /^Loading Fragment/, ...options });
 const value = (page: Page, name: string) => page.getByText(`result for ${name}`, { exact: true });
 /** The name a streamed value carries where it arrived, away from its section's heading. */
-const origin = (page: Page, name: string) => page.getByRole("paragraph").filter({ hasText: new RegExp(`^Fragment ${name}$`) });
+const origin = (page: Page, name: string) =>
+  page.getByRole("paragraph").filter({ hasText: new RegExp(`^Fragment ${name}$`) });
 /** What a section says in place of its spinner. */
-const pointer = (scope: Page | Locator) => scope.getByRole("paragraph").filter({ hasText: "This part appears at the end of the page once it is ready." });
+const pointer = (scope: Page | Locator) =>
+  scope.getByRole("paragraph").filter({ hasText: "This part appears at the end of the page once it is ready." });
 
 test.describe("without JavaScript", () => {
   test.use({ javaScriptEnabled: false });
 
-  test("each part shows under its name as soon as its data arrives, and no spinner ever shows", async ({ page, launch, upstream }) => {
+  test("each part shows under its name as soon as its data arrives, and no spinner ever shows", async ({
+    page,
+    launch,
+    upstream,
+  }) => {
     const release = { slow: upstream.hold("slow"), fast: upstream.hold("fast") };
     upstream.script("broken", { status: 500 });
     const app = await launch({ FRAGMENTS: "slow,fast,broken", FRAGMENT_DEADLINE_MS: "30000" });
@@ -40,11 +46,17 @@ test.describe("without JavaScript", () => {
     for (const name of ["slow", "fast"]) {
       const label = await origin(page, name).boundingBox();
       const shown = await value(page, name).boundingBox();
-      expect(label && shown && shown.y - (label.y + label.height), `${name}'s value right under its name`).toBeLessThan(8);
+      expect(label && shown && shown.y - (label.y + label.height), `${name}'s value right under its name`).toBeLessThan(
+        8,
+      );
     }
   });
 
-  test("a part still working says so, with no Retry control that could not work", async ({ page, launch, upstream }) => {
+  test("a part still working says so, with no Retry control that could not work", async ({
+    page,
+    launch,
+    upstream,
+  }) => {
     upstream.hold("late");
     const app = await launch({ FRAGMENTS: "late", FRAGMENT_DEADLINE_MS: "800" });
 
@@ -58,7 +70,11 @@ test.describe("without JavaScript", () => {
 });
 
 test.describe("with JavaScript", () => {
-  test("nothing changes: each part replaces its spinner in place, with no layout shift and no request for the no-script styles", async ({ page, launch, upstream }) => {
+  test("nothing changes: each part replaces its spinner in place, with no layout shift and no request for the no-script styles", async ({
+    page,
+    launch,
+    upstream,
+  }) => {
     const release = { slow: upstream.hold("slow"), fast: upstream.hold("fast") };
     const app = await launch({ FRAGMENTS: "slow,fast", FRAGMENT_DEADLINE_MS: "30000" });
     const requested: string[] = [];
@@ -72,7 +88,8 @@ test.describe("with JavaScript", () => {
     });
 
     await page.goto(app.url, { waitUntil: "commit" });
-    for (const name of ["slow", "fast"]) await expect(region(page, name).getByRole("status", { name: `Loading Fragment ${name}` })).toBeVisible();
+    for (const name of ["slow", "fast"])
+      await expect(region(page, name).getByRole("status", { name: `Loading Fragment ${name}` })).toBeVisible();
     await expect(pointer(page)).toHaveCount(0);
     release.fast();
     await expect(region(page, "fast").getByText("result for fast", { exact: true })).toBeVisible();

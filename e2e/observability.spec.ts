@@ -5,7 +5,8 @@ import { expect, fetchFragment, pastOneSecond, purgeCache, STORES, test } from "
 const ADMIN_TOKEN = "observability-admin-token-0123456789";
 
 const region = (page: Page, name: string) => page.getByRole("region", { name: `Fragment ${name}` });
-const timeline = (page: Page) => page.getByRole("figure", { name: "When each fragment was ready, after the shell left at 0 ms" });
+const timeline = (page: Page) =>
+  page.getByRole("figure", { name: "When each fragment was ready, after the shell left at 0 ms" });
 
 /** The "<label> · <n> ms on the server" line of one fragment. */
 async function meta(page: Page, name: string): Promise<{ label: string; ms: number }> {
@@ -35,10 +36,27 @@ async function timelineRows(page: Page) {
 }
 
 type Counters = Record<
-  "hits" | "stale" | "misses" | "coalesced" | "loads" | "loadErrors" | "loadTimeouts" | "skippedLoads" | "uncacheable" | "storeErrors" | "storeSkipped",
+  | "hits"
+  | "stale"
+  | "misses"
+  | "coalesced"
+  | "loads"
+  | "loadErrors"
+  | "loadTimeouts"
+  | "skippedLoads"
+  | "uncacheable"
+  | "storeErrors"
+  | "storeSkipped",
   number
 >;
-type Health = { store: string; ok: boolean; ms: number; breaker: string; local: { entries: number; bytes: number }; counters: Counters };
+type Health = {
+  store: string;
+  ok: boolean;
+  ms: number;
+  breaker: string;
+  local: { entries: number; bytes: number };
+  counters: Counters;
+};
 
 async function health(app: AppServer): Promise<Health> {
   const response = await fetch(`${app.url}/api/health`);
@@ -62,7 +80,9 @@ const METRIC_OF: Record<keyof Counters, string> = {
 
 const METRIC_NAME = "[a-zA-Z_:][a-zA-Z0-9_:]*";
 const LABEL = '[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\\\\n]|\\\\.)*"';
-const SAMPLE = new RegExp(`^(${METRIC_NAME})(\\{(?:${LABEL}(?:,${LABEL})*,?)?\\})? (-?(?:\\d+(?:\\.\\d+)?(?:e[+-]?\\d+)?|[Nn]a[Nn]|\\+Inf|-Inf))( -?\\d+)?$`);
+const SAMPLE = new RegExp(
+  `^(${METRIC_NAME})(\\{(?:${LABEL}(?:,${LABEL})*,?)?\\})? (-?(?:\\d+(?:\\.\\d+)?(?:e[+-]?\\d+)?|[Nn]a[Nn]|\\+Inf|-Inf))( -?\\d+)?$`,
+);
 
 /**
  * Parses Prometheus text exposition (0.0.4) strictly: every sample line must be `name{labels}? value`, and
@@ -101,7 +121,11 @@ function parsePrometheus(text: string): Map<string, number> {
 }
 
 test.describe("what each fragment tells about itself", () => {
-  test("every outcome shows its label and server ms; the timeline agrees and is ordered like the work was", async ({ page, launch, upstream }) => {
+  test("every outcome shows its label and server ms; the timeline agrees and is ordered like the work was", async ({
+    page,
+    launch,
+    upstream,
+  }) => {
     upstream.script("quick", { latencyMs: 150 });
     upstream.script("slower", { latencyMs: 700 });
     upstream.script("broken", { latencyMs: 400, status: 500 });
@@ -123,7 +147,10 @@ test.describe("what each fragment tells about itself", () => {
     };
     await expect(timeline(page)).toBeVisible();
     const rows = await timelineRows(page);
-    expect(rows.map((row) => row.name), "every fragment, in page order").toEqual(["slower", "late", "quick", "twin", "broken"]);
+    expect(
+      rows.map((row) => row.name),
+      "every fragment, in page order",
+    ).toEqual(["slower", "late", "quick", "twin", "broken"]);
     for (const [name, { label, minMs }] of Object.entries(expected)) {
       const shown = await meta(page, name);
       expect(shown.label, name).toBe(label);
@@ -139,19 +166,32 @@ test.describe("what each fragment tells about itself", () => {
       twin: "shared",
       late: "pending",
     });
-    await expect(region(page, "quick").getByText("result for quick", { exact: true })).toHaveAttribute("data-origin", "miss");
-    await expect(region(page, "twin").getByText("result for twin", { exact: true })).toHaveAttribute("data-origin", "shared");
+    await expect(region(page, "quick").getByText("result for quick", { exact: true })).toHaveAttribute(
+      "data-origin",
+      "miss",
+    );
+    await expect(region(page, "twin").getByText("result for twin", { exact: true })).toHaveAttribute(
+      "data-origin",
+      "shared",
+    );
     await expect(region(page, "late").getByRole("button", { name: "Retry late" })).toBeVisible();
 
     // Completion order: the upstream latencies order the fragments that waited for them.
-    const byMs = rows.filter((row) => row.name !== "twin").sort((a, b) => a.ms - b.ms).map((row) => row.name);
+    const byMs = rows
+      .filter((row) => row.name !== "twin")
+      .sort((a, b) => a.ms - b.ms)
+      .map((row) => row.name);
     expect(byMs).toEqual(["quick", "broken", "slower", "late"]);
 
     releaseLate();
     await twinElsewhere;
   });
 
-  test("a reload shows every fragment fresh from cache, in less time than the upstream took", async ({ page, launch, upstream }) => {
+  test("a reload shows every fragment fresh from cache, in less time than the upstream took", async ({
+    page,
+    launch,
+    upstream,
+  }) => {
     upstream.script("r1", { latencyMs: 300 });
     upstream.script("r2", { latencyMs: 600 });
     const app = await launch({ FRAGMENTS: "r1,r2" });
@@ -170,7 +210,10 @@ test.describe("what each fragment tells about itself", () => {
       const shown = await meta(page, name);
       expect(shown.label).toBe("fresh from cache");
       expect(shown.ms).toBeLessThan(300);
-      await expect(region(page, name).getByText(`result for ${name}`, { exact: true })).toHaveAttribute("data-origin", "hit");
+      await expect(region(page, name).getByText(`result for ${name}`, { exact: true })).toHaveAttribute(
+        "data-origin",
+        "hit",
+      );
     }
     const rows = await timelineRows(page);
     expect(rows.map((row) => [row.name, row.outcome, row.label])).toEqual([
@@ -185,8 +228,17 @@ test.describe("what each fragment tells about itself", () => {
     expect(upstream.calls()).toBe(2);
   });
 
-  test("a value past its TTL whose refresh misses the deadline shows as stale, refreshing", async ({ page, launch, upstream }) => {
-    const app = await launch({ FRAGMENTS: "old", CACHE_FRESH_SECONDS: "1", CACHE_GRACE_SECONDS: "60", FRAGMENT_DEADLINE_MS: "500" });
+  test("a value past its TTL whose refresh misses the deadline shows as stale, refreshing", async ({
+    page,
+    launch,
+    upstream,
+  }) => {
+    const app = await launch({
+      FRAGMENTS: "old",
+      CACHE_FRESH_SECONDS: "1",
+      CACHE_GRACE_SECONDS: "60",
+      FRAGMENT_DEADLINE_MS: "500",
+    });
     await page.goto(app.url);
     await expect(region(page, "old").getByText("result for old", { exact: true })).toBeVisible();
     // Waiting on real time is the point: the value must outlive its 1 s TTL.
@@ -204,7 +256,11 @@ for (const storeKind of STORES) {
   test.describe(`counters, metrics and logs on the ${storeKind} store`, () => {
     test.use({ storeKind });
 
-    test("health counts misses then hits, loads equal upstream calls; /api/metrics is valid Prometheus text with the same numbers; one log line per call", async ({ page, launch, upstream }) => {
+    test("health counts misses then hits, loads equal upstream calls; /api/metrics is valid Prometheus text with the same numbers; one log line per call", async ({
+      page,
+      launch,
+      upstream,
+    }) => {
       upstream.script("m1", { latencyMs: 100 });
       upstream.script("m2", { latencyMs: 200 });
       upstream.script("m3", { latencyMs: 300 });
@@ -212,7 +268,10 @@ for (const storeKind of STORES) {
 
       const before = await health(app);
       expect(before).toMatchObject({ store: storeKind, ok: true, breaker: storeKind === "memory" ? "none" : "closed" });
-      expect(Object.values(before.counters).every((count) => count === 0), JSON.stringify(before.counters)).toBe(true);
+      expect(
+        Object.values(before.counters).every((count) => count === 0),
+        JSON.stringify(before.counters),
+      ).toBe(true);
 
       await page.goto(app.url);
       await expect(timeline(page)).toBeVisible();
@@ -267,7 +326,6 @@ test("a failing upstream call logs one error line and counts as a load error", a
   expect(app.events().filter((event) => event.level === "error")).toEqual([]);
 });
 
-
 test.describe("the purge route", () => {
   test("answers 404 when no admin token is configured", async ({ launch }) => {
     const app = await launch({ FRAGMENTS: "a" });
@@ -276,17 +334,24 @@ test.describe("the purge route", () => {
     expect((await purgeCache(app, JSON.stringify({ all: true }))).status).toBe(404);
   });
 
-  test("refuses missing (401) and wrong (403) tokens, and bad bodies (400), touching nothing", async ({ launch, upstream }) => {
+  test("refuses missing (401) and wrong (403) tokens, and bad bodies (400), touching nothing", async ({
+    launch,
+    upstream,
+  }) => {
     const app = await launch({ FRAGMENTS: "p", CACHE_ADMIN_TOKEN: ADMIN_TOKEN });
     expect((await fetchFragment(app, "p")).origin).toBe("miss");
 
     const missing = await purgeCache(app, JSON.stringify({ all: true }));
     expect(missing.status).toBe(401);
     expect(missing.headers.get("www-authenticate")).toMatch(/^Bearer /);
-    expect((await purgeCache(app, JSON.stringify({ all: true }), `Basic ${btoa(`admin:${ADMIN_TOKEN}`)}`)).status).toBe(401);
+    expect((await purgeCache(app, JSON.stringify({ all: true }), `Basic ${btoa(`admin:${ADMIN_TOKEN}`)}`)).status).toBe(
+      401,
+    );
     expect((await purgeCache(app, JSON.stringify({ all: true }), "Bearer ")).status).toBe(401);
     expect((await purgeCache(app, JSON.stringify({ all: true }), `Bearer ${ADMIN_TOKEN}x`)).status).toBe(403);
-    expect((await purgeCache(app, JSON.stringify({ all: true }), `Bearer ${ADMIN_TOKEN.slice(0, -1)}`)).status).toBe(403);
+    expect((await purgeCache(app, JSON.stringify({ all: true }), `Bearer ${ADMIN_TOKEN.slice(0, -1)}`)).status).toBe(
+      403,
+    );
 
     const auth = `Bearer ${ADMIN_TOKEN}`;
     const badBodies = [
@@ -317,7 +382,10 @@ test.describe("the purge route", () => {
     expect(app.events().filter((event) => event.event === "cache_purge")).toEqual([]);
   });
 
-  test("purging one fragment refetches it on the next view while another stays cached; purging all refetches both", async ({ launch, upstream }) => {
+  test("purging one fragment refetches it on the next view while another stays cached; purging all refetches both", async ({
+    launch,
+    upstream,
+  }) => {
     const app = await launch({ FRAGMENTS: "one,two", CACHE_ADMIN_TOKEN: ADMIN_TOKEN });
     const auth = `Bearer ${ADMIN_TOKEN}`;
     await fetch(`${app.url}/`).then((response) => response.text());
@@ -337,7 +405,12 @@ test.describe("the purge route", () => {
     expect((await fetchFragment(app, "one")).origin).toBe("miss");
     expect((await fetchFragment(app, "two")).origin).toBe("miss");
     expect([upstream.calls("one"), upstream.calls("two")]).toEqual([3, 2]);
-    expect(app.events().filter((event) => event.event === "cache_purge").map((event) => [event.key, event.outcome])).toEqual([
+    expect(
+      app
+        .events()
+        .filter((event) => event.event === "cache_purge")
+        .map((event) => [event.key, event.outcome]),
+    ).toEqual([
       ["one", "ok"],
       ["all", "ok"],
     ]);
@@ -346,7 +419,11 @@ test.describe("the purge route", () => {
   test.describe("with Redis", () => {
     test.use({ storeKind: "upstash" });
 
-    test("purge all deletes only the app's entries and leases, and another instance sees it within CACHE_LOCAL_TRUST_SECONDS", async ({ launch, upstream, redisStack }) => {
+    test("purge all deletes only the app's entries and leases, and another instance sees it within CACHE_LOCAL_TRUST_SECONDS", async ({
+      launch,
+      upstream,
+      redisStack,
+    }) => {
       const env = { FRAGMENTS: "q1,q2", CACHE_ADMIN_TOKEN: ADMIN_TOKEN, CACHE_LOCAL_TRUST_SECONDS: "1" };
       const [first, second] = await Promise.all([launch(env), launch(env)]);
       const client = redisStack!.client;

@@ -10,7 +10,10 @@ async function pings(info: Promise<string>): Promise<number> {
 test.describe("liveness and readiness", () => {
   test.use({ storeKind: "upstash" });
 
-  test("with Redis down the process is live and pages render, but it is not ready until Redis answers again", async ({ launch, redisStack }) => {
+  test("with Redis down the process is live and pages render, but it is not ready until Redis answers again", async ({
+    launch,
+    redisStack,
+  }) => {
     const app = await launch({ FRAGMENTS: "lr" });
     expect((await fetch(`${app.url}/api/health/ready`)).status).toBe(200);
 
@@ -29,13 +32,18 @@ test.describe("liveness and readiness", () => {
     await expect.poll(async () => (await fetch(`${app.url}/api/health/ready`)).status, { timeout: 5000 }).toBe(200);
   });
 
-  test("probes poll Redis at most about once a second, however often they are asked", async ({ launch, redisStack }) => {
+  test("probes poll Redis at most about once a second, however often they are asked", async ({
+    launch,
+    redisStack,
+  }) => {
     const app = await launch({ FRAGMENTS: "pr" });
     await fetch(`${app.url}/api/health/ready`);
     await redisStack!.client.config("RESETSTAT");
     const started = performance.now();
     for (let round = 0; round < 10; round += 1) {
-      const answers = await Promise.all(["ready", "ready", "", ""].map((path) => fetch(`${app.url}/api/health${path ? `/${path}` : ""}`)));
+      const answers = await Promise.all(
+        ["ready", "ready", "", ""].map((path) => fetch(`${app.url}/api/health${path ? `/${path}` : ""}`)),
+      );
       expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200, 200]);
     }
     const elapsedSeconds = (performance.now() - started) / 1000;
@@ -61,9 +69,13 @@ test("the embedded store's probe writes nothing into the cache", async ({ launch
 test.describe("health detail", () => {
   test.use({ storeKind: "upstash" });
 
-  test("with METRICS_TOKEN set, anyone gets ok and the status; the token's holder gets the store, circuit and counters", async ({ launch, redisStack }) => {
+  test("with METRICS_TOKEN set, anyone gets ok and the status; the token's holder gets the store, circuit and counters", async ({
+    launch,
+    redisStack,
+  }) => {
     const app = await launch({ FRAGMENTS: "hd", METRICS_TOKEN });
-    const health = (authorization?: string) => fetch(`${app.url}/api/health`, authorization ? { headers: { authorization } } : {});
+    const health = (authorization?: string) =>
+      fetch(`${app.url}/api/health`, authorization ? { headers: { authorization } } : {});
     for (const authorization of [undefined, `Bearer ${METRICS_TOKEN}x`, `Basic ${METRICS_TOKEN}`]) {
       const answer = await health(authorization);
       expect(answer.status, String(authorization)).toBe(200);
@@ -71,13 +83,22 @@ test.describe("health detail", () => {
     }
     const detailed = await health(`Bearer ${METRICS_TOKEN}`);
     expect(detailed.status).toBe(200);
-    expect(await detailed.json()).toMatchObject({ store: "upstash", ok: true, breaker: "closed", counters: { hits: 0, storeErrors: 0 } });
+    expect(await detailed.json()).toMatchObject({
+      store: "upstash",
+      ok: true,
+      breaker: "closed",
+      counters: { hits: 0, storeErrors: 0 },
+    });
 
     // What a load balancer acts on still shows: the status, and ok.
     await redisStack!.redis.stop();
     await expect.poll(async () => (await health()).status, { timeout: 3000 }).toBe(503);
     expect(await (await health()).json()).toEqual({ ok: false });
-    expect(await (await health(`Bearer ${METRICS_TOKEN}`)).json()).toMatchObject({ store: "upstash", ok: false, error: expect.any(String) });
+    expect(await (await health(`Bearer ${METRICS_TOKEN}`)).json()).toMatchObject({
+      store: "upstash",
+      ok: false,
+      error: expect.any(String),
+    });
   });
 });
 
@@ -85,7 +106,13 @@ test("without METRICS_TOKEN, health shows its detail to anyone", async ({ launch
   const app = await launch({ FRAGMENTS: "ho" });
   const answer = await fetch(`${app.url}/api/health`);
   expect(answer.status).toBe(200);
-  expect(await answer.json()).toMatchObject({ store: "memory", ok: true, breaker: "none", local: { entries: 0 }, counters: { hits: 0 } });
+  expect(await answer.json()).toMatchObject({
+    store: "memory",
+    ok: true,
+    breaker: "none",
+    local: { entries: 0 },
+    counters: { hits: 0 },
+  });
 });
 
 test.describe("metrics", () => {

@@ -17,14 +17,19 @@ function rawGet(port: number, path: string): Promise<{ status: number; contentTy
 }
 
 const region = (page: Page, name: string) => page.getByRole("region", { name: `Fragment ${name}` });
-const spinner = (page: Page, name: string) => region(page, name).getByRole("status", { name: `Loading Fragment ${name}` });
+const spinner = (page: Page, name: string) =>
+  region(page, name).getByRole("status", { name: `Loading Fragment ${name}` });
 const value = (page: Page, name: string) => region(page, name).getByText(`result for ${name}`, { exact: true });
 
 for (const storeKind of STORES) {
   test.describe(`the page on the ${storeKind} store`, () => {
     test.use({ storeKind });
 
-    test("shows every spinner first, then each fragment on its own, in completion order", async ({ page, launch, upstream }) => {
+    test("shows every spinner first, then each fragment on its own, in completion order", async ({
+      page,
+      launch,
+      upstream,
+    }) => {
       // Each answer is held until the test lets it go, so the order is the test's, whatever the machine's speed.
       const release = { slow: upstream.hold("slow"), fast: upstream.hold("fast"), mid: upstream.hold("mid") };
       const app = await launch({ FRAGMENTS: "slow,fast,mid", FRAGMENT_DEADLINE_MS: "30000" });
@@ -139,7 +144,11 @@ test.describe("bad fragment names", () => {
     expect((await rawGet(app.port, `/fragment/${"a".repeat(64)}`)).status).toBe(404);
   });
 
-  test("a well-formed name no source has gets 404, and neither the upstream nor Redis hears of it", async ({ launch, upstream, request }) => {
+  test("a well-formed name no source has gets 404, and neither the upstream nor Redis hears of it", async ({
+    launch,
+    upstream,
+    request,
+  }) => {
     const app = await launch({ FRAGMENTS: "a" });
     for (const name of ["b", "A", "a-", "z".repeat(64), "warm-up"]) {
       const response = await rawGet(app.port, `/fragment/${name}`);
@@ -148,7 +157,10 @@ test.describe("bad fragment names", () => {
     }
     expect(upstream.calls()).toBe(0);
     expect((await request.get(`${app.url}/api/health`)).ok()).toBe(true);
-    const health = (await (await request.get(`${app.url}/api/health`)).json()) as { counters: Record<string, number>; local: { entries: number } };
+    const health = (await (await request.get(`${app.url}/api/health`)).json()) as {
+      counters: Record<string, number>;
+      local: { entries: number };
+    };
     expect(health.local.entries).toBe(0);
     expect(health.counters.misses).toBe(0);
   });

@@ -47,10 +47,12 @@ function sectionOf(html: string, name: string) {
 /** Every part sits inside its own section, in the page's order, with nothing left to stream in or move by script. */
 function expectEveryPartInPlace(html: string, parts: Record<string, string>, label: string) {
   const sections = Object.entries(parts).map(([name, text]) => ({ name, text, ...sectionOf(html, name) }));
-  expect(sections.map((section) => section.start), `${label}: sections in the page's order`).toEqual(
-    sections.map((section) => section.start).sort((a, b) => a - b),
-  );
-  for (const { name, text, content } of sections) expect(content.includes(text), `${label}: ${name} inside its section`).toBe(true);
+  expect(
+    sections.map((section) => section.start),
+    `${label}: sections in the page's order`,
+  ).toEqual(sections.map((section) => section.start).sort((a, b) => a - b));
+  for (const { name, text, content } of sections)
+    expect(content.includes(text), `${label}: ${name} inside its section`).toBe(true);
   expect(html, `${label}: no spinner`).not.toContain('class="spinner"');
   expect(html, `${label}: no boundary waiting for content`).not.toContain('<template id="B:');
   expect(html, `${label}: no content hidden for a script to move`).not.toMatch(/hidden="" id="S:|hidden id="S:/);
@@ -62,9 +64,13 @@ function metaOf(head: string, key: string) {
 }
 
 test.describe("crawlers and link previewers", () => {
-  test("each gets every part in place in one document, which ends as the slowest upstream answers", async ({ launch, upstream }, testInfo) => {
+  test("each gets every part in place in one document, which ends as the slowest upstream answers", async ({
+    launch,
+    upstream,
+  }, testInfo) => {
     const app = await warmApp(launch, { FRAGMENTS: Object.keys(LATENCIES).join(",") });
-    for (const [name, latencyMs] of Object.entries(LATENCIES)) upstream.script(name, { latencyMs, body: valueOf(name) });
+    for (const [name, latencyMs] of Object.entries(LATENCIES))
+      upstream.script(name, { latencyMs, body: valueOf(name) });
 
     const finishes: Record<string, number> = {};
     for (const [crawler, userAgent] of Object.entries(CRAWLERS)) {
@@ -72,11 +78,19 @@ test.describe("crawlers and link previewers", () => {
       const response = await timeChunks(`${app.url}/`, { headers: { "user-agent": userAgent } });
       expect(response.status).toBe(200);
       const html = bodyOf(response);
-      expectEveryPartInPlace(html, Object.fromEntries(Object.keys(LATENCIES).map((name) => [name, valueOf(name)])), crawler);
+      expectEveryPartInPlace(
+        html,
+        Object.fromEntries(Object.keys(LATENCIES).map((name) => [name, valueOf(name)])),
+        crawler,
+      );
       expect(html, `${crawler}: the timeline is drawn in place`).toContain('data-timeline="big"');
       finishes[crawler] = finishedAt(response);
-      expect(finishes[crawler], `${crawler}: the document waits for the slowest part`).toBeGreaterThanOrEqual(SLOWEST - 5);
-      expect(finishes[crawler], `${crawler}: and ends with it, not at the fragment deadline`).toBeLessThan(SLOWEST + 600);
+      expect(finishes[crawler], `${crawler}: the document waits for the slowest part`).toBeGreaterThanOrEqual(
+        SLOWEST - 5,
+      );
+      expect(finishes[crawler], `${crawler}: and ends with it, not at the fragment deadline`).toBeLessThan(
+        SLOWEST + 600,
+      );
     }
     expect(upstream.calls(), "every page was cold").toBe(3 * (1 + Object.keys(CRAWLERS).length));
     const timing = `response ends ${JSON.stringify(finishes)} ms; slowest upstream ${SLOWEST} ms`;
@@ -84,7 +98,10 @@ test.describe("crawlers and link previewers", () => {
     console.info(timing);
   });
 
-  test("a part past the fragment deadline says it is still working, in its section, when the document ends at the deadline", async ({ launch, upstream }) => {
+  test("a part past the fragment deadline says it is still working, in its section, when the document ends at the deadline", async ({
+    launch,
+    upstream,
+  }) => {
     const app = await warmApp(launch, { FRAGMENTS: "quick,late", FRAGMENT_DEADLINE_MS: "1500" });
     upstream.script("quick", { latencyMs: 200 });
     upstream.hold("late");
@@ -96,19 +113,27 @@ test.describe("crawlers and link previewers", () => {
     expect(finishedAt(response)).toBeLessThan(2100);
   });
 
-  test("a browser still gets the shell and its spinners at once, and each part streamed after", async ({ launch, upstream }) => {
+  test("a browser still gets the shell and its spinners at once, and each part streamed after", async ({
+    launch,
+    upstream,
+  }) => {
     const app = await warmApp(launch, { FRAGMENTS: Object.keys(LATENCIES).join(",") });
-    for (const [name, latencyMs] of Object.entries(LATENCIES)) upstream.script(name, { latencyMs, body: valueOf(name) });
+    for (const [name, latencyMs] of Object.entries(LATENCIES))
+      upstream.script(name, { latencyMs, body: valueOf(name) });
 
     const response = await timeChunks(`${app.url}/`, { headers: { "user-agent": BROWSER } });
     expect(response.status).toBe(200);
     const shell = response.arrival('class="spinner"');
     expect(shell, "spinners in the shell").toBeDefined();
     expect(shell!, "the shell leaves before the fastest part").toBeLessThan(Math.min(...Object.values(LATENCIES)));
-    expect(response.arrival(BIG_VALUE)!, "the big part streams in after its latency").toBeGreaterThanOrEqual(SLOWEST - 5);
+    expect(response.arrival(BIG_VALUE)!, "the big part streams in after its latency").toBeGreaterThanOrEqual(
+      SLOWEST - 5,
+    );
   });
 
-  test("title, description and Open Graph tags describe the page in its head, for crawlers and browsers alike", async ({ launch }) => {
+  test("title, description and Open Graph tags describe the page in its head, for crawlers and browsers alike", async ({
+    launch,
+  }) => {
     const app = await launch({ FRAGMENTS: "m" });
     for (const userAgent of [CRAWLERS.Slackbot, CRAWLERS.facebookexternalhit, BROWSER]) {
       const html = await (await fetch(`${app.url}/`, { headers: { "user-agent": userAgent } })).text();

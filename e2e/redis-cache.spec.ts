@@ -5,7 +5,12 @@ for (const storeKind of SHARED_STORES) {
   test.describe(`caching in ${storeKind}`, () => {
     test.use({ storeKind });
 
-    test("caches each fragment in Redis under a hash-tagged key with an expiry", async ({ page, launch, upstream, sharedRedis }) => {
+    test("caches each fragment in Redis under a hash-tagged key with an expiry", async ({
+      page,
+      launch,
+      upstream,
+      sharedRedis,
+    }) => {
       upstream.script("k1", { latencyMs: 100 });
       upstream.script("k2", { latencyMs: 200 });
       const app = await launch({ FRAGMENTS: "k1,k2", CACHE_FRESH_SECONDS: "30", CACHE_GRACE_SECONDS: "60" });
@@ -15,7 +20,9 @@ for (const storeKind of SHARED_STORES) {
 
       const { client, keys } = sharedRedis!;
       // Written to Redis right after the value reached the page.
-      await expect.poll(async () => (await keys("workerless:v3:find:*")).sort()).toEqual(["workerless:v3:find:{k1}", "workerless:v3:find:{k2}"]);
+      await expect
+        .poll(async () => (await keys("workerless:v3:find:*")).sort())
+        .toEqual(["workerless:v3:find:{k1}", "workerless:v3:find:{k2}"]);
       const ttl = await client.pttl("workerless:v3:find:{k1}");
       expect(ttl).toBeGreaterThan(80_000);
       expect(ttl).toBeLessThanOrEqual(90_000);
@@ -46,7 +53,11 @@ for (const storeKind of SHARED_STORES) {
 test.describe("on Upstash", () => {
   test.use({ storeKind: "upstash" });
 
-  test("a fresh instance sends what another cached in Redis inside its shell, with no spinner", async ({ launch, upstream, redisStack }) => {
+  test("a fresh instance sends what another cached in Redis inside its shell, with no spinner", async ({
+    launch,
+    upstream,
+    redisStack,
+  }) => {
     upstream.script("r1", { latencyMs: 200 });
     upstream.script("r2", { latencyMs: 400 });
     // A generous hold, so the check is about what the shell carries rather than how fast Redis answers here.
@@ -64,7 +75,10 @@ test.describe("on Upstash", () => {
     expect(upstream.calls("r1") + upstream.calls("r2")).toBe(2);
   });
 
-  test("a part that needs the upstream does not hold the shell, for the request that loads it or one that joins", async ({ launch, upstream }) => {
+  test("a part that needs the upstream does not hold the shell, for the request that loads it or one that joins", async ({
+    launch,
+    upstream,
+  }) => {
     upstream.script("slow", { latencyMs: 1500 });
     const app = await launch({ FRAGMENTS: "slow,warm-up", SHELL_HOLD_MS: "1000" });
     // The first request to a fresh server loads its code; time the next ones, with a cold key again.

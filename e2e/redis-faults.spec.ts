@@ -40,7 +40,10 @@ async function expectCachingResumes(app: AppServer, stack: RedisStack) {
     .toBe(1);
 }
 
-test("every page answers when Redis is stopped before the app starts, and caching resumes when it returns", async ({ launch, redisStack }) => {
+test("every page answers when Redis is stopped before the app starts, and caching resumes when it returns", async ({
+  launch,
+  redisStack,
+}) => {
   await redisStack!.redis.stop();
   const app = await launch(env);
   const times = await loadPages(app, 20);
@@ -51,7 +54,11 @@ test("every page answers when Redis is stopped before the app starts, and cachin
   console.info(`Redis stopped before start: 20/20 pages 200, worst ${worst(times)} ms`);
 });
 
-test("every page answers when Redis stops mid-run, and caching resumes when it returns", async ({ launch, redisStack, upstream }) => {
+test("every page answers when Redis stops mid-run, and caching resumes when it returns", async ({
+  launch,
+  redisStack,
+  upstream,
+}) => {
   const app = await launch(env);
   await loadPages(app, 3);
   await redisStack!.redis.stop();

@@ -17,7 +17,12 @@ const nonceOf = (policy: string | null) => /'nonce-([A-Za-z0-9+/=_-]+)'/.exec(po
 test.describe("secrets", () => {
   test.use({ storeKind: "upstash" });
 
-  test("no server secret reaches the browser: page, scripts, RSC payloads, server action answers, built assets", async ({ page, launch, upstream, redisStack }) => {
+  test("no server secret reaches the browser: page, scripts, RSC payloads, server action answers, built assets", async ({
+    page,
+    launch,
+    upstream,
+    redisStack,
+  }) => {
     upstream.script("s1", { latencyMs: 100 });
     const releaseLate = upstream.hold("late");
     const app = await launch({ FRAGMENTS: "s1,late", FRAGMENT_DEADLINE_MS: "800", CACHE_ADMIN_TOKEN: ADMIN_TOKEN });
@@ -57,9 +62,14 @@ test.describe("secrets", () => {
       bodies.push({ url: path, text: await response.text() });
     }
 
-    const kinds = new Set(bodies.map(({ url }) => (url.includes("/_next/static/") ? "static" : url.endsWith("(RSC)") ? "rsc" : "other")));
+    const kinds = new Set(
+      bodies.map(({ url }) => (url.includes("/_next/static/") ? "static" : url.endsWith("(RSC)") ? "rsc" : "other")),
+    );
     expect([...kinds].sort()).toEqual(["other", "rsc", "static"]);
-    expect(bodies.some(({ text }) => text.includes("result for late")), "the server action's answer was collected").toBe(true);
+    expect(
+      bodies.some(({ text }) => text.includes("result for late")),
+      "the server action's answer was collected",
+    ).toBe(true);
 
     const leaks: string[] = [];
     for (const { url, text } of bodies) {
@@ -69,7 +79,14 @@ test.describe("secrets", () => {
       const text = await readFile(file, "latin1");
       for (const [what, secret] of Object.entries(secrets)) if (text.includes(secret)) leaks.push(`${what} in ${file}`);
       // Nothing server-side is bundled for the browser: no store client, no env names the server reads.
-      for (const marker of ["UPSTASH_REDIS_REST", "KV_REST_API", "CACHE_ADMIN_TOKEN", "SLOW_API_URL", "@upstash/redis", "workerless:v3"]) {
+      for (const marker of [
+        "UPSTASH_REDIS_REST",
+        "KV_REST_API",
+        "CACHE_ADMIN_TOKEN",
+        "SLOW_API_URL",
+        "@upstash/redis",
+        "workerless:v3",
+      ]) {
         if (text.includes(marker)) leaks.push(`${marker} in ${file}`);
       }
       // Values the build machine had, if any, must not have been inlined either.
@@ -112,17 +129,24 @@ test.describe("content security policy", () => {
       const scripts = html.match(/<script\b[^>]*>/g) ?? [];
       const inline = scripts.filter((tag) => !/\bsrc=/.test(tag));
       expect(inline.length, "streaming emits inline scripts").toBeGreaterThan(2);
-      for (const tag of scripts) expect(tag, "every script carries this response's nonce").toContain(`nonce="${nonces[index]}"`);
+      for (const tag of scripts)
+        expect(tag, "every script carries this response's nonce").toContain(`nonce="${nonces[index]}"`);
       // An inline <style> carries the nonce, or is one of the build's stylesheets, admitted by its hash.
       for (const [element, tag, text] of html.matchAll(/(<style\b[^>]*>)([\s\S]*?)<\/style>/g)) {
         const hash = `'sha256-${createHash("sha256").update(text!).digest("base64")}'`;
-        expect(tag!.includes(`nonce="${nonces[index]}"`) || policies[index]!.includes(hash), element.slice(0, 80)).toBe(true);
+        expect(tag!.includes(`nonce="${nonces[index]}"`) || policies[index]!.includes(hash), element.slice(0, 80)).toBe(
+          true,
+        );
       }
       expect(html, "no inline style attributes").not.toMatch(/<[^>]+\sstyle="/);
     }
   });
 
-  test("Chromium reports no violation and no console error, and the page hydrates: Retry works", async ({ page, launch, upstream }) => {
+  test("Chromium reports no violation and no console error, and the page hydrates: Retry works", async ({
+    page,
+    launch,
+    upstream,
+  }) => {
     upstream.script("h1", { latencyMs: 100 });
     const releaseLate = upstream.hold("late");
     const app = await launch({ FRAGMENTS: "h1,late", FRAGMENT_DEADLINE_MS: "800" });
@@ -141,7 +165,9 @@ test.describe("content security policy", () => {
     page.on("pageerror", (error) => consoleErrors.push(`pageerror: ${error.message}`));
 
     await page.goto(app.url);
-    await expect(page.getByRole("region", { name: "Fragment h1" }).getByText("result for h1", { exact: true })).toBeVisible();
+    await expect(
+      page.getByRole("region", { name: "Fragment h1" }).getByText("result for h1", { exact: true }),
+    ).toBeVisible();
     const late = page.getByRole("region", { name: "Fragment late" });
     const retry = late.getByRole("button", { name: "Retry late" });
     await expect(retry).toBeVisible();
@@ -172,13 +198,23 @@ test.describe("security headers", () => {
     const asset = /\/_next\/static\/[^"'\s]+\.js/.exec(html)?.[0];
     expect(asset, "the page links a built script").toBeDefined();
 
-    const paths = ["/", "/fragment/x", "/api/health", "/api/metrics", "/spinner.svg", asset!, "/fragment/a.b", "/no-such-page"];
+    const paths = [
+      "/",
+      "/fragment/x",
+      "/api/health",
+      "/api/metrics",
+      "/spinner.svg",
+      asset!,
+      "/fragment/a.b",
+      "/no-such-page",
+    ];
     const missing: string[] = [];
     for (const path of paths) {
       const response = await fetch(`${app.url}${path}`);
       await response.arrayBuffer();
       for (const [name, value] of Object.entries(EXPECTED)) {
-        if (response.headers.get(name) !== value) missing.push(`${path} (${response.status}): ${name} = ${response.headers.get(name)}`);
+        if (response.headers.get(name) !== value)
+          missing.push(`${path} (${response.status}): ${name} = ${response.headers.get(name)}`);
       }
       if (response.headers.get("x-powered-by") !== null) missing.push(`${path}: x-powered-by present`);
     }
@@ -196,7 +232,9 @@ test.describe("server action calls", () => {
 
   /** The retry control's action id in this build, as the page's client code sends it. */
   async function retryActionId(): Promise<string> {
-    const manifest = JSON.parse(await readFile(join(__dirname, "..", ".next", "server", "server-reference-manifest.json"), "utf8")) as {
+    const manifest = JSON.parse(
+      await readFile(join(__dirname, "..", ".next", "server", "server-reference-manifest.json"), "utf8"),
+    ) as {
       node: Record<string, { exportedName: string }>;
     };
     const id = Object.entries(manifest.node).find(([, action]) => action.exportedName === "retryFragment")?.[0];
@@ -204,7 +242,10 @@ test.describe("server action calls", () => {
     return id!;
   }
 
-  test("refused input gets an answer, never a 500, and the log no stack: at most one warn line per refused call", async ({ launch, upstream }) => {
+  test("refused input gets an answer, never a 500, and the log no stack: at most one warn line per refused call", async ({
+    launch,
+    upstream,
+  }) => {
     upstream.script("ra", { latencyMs: 10 });
     const app = await launch({ FRAGMENTS: "ra" });
     const id = await retryActionId();
@@ -212,7 +253,13 @@ test.describe("server action calls", () => {
     const call = (body: string, origin = app.url) =>
       fetch(`${app.url}/`, {
         method: "POST",
-        headers: { "next-action": id, "content-type": "text/plain;charset=UTF-8", accept: "text/x-component", origin, "user-agent": asBrowser },
+        headers: {
+          "next-action": id,
+          "content-type": "text/plain;charset=UTF-8",
+          accept: "text/x-component",
+          origin,
+          "user-agent": asBrowser,
+        },
         body,
       });
     const logged = app.output().length;
@@ -241,7 +288,10 @@ test.describe("server action calls", () => {
     const output = app.output().slice(logged);
     expect(output, "no stack trace").not.toMatch(/^\s+at /m);
     const lines = output.split("\n").filter((line) => line.trim() !== "");
-    expect(lines.filter((line) => !line.startsWith("{")), "only the app's own JSON lines").toEqual([]);
+    expect(
+      lines.filter((line) => !line.startsWith("{")),
+      "only the app's own JSON lines",
+    ).toEqual([]);
     const events = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(events.filter((event) => event.level === "error")).toEqual([]);
     // The two refusals the action answers itself are logged once each; the proxy's 400s and 403s not at all.
@@ -283,12 +333,17 @@ test.describe("every HTML response carries the policy", () => {
     const type = response.headers.get("content-type") ?? "";
     const body = await response.text();
     const nonce = nonceOf(response.headers.get("content-security-policy"));
-    if (!nonce) return type.startsWith("text/html") || response.status !== 200 ? `${response.status} ${type} without the policy` : undefined;
+    if (!nonce)
+      return type.startsWith("text/html") || response.status !== 200
+        ? `${response.status} ${type} without the policy`
+        : undefined;
     const unsigned = (body.match(/<script\b[^>]*>/g) ?? []).filter((tag) => !tag.includes(`nonce="${nonce}"`));
     return unsigned.length === 0 ? undefined : `${unsigned.length} scripts without the nonce, e.g. ${unsigned[0]}`;
   }
 
-  test("a path that only looks like a static file, and Next's error pages, get the policy and the method checks", async ({ launch }) => {
+  test("a path that only looks like a static file, and Next's error pages, get the policy and the method checks", async ({
+    launch,
+  }) => {
     const app = await launch({ FRAGMENTS: "x" });
     const html = await (await fetch(`${app.url}/`, { headers: asBrowser })).text();
     const asset = /\/_next\/static\/[^"'\s]+\.js/.exec(html)?.[0];
@@ -303,7 +358,8 @@ test.describe("every HTML response carries the policy", () => {
     for (const path of files) {
       const response = await fetch(`${app.url}${path}`);
       await response.arrayBuffer();
-      if (response.status !== 200 || response.headers.get("content-type")?.startsWith("text/html")) problems.push(`${path}: not the file`);
+      if (response.status !== 200 || response.headers.get("content-type")?.startsWith("text/html"))
+        problems.push(`${path}: not the file`);
     }
     for (const path of NEAR_MISSES) {
       // Without a body: one would be refused on its headers (413) before the method is looked at.
@@ -319,12 +375,17 @@ test.describe("every HTML response carries the policy", () => {
     expect(await globalError.text()).toContain("There is no page at this address.");
   });
 
-  test("Chromium reports no violation on the not-found page, reached by any of these addresses", async ({ page, launch }) => {
+  test("Chromium reports no violation on the not-found page, reached by any of these addresses", async ({
+    page,
+    launch,
+  }) => {
     const app = await launch({ FRAGMENTS: "x" });
     await page.addInitScript(() => {
       const seen: string[] = [];
       (window as unknown as { cspViolations: string[] }).cspViolations = seen;
-      document.addEventListener("securitypolicyviolation", (event) => seen.push(`${event.violatedDirective} ${event.blockedURI}`));
+      document.addEventListener("securitypolicyviolation", (event) =>
+        seen.push(`${event.violatedDirective} ${event.blockedURI}`),
+      );
     });
     for (const path of ["/_global-error", "/favicon.ico", "/icon.svg/x", "/_next/staticx"]) {
       const response = await page.goto(`${app.url}${path}`);
@@ -332,7 +393,9 @@ test.describe("every HTML response carries the policy", () => {
       await expect(page.getByRole("heading", { name: "Not found" }), path).toBeVisible();
       // Next's client code ran (it sets window.next when it starts): the policy admitted its scripts.
       await page.waitForFunction(() => "next" in window);
-      expect(await page.evaluate(() => (window as unknown as { cspViolations: string[] }).cspViolations), path).toEqual([]);
+      expect(await page.evaluate(() => (window as unknown as { cspViolations: string[] }).cspViolations), path).toEqual(
+        [],
+      );
     }
   });
 });

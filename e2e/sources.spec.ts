@@ -16,7 +16,8 @@ async function origins(app: AppServer): Promise<Record<string, string>> {
   const response = await fetch(app.url, { headers: { "user-agent": "Googlebot/2.1" } });
   const html = await response.text();
   const found: Record<string, string> = {};
-  for (const match of html.matchAll(/data-fragment="([\w-]+)"[\s\S]*?data-origin="(\w+)"/g)) found[match[1]!] = match[2]!;
+  for (const match of html.matchAll(/data-fragment="([\w-]+)"[\s\S]*?data-origin="(\w+)"/g))
+    found[match[1]!] = match[2]!;
   return found;
 }
 
@@ -37,7 +38,10 @@ test.describe("the defined sources", () => {
 
     const headlines = region(page, "Headlines");
     await expect(headlines.getByRole("listitem")).toHaveCount(5);
-    await expect(headlines.getByRole("link").first()).toHaveAttribute("href", /^https:\/\/([\w-]+\.)?example\.(com|org)\//);
+    await expect(headlines.getByRole("link").first()).toHaveAttribute(
+      "href",
+      /^https:\/\/([\w-]+\.)?example\.(com|org)\//,
+    );
 
     const search = region(page, "Search: streaming server rendering");
     await expect(search.getByText(/results/).first()).toBeVisible();
@@ -48,11 +52,17 @@ test.describe("the defined sources", () => {
     expect(violations.map((violation) => violation.id)).toEqual([]);
   });
 
-  test("a source's data is served as JSON at /fragment/<name> on request, and as HTML otherwise", async ({ launch }) => {
+  test("a source's data is served as JSON at /fragment/<name> on request, and as HTML otherwise", async ({
+    launch,
+  }) => {
     const app = await launch(DEMO);
     const json = await fetch(`${app.url}/fragment/rates`, { headers: { accept: "application/json" } });
     expect(json.status).toBe(200);
-    const body = (await json.json()) as { name: string; status: string; data: { base: string; rates: Array<{ currency: string; rate: number }> } };
+    const body = (await json.json()) as {
+      name: string;
+      status: string;
+      data: { base: string; rates: Array<{ currency: string; rate: number }> };
+    };
     expect(body).toMatchObject({ name: "rates", status: "ready", data: { base: "EUR" } });
     expect(body.data.rates.map((rate) => rate.currency)).toEqual(["USD", "GBP", "JPY", "CHF"]);
     expect(body.data.rates.every((rate) => typeof rate.rate === "number")).toBe(true);
@@ -78,11 +88,15 @@ for (const storeKind of SHARED_STORES) {
   test.describe(`purges across instances on the ${storeKind} store`, () => {
     test.use({ storeKind });
 
-    test("with CACHE_LOCAL_TRUST_SECONDS=0, the other instance's very next view misses what a purge by tag or by fragment named", async ({ launch }) => {
+    test("with CACHE_LOCAL_TRUST_SECONDS=0, the other instance's very next view misses what a purge by tag or by fragment named", async ({
+      launch,
+    }) => {
       const env = { ...DEMO, CACHE_LOCAL_TRUST_SECONDS: "0" };
       const [first, second] = await Promise.all([launch(env), launch(env)]);
       expect(Object.values(await origins(first))).toEqual(["miss", "miss", "miss", "miss"]);
-      await expect.poll(() => origins(second)).toEqual({ weather: "hit", rates: "hit", headlines: "hit", search: "hit" });
+      await expect
+        .poll(() => origins(second))
+        .toEqual({ weather: "hit", rates: "hit", headlines: "hit", search: "hit" });
 
       expect((await purge(first, { tag: "news" })).status).toBe(200);
       expect(await origins(second)).toEqual({ weather: "hit", rates: "hit", headlines: "miss", search: "miss" });
@@ -96,7 +110,11 @@ for (const storeKind of SHARED_STORES) {
 test.describe("a purge during a load", () => {
   test.use({ storeKind: "upstash" });
 
-  test("is not undone: the load under way writes nothing back, and the next view loads again", async ({ launch, upstream, sharedRedis }) => {
+  test("is not undone: the load under way writes nothing back, and the next view loads again", async ({
+    launch,
+    upstream,
+    sharedRedis,
+  }) => {
     const env = { FRAGMENTS: "slowp", CACHE_ADMIN_TOKEN: ADMIN_TOKEN, CACHE_LOCAL_TRUST_SECONDS: "0" };
     const [loading, purging] = await Promise.all([launch(env), launch(env)]);
     upstream.script("slowp", { body: "before the purge" });
@@ -107,7 +125,9 @@ test.describe("a purge during a load", () => {
     expect((await purge(purging, { fragment: "slowp" })).status).toBe(200);
     release();
     expect(await inFlight).toContain("before the purge");
-    await expect.poll(() => sharedRedis!.keys("workerless:v3:lease:*"), { message: "the purged load's lease is gone" }).toEqual([]);
+    await expect
+      .poll(() => sharedRedis!.keys("workerless:v3:lease:*"), { message: "the purged load's lease is gone" })
+      .toEqual([]);
     expect(await sharedRedis!.keys("workerless:v3:find:*")).toEqual([]);
 
     upstream.script("slowp", { body: "after the purge" });

@@ -11,7 +11,10 @@ for (const storeKind of STORES) {
   test.describe(`stale values on the ${storeKind} store`, () => {
     test.use({ storeKind });
 
-    test("100 concurrent requests within grace get the stale value at once, and one refresh runs", async ({ launch, upstream }) => {
+    test("100 concurrent requests within grace get the stale value at once, and one refresh runs", async ({
+      launch,
+      upstream,
+    }) => {
       const app = await launch({ FRAGMENTS: "st", CACHE_FRESH_SECONDS: "1", CACHE_GRACE_SECONDS: "60" });
       await cacheFirst(app.url, upstream, "st");
       await pastOneSecond();
@@ -19,7 +22,11 @@ for (const storeKind of STORES) {
       const release = upstream.hold("st");
 
       const answers = await Promise.all(Array.from({ length: 100 }, () => fetchFragment(app, "st")));
-      expect(answers.every((answer) => answer.status === 200 && answer.html.includes(">first<") && answer.origin === "stale")).toBe(true);
+      expect(
+        answers.every(
+          (answer) => answer.status === 200 && answer.html.includes(">first<") && answer.origin === "stale",
+        ),
+      ).toBe(true);
       // All answered while the one refresh is held at the upstream until release() below: none waited for it.
       await expect.poll(() => upstream.waiting("st")).toBe(1);
       expect(upstream.calls("st")).toBe(2);
@@ -32,8 +39,16 @@ for (const storeKind of STORES) {
     });
 
     for (const failure of ["failing", "timing out"] as const) {
-      test(`serves the stale value while the upstream is ${failure}, backs off, and shows the error after grace`, async ({ launch, upstream }) => {
-        const app = await launch({ FRAGMENTS: "sf", CACHE_FRESH_SECONDS: "1", CACHE_GRACE_SECONDS: "3", UPSTREAM_TIMEOUT_MS: "300" });
+      test(`serves the stale value while the upstream is ${failure}, backs off, and shows the error after grace`, async ({
+        launch,
+        upstream,
+      }) => {
+        const app = await launch({
+          FRAGMENTS: "sf",
+          CACHE_FRESH_SECONDS: "1",
+          CACHE_GRACE_SECONDS: "3",
+          UPSTREAM_TIMEOUT_MS: "300",
+        });
         await cacheFirst(app.url, upstream, "sf");
         await pastOneSecond();
         upstream.script("sf", failure === "failing" ? { status: 500 } : { latencyMs: 1000 });
@@ -52,9 +67,7 @@ for (const storeKind of STORES) {
         expect(upstream.calls("sf") - 1).toBeLessThanOrEqual(2);
         expect(served.length).toBeGreaterThan(10);
 
-        await expect
-          .poll(async () => (await fetchFragment(app, "sf")).status, { timeout: 10_000 })
-          .toBe(502);
+        await expect.poll(async () => (await fetchFragment(app, "sf")).status, { timeout: 10_000 }).toBe(502);
       });
     }
   });
@@ -63,7 +76,10 @@ for (const storeKind of STORES) {
 test.describe("stale, then fresh, in the same response", () => {
   const env = { FRAGMENTS: "sr", CACHE_FRESH_SECONDS: "1", CACHE_GRACE_SECONDS: "60", FRAGMENT_DEADLINE_MS: "2500" };
 
-  test("the raw page carries the stale value at once, then the refreshed one when its call returns", async ({ launch, upstream }) => {
+  test("the raw page carries the stale value at once, then the refreshed one when its call returns", async ({
+    launch,
+    upstream,
+  }) => {
     const app = await launch(env);
     await cacheFirst(app.url, upstream, "sr");
     await pastOneSecond();
@@ -80,7 +96,11 @@ test.describe("stale, then fresh, in the same response", () => {
     expect(upstream.calls("sr")).toBe(2);
   });
 
-  test("a browser shows the stale value, then the fresh one without a reload, and says so", async ({ page, launch, upstream }) => {
+  test("a browser shows the stale value, then the fresh one without a reload, and says so", async ({
+    page,
+    launch,
+    upstream,
+  }) => {
     const app = await launch(env);
     await cacheFirst(app.url, upstream, "sr");
     await pastOneSecond();
@@ -98,7 +118,10 @@ test.describe("stale, then fresh, in the same response", () => {
     await expect(row).toHaveAttribute("data-outcome", "refreshed");
   });
 
-  test("a refresh slower than the deadline leaves the stale value, and still fills the cache for the next view", async ({ launch, upstream }) => {
+  test("a refresh slower than the deadline leaves the stale value, and still fills the cache for the next view", async ({
+    launch,
+    upstream,
+  }) => {
     const app = await launch({ ...env, FRAGMENT_DEADLINE_MS: "400" });
     await cacheFirst(app.url, upstream, "sr");
     await pastOneSecond();

@@ -12,7 +12,11 @@ for (const storeKind of SHARED_STORES) {
   test.describe(`instances sharing ${storeKind}`, () => {
     test.use({ storeKind });
 
-    test("three instances sharing Redis make one upstream call per cold key under 200 concurrent page loads", async ({ launch, upstream, sharedRedis }) => {
+    test("three instances sharing Redis make one upstream call per cold key under 200 concurrent page loads", async ({
+      launch,
+      upstream,
+      sharedRedis,
+    }) => {
       const keys = ["p1", "p2", "p3"];
       for (const key of keys) upstream.script(key, { latencyMs: 1500 });
       // Three servers and the load on two cores starve each other of CPU for the first seconds: Redis answers
@@ -25,14 +29,24 @@ for (const storeKind of SHARED_STORES) {
 
       expect(pages.filter((page) => page.status !== 200)).toEqual([]);
       for (const key of keys) {
-        expect(pages.every((page) => page.body.includes(`result for ${key}`)), key).toBe(true);
+        expect(
+          pages.every((page) => page.body.includes(`result for ${key}`)),
+          key,
+        ).toBe(true);
         expect(upstream.calls(key), `upstream calls for ${key}`).toBe(1);
       }
-      await expect.poll(() => sharedRedis!.keys("workerless:v3:lease:*"), { message: "leases are released" }).toEqual([]);
-      console.info(`stampede on ${storeKind}: 200 page loads over 3 instances, upstream calls per key ${JSON.stringify(Object.fromEntries(keys.map((key) => [key, upstream.calls(key)])))}`);
+      await expect
+        .poll(() => sharedRedis!.keys("workerless:v3:lease:*"), { message: "leases are released" })
+        .toEqual([]);
+      console.info(
+        `stampede on ${storeKind}: 200 page loads over 3 instances, upstream calls per key ${JSON.stringify(Object.fromEntries(keys.map((key) => [key, upstream.calls(key)])))}`,
+      );
     });
 
-    test("when the instance holding the lease dies mid-call, the others finish within the lease and call once more", async ({ launch, upstream }) => {
+    test("when the instance holding the lease dies mid-call, the others finish within the lease and call once more", async ({
+      launch,
+      upstream,
+    }) => {
       // The lease lasts UPSTREAM_TIMEOUT_MS + 1 s.
       const env = { FRAGMENTS: "x", UPSTREAM_TIMEOUT_MS: "2000", FRAGMENT_DEADLINE_MS: "30000" };
       const [holder, second, third] = [await launch(env), await launch(env), await launch(env)];
@@ -54,7 +68,9 @@ for (const storeKind of SHARED_STORES) {
       }
       expect(upstream.calls("x")).toBe(2);
       expect(finishedAfterKill).toBeLessThan(3000 + 1500);
-      console.info(`lease holder killed on ${storeKind}: survivors finished ${Math.round(finishedAfterKill)} ms after the kill; upstream calls ${upstream.calls("x")}`);
+      console.info(
+        `lease holder killed on ${storeKind}: survivors finished ${Math.round(finishedAfterKill)} ms after the kill; upstream calls ${upstream.calls("x")}`,
+      );
     });
   });
 }

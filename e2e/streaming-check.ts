@@ -24,7 +24,9 @@ export function expectStreamed(response: TimedResponse, label: string) {
   const shell = response.arrival('data-fragment="d3"');
   expect(shell, `${label}: the shell`).toBeDefined();
   expect(response.arrival('aria-label="Loading Fragment d1"'), `${label}: every spinner is in the shell`).toBe(shell);
-  expect(shell!, `${label}: the shell leaves well before the fastest fragment`).toBeLessThan(Math.min(...Object.values(LATENCIES)) / 2);
+  expect(shell!, `${label}: the shell leaves well before the fastest fragment`).toBeLessThan(
+    Math.min(...Object.values(LATENCIES)) / 2,
+  );
   const ordered = Object.entries(LATENCIES).sort(([, a], [, b]) => a - b);
   const arrivals: Record<string, number | undefined> = { shell };
   for (const [index, [name, latencyMs]] of ordered.entries()) {

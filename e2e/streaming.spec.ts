@@ -6,7 +6,10 @@ for (const storeKind of STORES) {
   test.describe(`the raw response on the ${storeKind} store`, () => {
     test.use({ storeKind });
 
-    test("carries the shell at once and each fragment after its own latency", async ({ launch, upstream }, testInfo) => {
+    test("carries the shell at once and each fragment after its own latency", async ({
+      launch,
+      upstream,
+    }, testInfo) => {
       const app = await launch({ FRAGMENTS, CACHE_ADMIN_TOKEN: ADMIN_TOKEN });
       await warm(app, upstream);
 

@@ -54,7 +54,12 @@ function child(spans: ReceivedSpan[], parent: ReceivedSpan, name: string): Recei
 }
 
 test.describe("traces", () => {
-  test("a page view exports a span per fragment lookup, with the upstream call and the Redis round trips under it", async ({ page, launch, upstream, receiver }) => {
+  test("a page view exports a span per fragment lookup, with the upstream call and the Redis round trips under it", async ({
+    page,
+    launch,
+    upstream,
+    receiver,
+  }) => {
     upstream.script("t1", { latencyMs: 100 });
     upstream.script("t2", { latencyMs: 300 });
     upstream.script("t3", { status: 500 });
@@ -72,10 +77,22 @@ test.describe("traces", () => {
     await expect(region(page, "t3").getByRole("alert")).toBeVisible();
 
     // Cold: each lookup claims the key in Redis, calls the upstream, then stores the value (or the failure).
-    const miss = { outcome: "miss", store: "upstash", statusCode: 0, children: ["workerless.store.claim", "workerless.store.fill", "workerless.upstream"] };
-    const failed = { outcome: "error", store: "upstash", statusCode: 2, children: ["workerless.store.claim", "workerless.store.fail", "workerless.upstream"] };
+    const miss = {
+      outcome: "miss",
+      store: "upstash",
+      statusCode: 0,
+      children: ["workerless.store.claim", "workerless.store.fill", "workerless.upstream"],
+    };
+    const failed = {
+      outcome: "error",
+      store: "upstash",
+      statusCode: 2,
+      children: ["workerless.store.claim", "workerless.store.fail", "workerless.upstream"],
+    };
     await expect
-      .poll(() => ["t1", "t2", "t3"].map((fragment) => lookupTrees(receiver.spans(), fragment)), { timeout: RECEIVE_WITHIN_MS })
+      .poll(() => ["t1", "t2", "t3"].map((fragment) => lookupTrees(receiver.spans(), fragment)), {
+        timeout: RECEIVE_WITHIN_MS,
+      })
       .toEqual([[miss], [miss], [failed]]);
 
     const spans = receiver.spans();
@@ -101,7 +118,10 @@ test.describe("traces", () => {
 
     const failedCall = child(spans, t3, "workerless.upstream");
     expect(failedCall).toMatchObject({ statusCode: 2, events: ["exception"] });
-    expect(failedCall.attributes).toMatchObject({ "workerless.upstream.outcome": "error", "error.type": "UpstreamError" });
+    expect(failedCall.attributes).toMatchObject({
+      "workerless.upstream.outcome": "error",
+      "error.type": "UpstreamError",
+    });
     expect(t3).toMatchObject({ events: ["exception"], attributes: { "error.type": "UpstreamError" } });
 
     // Warm: served from the in-process tier, with no upstream call and no round trip.
@@ -112,21 +132,37 @@ test.describe("traces", () => {
       .toEqual({ outcome: "hit", store: "upstash", statusCode: 0, children: [] });
   });
 
-  test("spans still waiting in the batch at SIGTERM are sent before the process exits", async ({ launch, upstream, receiver }) => {
+  test("spans still waiting in the batch at SIGTERM are sent before the process exits", async ({
+    launch,
+    upstream,
+    receiver,
+  }) => {
     upstream.script("s1", { latencyMs: 50 });
     // A batch delay far past the test: only the export at shutdown can deliver these spans.
-    const app = await launch({ FRAGMENTS: "s1", OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: "600000" });
+    const app = await launch({
+      FRAGMENTS: "s1",
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_BSP_SCHEDULE_DELAY: "600000",
+    });
     expect(await (await fetch(app.url)).text()).toContain("result for s1");
     expect(receiver.requests()).toBe(0);
 
     await app.stop("SIGTERM");
 
     expect(lookupTrees(receiver.spans(), "s1")).toEqual([
-      { outcome: "miss", store: "upstash", statusCode: 0, children: ["workerless.store.claim", "workerless.store.fill", "workerless.upstream"] },
+      {
+        outcome: "miss",
+        store: "upstash",
+        statusCode: 0,
+        children: ["workerless.store.claim", "workerless.store.fill", "workerless.upstream"],
+      },
     ]);
   });
 
-  test("without an OTLP endpoint nothing is exported, not even to the exporters' default address", async ({ launch, upstream }) => {
+  test("without an OTLP endpoint nothing is exported, not even to the exporters' default address", async ({
+    launch,
+    upstream,
+  }) => {
     // 4318 is where an OTLP/HTTP exporter sends when it is given no endpoint, so no other port will do. On a
     // developer's machine a local collector may hold it; on CI nothing should, and a skip would hide the check.
     const receiver = await startOtlpReceiver(4318).catch((error: NodeJS.ErrnoException) => {
@@ -136,7 +172,11 @@ test.describe("traces", () => {
     try {
       upstream.script("n1", { latencyMs: 50 });
       // Every other standard variable is set: only the endpoint turns export on.
-      const app = await launch({ FRAGMENTS: "n1", OTEL_SERVICE_NAME: "workerless-e2e", OTEL_BSP_SCHEDULE_DELAY: String(EXPORT_DELAY_MS) });
+      const app = await launch({
+        FRAGMENTS: "n1",
+        OTEL_SERVICE_NAME: "workerless-e2e",
+        OTEL_BSP_SCHEDULE_DELAY: String(EXPORT_DELAY_MS),
+      });
       expect(await (await fetch(app.url)).text()).toContain("result for n1");
       // Many batch delays, then the shutdown, which would send anything left.
       await new Promise((resolve) => setTimeout(resolve, 8 * EXPORT_DELAY_MS));

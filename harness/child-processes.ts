@@ -20,7 +20,12 @@ export function track(child: ChildProcess): Promise<void> {
 }
 
 /** Sends `signal` and, if the child is still running after `graceMs`, SIGKILL; resolves once `exited` has. */
-export async function stopChild(child: ChildProcess, exited: Promise<void>, signal: NodeJS.Signals, graceMs: number): Promise<void> {
+export async function stopChild(
+  child: ChildProcess,
+  exited: Promise<void>,
+  signal: NodeJS.Signals,
+  graceMs: number,
+): Promise<void> {
   if (child.exitCode === null && child.signalCode === null) {
     child.kill(signal);
     const killTimer = setTimeout(() => child.kill("SIGKILL"), graceMs);

@@ -20,7 +20,10 @@ export type TimeChunksOptions = {
 };
 
 /** GETs `url` with a raw HTTP client and records when every chunk of the body arrived. */
-export function timeChunks(url: string, { headers = {}, gzip = false }: TimeChunksOptions = {}): Promise<TimedResponse> {
+export function timeChunks(
+  url: string,
+  { headers = {}, gzip = false }: TimeChunksOptions = {},
+): Promise<TimedResponse> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const sent = gzip ? { ...headers, "accept-encoding": "gzip" } : headers;

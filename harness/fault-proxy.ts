@@ -182,10 +182,13 @@ function holdTimer(ms: number, release: () => void): () => void {
   const until = performance.now() + ms;
   let timer: NodeJS.Timeout;
   const schedule = () => {
-    timer = setTimeout(() => {
-      if (performance.now() >= until) release();
-      else schedule();
-    }, Math.max(1, Math.ceil(until - performance.now())));
+    timer = setTimeout(
+      () => {
+        if (performance.now() >= until) release();
+        else schedule();
+      },
+      Math.max(1, Math.ceil(until - performance.now())),
+    );
   };
   schedule();
   return () => clearTimeout(timer);

@@ -42,7 +42,11 @@ function nginxBinary(): string {
   return existsSync("/usr/sbin/nginx") ? "/usr/sbin/nginx" : "nginx";
 }
 
-function config(dir: string, port: number, { upstreamPort, locations = [{ prefix: "/" }], serverDirectives = [] }: NginxOptions): string {
+function config(
+  dir: string,
+  port: number,
+  { upstreamPort, locations = [{ prefix: "/" }], serverDirectives = [] }: NginxOptions,
+): string {
   const blocks = locations.map(({ prefix, directives = [] }) =>
     [
       `    location ${prefix} {`,
@@ -85,7 +89,9 @@ export async function startNginx(options: NginxOptions): Promise<NginxServer> {
   const configPath = join(dir, "nginx.conf");
   await writeFile(configPath, config(dir, port, options));
   // -e: the compiled-in error log path may not be writable; -p: relative paths stay in the temp dir.
-  const child = spawn(nginxBinary(), ["-p", dir, "-e", "stderr", "-c", configPath], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(nginxBinary(), ["-p", dir, "-e", "stderr", "-c", configPath], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   const exited = track(child);
   let output = "";
   child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
@@ -100,7 +106,12 @@ export async function startNginx(options: NginxOptions): Promise<NginxServer> {
 
   const deadline = Date.now() + READY_TIMEOUT_MS;
   // Any HTTP answer means nginx listens (a 404 or 502 too); a static file, so the app renders nothing.
-  while ((await fetch(`${url}/spinner.svg`, { method: "HEAD" }).then((response) => response.status, () => 0)) === 0) {
+  while (
+    (await fetch(`${url}/spinner.svg`, { method: "HEAD" }).then(
+      (response) => response.status,
+      () => 0,
+    )) === 0
+  ) {
     if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
       await stop();
       throw new Error(`nginx did not start on port ${port}:\n${output}`);

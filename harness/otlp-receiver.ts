@@ -47,7 +47,11 @@ type JsonExport = {
 function attributeMap(attributes: JsonAttribute[] = []): Record<string, AttributeValue> {
   const map: Record<string, AttributeValue> = {};
   for (const { key, value = {} } of attributes) {
-    const scalar = value.stringValue ?? value.boolValue ?? value.doubleValue ?? (value.intValue === undefined ? undefined : Number(value.intValue));
+    const scalar =
+      value.stringValue ??
+      value.boolValue ??
+      value.doubleValue ??
+      (value.intValue === undefined ? undefined : Number(value.intValue));
     if (scalar !== undefined) map[key] = scalar;
   }
   return map;

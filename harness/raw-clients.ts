@@ -106,7 +106,12 @@ export type StalledReaders = {
  * Opens `count` connections that each send `GET path` and then never read a byte of the answer: the
  * server's writes back up, first in the kernel's buffers, then in the server process.
  */
-export async function stallReaders(port: number, path: string, count: number, headers: Record<string, string> = {}): Promise<StalledReaders> {
+export async function stallReaders(
+  port: number,
+  path: string,
+  count: number,
+  headers: Record<string, string> = {},
+): Promise<StalledReaders> {
   const sockets = await Promise.all(
     Array.from(
       { length: count },

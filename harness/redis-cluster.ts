@@ -102,8 +102,12 @@ export async function startRedisCluster(): Promise<RedisClusterHandle> {
     if (failure) throw failure.reason;
     for (const server of servers) running.add(server);
     await runRedisCli([
-      "--cluster", "create", ...servers.map((server) => `${HOST}:${server.port}`),
-      "--cluster-replicas", "0", "--cluster-yes",
+      "--cluster",
+      "create",
+      ...servers.map((server) => `${HOST}:${server.port}`),
+      "--cluster-replicas",
+      "0",
+      "--cluster-yes",
     ]);
     await waitUntilHealthy();
     await client.connect();
@@ -138,8 +142,14 @@ export async function startRedisCluster(): Promise<RedisClusterHandle> {
 
 function clusterArgs(busPort: number): string[] {
   return [
-    "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-    "--cluster-node-timeout", String(NODE_TIMEOUT_MS), "--cluster-port", String(busPort),
+    "--cluster-enabled",
+    "yes",
+    "--cluster-config-file",
+    "nodes.conf",
+    "--cluster-node-timeout",
+    String(NODE_TIMEOUT_MS),
+    "--cluster-port",
+    String(busPort),
   ];
 }
 
@@ -164,7 +174,8 @@ function runRedisCli(args: string[]): Promise<void> {
       args,
       { timeout: CREATE_TIMEOUT_MS, killSignal: "SIGKILL" },
       (error, stdout, stderr) => {
-        if (error) reject(new RedisClusterStartError(`redis-cli ${args.join(" ")}: ${error.message}\n${stdout}${stderr}`));
+        if (error)
+          reject(new RedisClusterStartError(`redis-cli ${args.join(" ")}: ${error.message}\n${stdout}${stderr}`));
         else resolve();
       },
     );

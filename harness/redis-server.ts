@@ -100,9 +100,26 @@ async function spawnRedis(port: number, extraArgs: string[], callerDir: string |
   const dir = callerDir ?? (await mkdtemp(join(tmpdir(), "redis-test-")));
   const ownDir = callerDir === undefined ? dir : null;
   const args = [
-    "--port", String(port), "--bind", HOST, "--protected-mode", "no",
-    "--save", "", "--appendonly", "no", "--dir", dir,
-    "--daemonize", "no", "--loglevel", "warning", "--logfile", "", "--enable-debug-command", "local",
+    "--port",
+    String(port),
+    "--bind",
+    HOST,
+    "--protected-mode",
+    "no",
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+    "--dir",
+    dir,
+    "--daemonize",
+    "no",
+    "--loglevel",
+    "warning",
+    "--logfile",
+    "",
+    "--enable-debug-command",
+    "local",
     ...extraArgs,
   ];
   const child = spawn(redisBinary(), args, { stdio: ["ignore", "pipe", "pipe"] });
@@ -159,4 +176,3 @@ async function terminate(running: Running): Promise<void> {
   await stopChild(running.child, running.exited, "SIGTERM", STOP_GRACE_MS);
   if (running.ownDir !== null) await rm(running.ownDir, { recursive: true, force: true });
 }
-

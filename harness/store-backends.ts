@@ -17,7 +17,10 @@ export async function startStoreBackend(kind: StoreKind): Promise<StoreBackend> 
   return Object.assign(target, {
     store(timeoutMs: number): SharedStore {
       if (address.kind === "upstash") return new UpstashStore({ url: address.url, token: address.token, timeoutMs });
-      const store = new RedisStore({ target: address.kind === "redis" ? address : { kind: address.kind, urls: address.urls }, timeoutMs });
+      const store = new RedisStore({
+        target: address.kind === "redis" ? address : { kind: address.kind, urls: address.urls },
+        timeoutMs,
+      });
       clients.push(store);
       return store;
     },

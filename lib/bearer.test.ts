@@ -14,7 +14,10 @@ describe("checkBearer", () => {
     expect(checkBearer(header, TOKEN)).toBe("missing");
   });
 
-  it.each([`Bearer ${TOKEN}x`, `Bearer ${TOKEN.slice(1)}`, "Bearer x", `Bearer ${TOKEN.toUpperCase()}`])("calls %j wrong", (header) => {
-    expect(checkBearer(header, TOKEN)).toBe("wrong");
-  });
+  it.each([`Bearer ${TOKEN}x`, `Bearer ${TOKEN.slice(1)}`, "Bearer x", `Bearer ${TOKEN.toUpperCase()}`])(
+    "calls %j wrong",
+    (header) => {
+      expect(checkBearer(header, TOKEN)).toBe("wrong");
+    },
+  );
 });

@@ -280,7 +280,10 @@ describe("readConfig shared store", () => {
   });
 
   it("counts a blank token as missing", () => {
-    const error = configError({ UPSTASH_REDIS_REST_URL: "https://upstash.example.com", UPSTASH_REDIS_REST_TOKEN: "  " });
+    const error = configError({
+      UPSTASH_REDIS_REST_URL: "https://upstash.example.com",
+      UPSTASH_REDIS_REST_TOKEN: "  ",
+    });
     expect(error.message).toMatch(/^UPSTASH_REDIS_REST_TOKEN is missing/);
   });
 
@@ -311,7 +314,10 @@ describe("readConfig shared store", () => {
 
 describe("readConfig native Redis", () => {
   it("uses one Redis server over TCP with REDIS_URL, credentials and TLS included", () => {
-    expect(readConfig({ REDIS_URL: "redis://127.0.0.1:6379" }).store).toEqual({ kind: "redis", url: "redis://127.0.0.1:6379" });
+    expect(readConfig({ REDIS_URL: "redis://127.0.0.1:6379" }).store).toEqual({
+      kind: "redis",
+      url: "redis://127.0.0.1:6379",
+    });
     expect(readConfig({ REDIS_URL: "rediss://user:p%40ss@cache.internal:6380/2" }).store).toEqual({
       kind: "redis",
       url: "rediss://user:p%40ss@cache.internal:6380/2",
@@ -337,7 +343,10 @@ describe("readConfig native Redis", () => {
   });
 
   it.each([
-    [{ REDIS_URL: "redis://a:1", UPSTASH_REDIS_REST_URL: "https://x.upstash.io", UPSTASH_REDIS_REST_TOKEN: "t" }, "UPSTASH_REDIS_REST_URL and REDIS_URL"],
+    [
+      { REDIS_URL: "redis://a:1", UPSTASH_REDIS_REST_URL: "https://x.upstash.io", UPSTASH_REDIS_REST_TOKEN: "t" },
+      "UPSTASH_REDIS_REST_URL and REDIS_URL",
+    ],
     [{ REDIS_URL: "redis://a:1", KV_REST_API_TOKEN: "t" }, "KV_REST_API_TOKEN and REDIS_URL"],
     [{ REDIS_URL: "redis://a:1", REDIS_CLUSTER_URLS: "redis://b:2" }, "REDIS_URL and REDIS_CLUSTER_URLS"],
   ])("refuses two kinds of store at once, naming both", (env, names) => {
@@ -351,19 +360,27 @@ describe("readConfig metrics token", () => {
   });
 
   it("refuses a short METRICS_TOKEN, naming it", () => {
-    expect(configError({ METRICS_TOKEN: "short" }).message).toBe("METRICS_TOKEN is invalid: must be at least 16 characters");
+    expect(configError({ METRICS_TOKEN: "short" }).message).toBe(
+      "METRICS_TOKEN is invalid: must be at least 16 characters",
+    );
   });
 });
 
 describe("readConfig trace export", () => {
   it("exports traces when an OTLP endpoint is set, for all signals or for traces alone", () => {
     expect(readConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4318" }).exportTraces).toBe(true);
-    expect(readConfig({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "https://collector.example/v1/traces" }).exportTraces).toBe(true);
+    expect(readConfig({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "https://collector.example/v1/traces" }).exportTraces).toBe(
+      true,
+    );
   });
 
   it("refuses an endpoint that is not an http(s) URL, naming it", () => {
-    expect(configError({ OTEL_EXPORTER_OTLP_ENDPOINT: "collector:4318" }).message).toMatch(/^OTEL_EXPORTER_OTLP_ENDPOINT is invalid/);
-    expect(configError({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "grpc://collector:4317" }).message).toMatch(/^OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is invalid/);
+    expect(configError({ OTEL_EXPORTER_OTLP_ENDPOINT: "collector:4318" }).message).toMatch(
+      /^OTEL_EXPORTER_OTLP_ENDPOINT is invalid/,
+    );
+    expect(configError({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "grpc://collector:4317" }).message).toMatch(
+      /^OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is invalid/,
+    );
   });
 });
 
@@ -391,9 +408,15 @@ describe("readConfig upstream", () => {
 
   it("refuses redirects unless UPSTREAM_REDIRECTS=follow", () => {
     const url = "http://127.0.0.1:9999/{query}";
-    expect(readConfig({ SLOW_API_URL: url, UPSTREAM_REDIRECTS: "follow" }).http).toMatchObject({ followRedirects: true });
-    expect(readConfig({ SLOW_API_URL: url, UPSTREAM_REDIRECTS: "refuse" }).http).toMatchObject({ followRedirects: false });
-    expect(configError({ UPSTREAM_REDIRECTS: "yes" }).message).toBe('UPSTREAM_REDIRECTS is invalid: must be "refuse" or "follow"');
+    expect(readConfig({ SLOW_API_URL: url, UPSTREAM_REDIRECTS: "follow" }).http).toMatchObject({
+      followRedirects: true,
+    });
+    expect(readConfig({ SLOW_API_URL: url, UPSTREAM_REDIRECTS: "refuse" }).http).toMatchObject({
+      followRedirects: false,
+    });
+    expect(configError({ UPSTREAM_REDIRECTS: "yes" }).message).toBe(
+      'UPSTREAM_REDIRECTS is invalid: must be "refuse" or "follow"',
+    );
   });
 
   it("uses the HTTP upstream when SLOW_API_URL contains {query}", () => {
@@ -426,12 +449,15 @@ describe("readConfig upstream", () => {
     expect(error.message).toContain("{query}");
   });
 
-  it.each(["ftp://api.example.com/{query}", "file:///tmp/{query}", "javascript://x/{query}", "not a url {query}", "//api.example.com/{query}"])(
-    "throws naming SLOW_API_URL for the non-http(s) URL %j",
-    (url) => {
-      expect(configError({ SLOW_API_URL: url }).message).toContain("SLOW_API_URL");
-    },
-  );
+  it.each([
+    "ftp://api.example.com/{query}",
+    "file:///tmp/{query}",
+    "javascript://x/{query}",
+    "not a url {query}",
+    "//api.example.com/{query}",
+  ])("throws naming SLOW_API_URL for the non-http(s) URL %j", (url) => {
+    expect(configError({ SLOW_API_URL: url }).message).toContain("SLOW_API_URL");
+  });
 });
 
 describe("readConfig fragments", () => {

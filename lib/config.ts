@@ -21,12 +21,7 @@ export type HttpLimits = {
 };
 
 const integer = (min: number, max: number) =>
-  z
-    .string()
-    .trim()
-    .regex(/^\d+$/, "must be a whole number")
-    .transform(Number)
-    .pipe(z.number().int().min(min).max(max));
+  z.string().trim().regex(/^\d+$/, "must be a whole number").transform(Number).pipe(z.number().int().min(min).max(max));
 
 const redisUrl = z.url({ protocol: /^rediss?$/, error: "must be a redis:// or rediss:// URL" });
 
@@ -51,7 +46,14 @@ const envSchema = z.object({
   UPSTREAM_REDIRECTS: z.enum(["refuse", "follow"], { error: 'must be "refuse" or "follow"' }).default("refuse"),
   FRAGMENTS: z
     .string()
-    .transform((list) => [...new Set(list.split(",").map((name) => name.trim()).filter(Boolean))])
+    .transform((list) => [
+      ...new Set(
+        list
+          .split(",")
+          .map((name) => name.trim())
+          .filter(Boolean),
+      ),
+    ])
     .refine((names) => names.length > 0, "must name at least one fragment")
     .refine((names) => names.every(isFragmentName), `names must be ${FRAGMENT_NAME_RULE}`)
     .optional(),
@@ -89,14 +91,20 @@ const STORE_VARIABLES = [
 ] as const;
 
 function pickStore(env: z.infer<typeof envSchema>): StoreConfig {
-  const kinds = STORE_VARIABLES.map((names) => names.find((name) => env[name] !== undefined)).filter((name) => name !== undefined);
+  const kinds = STORE_VARIABLES.map((names) => names.find((name) => env[name] !== undefined)).filter(
+    (name) => name !== undefined,
+  );
   if (kinds.length > 1) {
     throw new ConfigError(`${kinds.join(" and ")} are both set: configure one shared store`);
   }
   if (env.REDIS_URL) return { kind: "redis", url: env.REDIS_URL };
   if (env.REDIS_CLUSTER_URLS) return { kind: "redis-cluster", urls: env.REDIS_CLUSTER_URLS };
   const pairs = [
-    { url: env.UPSTASH_REDIS_REST_URL, token: env.UPSTASH_REDIS_REST_TOKEN, names: ["UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN"] },
+    {
+      url: env.UPSTASH_REDIS_REST_URL,
+      token: env.UPSTASH_REDIS_REST_TOKEN,
+      names: ["UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN"],
+    },
     { url: env.KV_REST_API_URL, token: env.KV_REST_API_TOKEN, names: ["KV_REST_API_URL", "KV_REST_API_TOKEN"] },
   ] as const;
   for (const { url, token, names } of pairs) {
@@ -108,7 +116,9 @@ function pickStore(env: z.infer<typeof envSchema>): StoreConfig {
 }
 
 function upstreamOf(env: z.infer<typeof envSchema>): UpstreamConfig {
-  return env.SLOW_API_URL ? { kind: "http", urlTemplate: env.SLOW_API_URL } : { kind: "simulator", maxMs: env.SLOW_API_MAX_MS };
+  return env.SLOW_API_URL
+    ? { kind: "http", urlTemplate: env.SLOW_API_URL }
+    : { kind: "simulator", maxMs: env.SLOW_API_MAX_MS };
 }
 
 /**
@@ -118,7 +128,10 @@ function upstreamOf(env: z.infer<typeof envSchema>): UpstreamConfig {
 const configSchema = envSchema.transform((env) => ({
   store: pickStore(env),
   upstream: upstreamOf(env),
-  http: { maxBytes: env.UPSTREAM_MAX_BYTES ?? env.CACHE_MAX_VALUE_BYTES, followRedirects: env.UPSTREAM_REDIRECTS === "follow" } satisfies HttpLimits,
+  http: {
+    maxBytes: env.UPSTREAM_MAX_BYTES ?? env.CACHE_MAX_VALUE_BYTES,
+    followRedirects: env.UPSTREAM_REDIRECTS === "follow",
+  } satisfies HttpLimits,
   /**
    * Text fragments, one per name, each the answer of the upstream (SLOW_API_URL, or the simulator) for its
    * name; they replace the sources defined in `sources/`. Set by FRAGMENTS, or `["a", "b", "c"]` when only

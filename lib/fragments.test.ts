@@ -13,7 +13,12 @@ let defineSource: typeof Sources.defineSource;
 let textSources: typeof TextSources.textSources;
 
 beforeAll(async () => {
-  Object.assign(process.env, { SLOW_API_MAX_MS: "0", SHELL_HOLD_MS: "200", FRAGMENT_DEADLINE_MS: "2000", CACHE_FRESH_SECONDS: "30" });
+  Object.assign(process.env, {
+    SLOW_API_MAX_MS: "0",
+    SHELL_HOLD_MS: "200",
+    FRAGMENT_DEADLINE_MS: "2000",
+    CACHE_FRESH_SECONDS: "30",
+  });
   fragments = await import("./fragments");
   ({ defineSource } = await import("./source"));
   ({ textSources } = await import("./text-sources"));
@@ -27,9 +32,14 @@ beforeEach(() => {
 let made = 0;
 
 /** A fragment of its own (so no other test has cached it) whose loader answers as `load` says. */
-function sourceLoading(load: (signal: AbortSignal) => Promise<unknown>, options: { deadlineMs?: number } = {}): Fragment {
+function sourceLoading(
+  load: (signal: AbortSignal) => Promise<unknown>,
+  options: { deadlineMs?: number } = {},
+): Fragment {
   made += 1;
-  return fragments.fragmentsOf([defineSource({ name: `s${made}`, title: `Source ${made}`, load, render: () => null, ...options })])[0]!;
+  return fragments.fragmentsOf([
+    defineSource({ name: `s${made}`, title: `Source ${made}`, load, render: () => null, ...options }),
+  ])[0]!;
 }
 
 const later = (ms: number, value: unknown) => new Promise((resolve) => setTimeout(() => resolve(value), ms));
@@ -40,10 +50,28 @@ describe("fragmentsOf", () => {
     const load = async () => "x";
     const [plain, own] = fragments.fragmentsOf([
       defineSource({ name: "plain", title: "Plain", load, render, tags: ["news"] }),
-      defineSource({ name: "own", title: "Own", load, render, freshSeconds: 5, graceSeconds: 0, deadlineMs: 900, upstreamTimeoutMs: 700, version: 2 }),
+      defineSource({
+        name: "own",
+        title: "Own",
+        load,
+        render,
+        freshSeconds: 5,
+        graceSeconds: 0,
+        deadlineMs: 900,
+        upstreamTimeoutMs: 700,
+        version: 2,
+      }),
     ]);
-    expect(plain).toMatchObject({ key: "plain", deadlineMs: 2000, policy: { freshMs: 30_000, graceMs: 300_000, upstreamTimeoutMs: 10_000, tags: ["news"] } });
-    expect(own).toMatchObject({ key: "own@2", deadlineMs: 900, policy: { freshMs: 5000, graceMs: 0, upstreamTimeoutMs: 700, tags: [] } });
+    expect(plain).toMatchObject({
+      key: "plain",
+      deadlineMs: 2000,
+      policy: { freshMs: 30_000, graceMs: 300_000, upstreamTimeoutMs: 10_000, tags: ["news"] },
+    });
+    expect(own).toMatchObject({
+      key: "own@2",
+      deadlineMs: 900,
+      policy: { freshMs: 5000, graceMs: 0, upstreamTimeoutMs: 700, tags: [] },
+    });
   });
 
   it("refuses a list with a name twice", () => {
@@ -53,7 +81,12 @@ describe("fragmentsOf", () => {
 
   it("looks a text fragment up through the cache: fetched, then fresh from cache", async () => {
     const [first] = fragments.fragmentsOf(textSources(["first"]));
-    expect(await fragments.lookUp(first!).result).toMatchObject({ status: "ready", name: "first", data: "result for first", origin: "miss" });
+    expect(await fragments.lookUp(first!).result).toMatchObject({
+      status: "ready",
+      name: "first",
+      data: "result for first",
+      origin: "miss",
+    });
     expect(await fragments.lookUp(first!).final).toMatchObject({ data: "result for first", origin: "hit" });
   });
 });
@@ -61,7 +94,10 @@ describe("fragmentsOf", () => {
 describe("lookUp", () => {
   it("answers data as its source's schema shaped it", async () => {
     const source = sourceLoading(async () => ({ list: [1, "2"], flag: true }));
-    expect(await fragments.lookUp(source).result).toMatchObject({ status: "ready", data: { list: [1, "2"], flag: true } });
+    expect(await fragments.lookUp(source).result).toMatchObject({
+      status: "ready",
+      data: { list: [1, "2"], flag: true },
+    });
   });
 
   it("answers 'pending' at the source's own deadline, while the load goes on and fills the cache", async () => {
@@ -86,7 +122,10 @@ describe("lookUp", () => {
     const source = sourceLoading(() => Promise.reject(new RangeError("a bug")));
     expect(await fragments.lookUp(source).result).toMatchObject({ status: "error" });
     expect(error).not.toHaveBeenCalled();
-    const warnings = vi.mocked(console.warn).mock.calls.map(([line]) => String(line)).filter((line) => line.includes(`"key":"${source.key}"`));
+    const warnings = vi
+      .mocked(console.warn)
+      .mock.calls.map(([line]) => String(line))
+      .filter((line) => line.includes(`"key":"${source.key}"`));
     expect(warnings).toEqual([expect.stringContaining('"error":"RangeError: a bug"')]);
   });
 });

@@ -78,7 +78,9 @@ export type FragmentLookup = {
 export function lookUp(fragment: Fragment): FragmentLookup {
   let waiting!: () => void;
   const waitStarted = new Promise<void>((resolve) => (waiting = resolve));
-  const settled = traceLookup(fragment.name, getRuntime().shared?.kind ?? "memory", (span) => settle(fragment, span, waiting));
+  const settled = traceLookup(fragment.name, getRuntime().shared?.kind ?? "memory", (span) =>
+    settle(fragment, span, waiting),
+  );
   const result = settled.then((found) => found.result);
   const refreshed = settled.then((found) => found.refreshed);
   const final = settled.then(async (found) => (await found.refreshed) ?? found.result);
@@ -125,15 +127,25 @@ async function settle(fragment: Fragment, span: Span, onWaiting: () => void): Pr
       deadlineMs,
       () => new FragmentDeadlineError(`fragment "${name}" passed its ${deadlineMs} ms deadline`),
     );
-    const ready = ({ value, origin }: Answer): FragmentResult => ({ status: "ready", name, data: value, origin, ms: elapsed() });
+    const ready = ({ value, origin }: Answer): FragmentResult => ({
+      status: "ready",
+      name,
+      data: value,
+      origin,
+      ms: elapsed(),
+    });
     // A refresh that misses the deadline leaves the stale value on the page; it still fills the cache.
     const untilDeadline = () => new FragmentDeadlineError(`the refresh of "${name}" passed the deadline`);
     const refreshed = lookup.refreshed
-      ? withTimeout(lookup.refreshed, Math.max(0, deadlineMs - elapsed()), untilDeadline).then((fresh) => fresh && ready(fresh), () => undefined)
+      ? withTimeout(lookup.refreshed, Math.max(0, deadlineMs - elapsed()), untilDeadline).then(
+          (fresh) => fresh && ready(fresh),
+          () => undefined,
+        )
       : noRefresh;
     return { result: outcome(ready(lookup)), refreshed };
   } catch (error) {
-    if (error instanceof FragmentDeadlineError) return { result: outcome({ status: "pending", name, ms: elapsed() }), refreshed: noRefresh };
+    if (error instanceof FragmentDeadlineError)
+      return { result: outcome({ status: "pending", name, ms: elapsed() }), refreshed: noRefresh };
     // Load failures were logged once where they happened (a shared one on the instance that called);
     // anything else is logged here.
     if (!isLoadError(error)) logEvent("error", "fragment_error", { key: name, error: describeError(error) });

@@ -35,7 +35,6 @@ export function cacheSnapshot(): CacheSnapshot {
   };
 }
 
-
 /**
  * Whether the store answers a real round trip, asked at most once a second; concurrent callers share one
  * probe. The embedded store lives in this process: it answers whenever the process does.

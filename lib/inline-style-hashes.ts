@@ -17,7 +17,12 @@ export function inlineStyleSources(): readonly string[] {
   sources ??= STYLESHEET_FOLDERS.filter((folder) => existsSync(folder)).flatMap((folder) =>
     readdirSync(folder)
       .filter((file) => file.endsWith(".css"))
-      .map((file) => `'sha256-${createHash("sha256").update(readFileSync(join(folder, file))).digest("base64")}'`),
+      .map(
+        (file) =>
+          `'sha256-${createHash("sha256")
+            .update(readFileSync(join(folder, file)))
+            .digest("base64")}'`,
+      ),
   );
   return sources;
 }

@@ -7,12 +7,24 @@ const COUNTERS: Array<[keyof Counters, string, string]> = [
   ["hits", "workerless_cache_hits_total", "Lookups answered by a fresh cached value."],
   ["stale", "workerless_cache_stale_total", "Lookups answered by a stale value while one refresh ran."],
   ["misses", "workerless_cache_misses_total", "Lookups that found no usable value and started a load."],
-  ["coalesced", "workerless_cache_coalesced_total", "Lookups that waited for a load already in flight, here or on another instance."],
+  [
+    "coalesced",
+    "workerless_cache_coalesced_total",
+    "Lookups that waited for a load already in flight, here or on another instance.",
+  ],
   ["loads", "workerless_upstream_calls_total", "Calls to the slow upstream API."],
   ["loadErrors", "workerless_upstream_errors_total", "Upstream calls that failed."],
   ["loadTimeouts", "workerless_upstream_timeouts_total", "Upstream calls abandoned past UPSTREAM_TIMEOUT_MS."],
-  ["skippedLoads", "workerless_upstream_backoff_total", "Loads not attempted because the key is backing off after a failure, here or on another instance."],
-  ["uncacheable", "workerless_cache_uncacheable_total", "Loaded values served but not cached for being over CACHE_MAX_VALUE_BYTES as JSON; their key backs off."],
+  [
+    "skippedLoads",
+    "workerless_upstream_backoff_total",
+    "Loads not attempted because the key is backing off after a failure, here or on another instance.",
+  ],
+  [
+    "uncacheable",
+    "workerless_cache_uncacheable_total",
+    "Loaded values served but not cached for being over CACHE_MAX_VALUE_BYTES as JSON; their key backs off.",
+  ],
   ["storeErrors", "workerless_store_errors_total", "Redis calls that failed or ran out of time."],
   ["storeSkipped", "workerless_store_skipped_total", "Redis calls skipped while the circuit was open."],
 ];

@@ -20,7 +20,9 @@ describe("refuseBody", () => {
   });
 
   it("refuses a Content-Length past the allowance with 413", () => {
-    expect(refuseBody("POST", "/api/cache/purge", { "content-length": String(PURGE_BODY_MAX_BYTES + 1) })?.status).toBe(413);
+    expect(refuseBody("POST", "/api/cache/purge", { "content-length": String(PURGE_BODY_MAX_BYTES + 1) })?.status).toBe(
+      413,
+    );
     expect(refuseBody("POST", "/", { ...ACTION, "content-length": String(2 ** 30) })?.status).toBe(413);
   });
 
@@ -34,7 +36,10 @@ describe("refuseBody", () => {
       ["PUT", "/api/cache/purge"],
       ["POST", "/api/cache/purge/x"],
     ] as const) {
-      expect(refuseBody(method, url, oneByte), `${method} ${url}`).toEqual({ status: 413, message: "This address takes no request body" });
+      expect(refuseBody(method, url, oneByte), `${method} ${url}`).toEqual({
+        status: 413,
+        message: "This address takes no request body",
+      });
     }
   });
 

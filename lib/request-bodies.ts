@@ -36,7 +36,11 @@ function pathnameOf(url: string): string {
  * a Content-Length past the allowance (413), or a body of unknown length (411: every client the app serves
  * sends a Content-Length). Undefined for every request without a body, at the cost of two header lookups.
  */
-export function refuseBody(method: string | undefined, url: string, headers: IncomingHttpHeaders): BodyRefusal | undefined {
+export function refuseBody(
+  method: string | undefined,
+  url: string,
+  headers: IncomingHttpHeaders,
+): BodyRefusal | undefined {
   if (!hasBody(headers)) return undefined;
   const allowance = bodyAllowance(method, pathnameOf(url), headers);
   if (allowance === 0) return { status: 413, message: "This address takes no request body" };

@@ -6,8 +6,16 @@ describe("isForeignOrigin", () => {
 
   it("lets a call from the host it was sent to through, directly or behind a proxy that names it", () => {
     expect(isForeignOrigin(headers({ host: "app.example:3000", origin: "http://app.example:3000" }))).toBe(false);
-    expect(isForeignOrigin(headers({ host: "127.0.0.1:3000", "x-forwarded-host": "app.example", origin: "https://app.example" }))).toBe(false);
-    expect(isForeignOrigin(headers({ host: "10.0.0.5", "x-forwarded-host": "app.example, cdn.example", origin: "https://app.example" }))).toBe(false);
+    expect(
+      isForeignOrigin(
+        headers({ host: "127.0.0.1:3000", "x-forwarded-host": "app.example", origin: "https://app.example" }),
+      ),
+    ).toBe(false);
+    expect(
+      isForeignOrigin(
+        headers({ host: "10.0.0.5", "x-forwarded-host": "app.example, cdn.example", origin: "https://app.example" }),
+      ),
+    ).toBe(false);
   });
 
   it("lets a call without Origin through, as Next does: no browser sends one", () => {
@@ -17,7 +25,10 @@ describe("isForeignOrigin", () => {
   it.each([
     ["another site", { host: "app.example", origin: "https://evil.example" }],
     ["another port", { host: "app.example:3000", origin: "http://app.example:3001" }],
-    ["the Host when a proxy names another", { host: "app.example", "x-forwarded-host": "public.example", origin: "https://app.example" }],
+    [
+      "the Host when a proxy names another",
+      { host: "app.example", "x-forwarded-host": "public.example", origin: "https://app.example" },
+    ],
     ["an opaque origin", { host: "app.example", origin: "null" }],
     ["no URL", { host: "app.example", origin: "app.example" }],
     ["no host to compare with", { origin: "https://app.example" }],

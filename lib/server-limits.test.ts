@@ -11,7 +11,10 @@ const fragment = (name: string, deadlineMs: number) => ({ name, deadlineMs });
 describe("serverLimits", () => {
   it("by default, leaves a streamed page 10 s past its longest fragment deadline before an idle connection is closed", () => {
     const config = readConfig({});
-    expect(serverLimits(config, [fragment("a", 4000), fragment("b", 2000)])).toEqual({ idleTimeoutMs: 14_000, requestTimeoutMs: 10_000 });
+    expect(serverLimits(config, [fragment("a", 4000), fragment("b", 2000)])).toEqual({
+      idleTimeoutMs: 14_000,
+      requestTimeoutMs: 10_000,
+    });
     expect(serverLimits(config, [fragment("a", 4000), fragment("slow", 9000)]).idleTimeoutMs).toBe(19_000);
   });
 
@@ -31,7 +34,9 @@ describe("serverLimits", () => {
 const LIMITS: ServerLimits = { idleTimeoutMs: 600, requestTimeoutMs: 1000 };
 
 /** A server whose own listener counts the requests it sees and answers only those it is told to. */
-async function startServer(answer: (request: IncomingMessage, response: ServerResponse) => void = (_, response) => response.end("ok")) {
+async function startServer(
+  answer: (request: IncomingMessage, response: ServerResponse) => void = (_, response) => response.end("ok"),
+) {
   const seen: string[] = [];
   const server = createServer((request, response) => {
     seen.push(`${request.method} ${request.url}`);
@@ -59,7 +64,13 @@ async function limitedServer(answer?: Parameters<typeof startServer>[0]) {
 describe("limitRequests", () => {
   it("answers 413 to a body past the allowance at once and closes, never reading it or calling the server's listener", async () => {
     const { port, seen } = await limitedServer();
-    const outcome = await sendBody({ port, path: "/", announcedBytes: 2 ** 30, sendBytes: 8 * 1024 * 1024, waitMs: 5000 });
+    const outcome = await sendBody({
+      port,
+      path: "/",
+      announcedBytes: 2 ** 30,
+      sendBytes: 8 * 1024 * 1024,
+      waitMs: 5000,
+    });
     expect(outcome.status).toBe(413);
     expect(outcome.answeredMs).toBeLessThan(500);
     expect(outcome.closedMs).toBeLessThan(1000);
@@ -70,7 +81,14 @@ describe("limitRequests", () => {
   it("ends the connection cleanly after a 413, without a reset while the body still arrives, even when the client asked to close it", async () => {
     const { port } = await limitedServer();
     for (const headers of [{}, { connection: "close" }] as Array<Record<string, string>>) {
-      const outcome = await sendBody({ port, path: "/", headers, announcedBytes: 2 ** 30, sendBytes: 4 * 1024 * 1024, waitMs: 5000 });
+      const outcome = await sendBody({
+        port,
+        path: "/",
+        headers,
+        announcedBytes: 2 ** 30,
+        sendBytes: 4 * 1024 * 1024,
+        waitMs: 5000,
+      });
       expect(outcome.status, JSON.stringify(headers)).toBe(413);
       expect(outcome.error, JSON.stringify(headers)).toBeUndefined();
     }
@@ -78,14 +96,28 @@ describe("limitRequests", () => {
 
   it("refuses before `Expect: 100-continue` is answered, so the client never sends the body", async () => {
     const { port, seen } = await limitedServer();
-    const outcome = await sendBody({ port, path: "/fragment/a", headers: { expect: "100-continue" }, announcedBytes: 10, sendBytes: 0, waitMs: 2000 });
+    const outcome = await sendBody({
+      port,
+      path: "/fragment/a",
+      headers: { expect: "100-continue" },
+      announcedBytes: 10,
+      sendBytes: 0,
+      waitMs: 2000,
+    });
     expect(outcome.status).toBe(413);
     expect(seen).toEqual([]);
   });
 
   it("passes a body the app takes, and every request without one, to the server's listener", async () => {
     const { port, seen, server } = await limitedServer();
-    const purge = await sendBody({ port, path: "/api/cache/purge", headers: { connection: "close" }, announcedBytes: 12, sendBytes: 12, waitMs: 2000 });
+    const purge = await sendBody({
+      port,
+      path: "/api/cache/purge",
+      headers: { connection: "close" },
+      announcedBytes: 12,
+      sendBytes: 12,
+      waitMs: 2000,
+    });
     expect(purge.status).toBe(200);
     const page = await fetch(`http://127.0.0.1:${port}/`);
     expect(await page.text()).toBe("ok");
@@ -95,7 +127,14 @@ describe("limitRequests", () => {
 
   it("cuts a body still arriving past the request timeout with 408", async () => {
     const { port } = await limitedServer((request, response) => request.on("end", () => response.end("ok")).resume());
-    const outcome = await sendBody({ port, path: "/api/cache/purge", announcedBytes: 500, sendBytes: 500, trickleEveryMs: 50, waitMs: 5000 });
+    const outcome = await sendBody({
+      port,
+      path: "/api/cache/purge",
+      announcedBytes: 500,
+      sendBytes: 500,
+      trickleEveryMs: 50,
+      waitMs: 5000,
+    });
     expect(outcome.status).toBe(408);
     expect(outcome.closedMs).toBeGreaterThanOrEqual(LIMITS.requestTimeoutMs - 50);
     expect(outcome.closedMs).toBeLessThan(LIMITS.requestTimeoutMs + 400);

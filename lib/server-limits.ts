@@ -22,7 +22,10 @@ const IDLE_MARGIN_MS = 10_000;
  * The limits the configuration asks for. A streamed page may send nothing for as long as its slowest fragment's
  * deadline, so an idle timeout that short would cut healthy pages: that stops the server (ConfigError).
  */
-export function serverLimits(config: Config, fragments: ReadonlyArray<Pick<Fragment, "name" | "deadlineMs">>): ServerLimits {
+export function serverLimits(
+  config: Config,
+  fragments: ReadonlyArray<Pick<Fragment, "name" | "deadlineMs">>,
+): ServerLimits {
   const longest = fragments.reduce((a, b) => (b.deadlineMs > a.deadlineMs ? b : a));
   const idleTimeoutMs = config.idleTimeoutMs ?? longest.deadlineMs + IDLE_MARGIN_MS;
   if (idleTimeoutMs <= longest.deadlineMs) {
@@ -44,7 +47,11 @@ const LINGER_MS = 1000;
  * goes out, then the end of the connection, and what the client still sends is discarded for a moment.
  */
 function refuse(request: IncomingMessage, response: ServerResponse, { status, message }: BodyRefusal): void {
-  const headers = { "content-type": "text/plain; charset=utf-8", "x-content-type-options": "nosniff", "cache-control": "no-store" };
+  const headers = {
+    "content-type": "text/plain; charset=utf-8",
+    "x-content-type-options": "nosniff",
+    "cache-control": "no-store",
+  };
   // Node would close at once after an answer that ends the connection (the client's `Connection: close` too).
   response.shouldKeepAlive = true;
   response.writeHead(status, headers).end(`${message}\n`, () => {
@@ -57,7 +64,8 @@ function refuse(request: IncomingMessage, response: ServerResponse, { status, me
 function limitBodyTime(request: IncomingMessage, response: ServerResponse, ms: number): void {
   const timer = setTimeout(() => {
     if (request.complete) return;
-    if (!response.headersSent) request.socket.write("HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+    if (!response.headersSent)
+      request.socket.write("HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
     request.socket.destroy();
   }, ms);
   response.once("close", () => clearTimeout(timer));

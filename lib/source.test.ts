@@ -10,7 +10,9 @@ const base: SourceDefinition<Reading> = {
   name: "weather",
   title: "Weather",
   load: async () => ({ current: { temp_c: 21.5 } }),
-  schema: z.object({ current: z.object({ temp_c: z.number() }) }).transform(({ current }) => ({ celsius: current.temp_c })),
+  schema: z
+    .object({ current: z.object({ temp_c: z.number() }) })
+    .transform(({ current }) => ({ celsius: current.temp_c })),
   render: ({ data }) => `${data.celsius} °C`,
 };
 
@@ -30,7 +32,12 @@ describe("defineSource", () => {
   it("keeps what the page and the cache need, with the name as the key", () => {
     const source = defineSource({ ...base, tags: ["outside"], freshSeconds: 600, deadlineMs: 2000 });
     expect(source).toMatchObject({ name: "weather", title: "Weather", key: "weather", tags: ["outside"] });
-    expect(source.settings).toEqual({ freshSeconds: 600, graceSeconds: undefined, deadlineMs: 2000, upstreamTimeoutMs: undefined });
+    expect(source.settings).toEqual({
+      freshSeconds: 600,
+      graceSeconds: undefined,
+      deadlineMs: 2000,
+      upstreamTimeoutMs: undefined,
+    });
   });
 
   it("keys a later version apart, so data of an older shape is never read", () => {
@@ -61,7 +68,12 @@ describe("defineSource", () => {
   });
 
   it("without a schema, gives the loader's answer as it is", async () => {
-    const source = defineSource<string>({ name: "plain", title: "Plain", load: async () => "text", render: ({ data }) => data });
+    const source = defineSource<string>({
+      name: "plain",
+      title: "Plain",
+      load: async () => "text",
+      render: ({ data }) => data,
+    });
     await expect(source.loadData(new AbortController().signal)).resolves.toBe("text");
   });
 
@@ -97,7 +109,9 @@ describe("checkSources", () => {
 
   it("refuses a name defined twice, naming it, and an empty page", () => {
     const twice = [defineSource(base), defineSource({ ...base, title: "Again" })];
-    expect(() => checkSources(twice)).toThrow(new SourceDefinitionError('Source "weather" is defined twice: names must be unique'));
+    expect(() => checkSources(twice)).toThrow(
+      new SourceDefinitionError('Source "weather" is defined twice: names must be unique'),
+    );
     expect(() => checkSources([])).toThrow(SourceDefinitionError);
   });
 });

@@ -49,7 +49,9 @@ export type SourceDefinition<Data extends Json> = {
 };
 
 /** The settings a source may give itself, each defaulting to the configuration's value when the page is made. */
-export type SourceSettings = Readonly<Pick<SourceDefinition<Json>, "freshSeconds" | "graceSeconds" | "deadlineMs" | "upstreamTimeoutMs">>;
+export type SourceSettings = Readonly<
+  Pick<SourceDefinition<Json>, "freshSeconds" | "graceSeconds" | "deadlineMs" | "upstreamTimeoutMs">
+>;
 
 /** A checked definition, its data type erased so sources of every type sit in one list. */
 export type Source = {
@@ -113,7 +115,9 @@ export function defineSource<Data extends Json>(definition: SourceDefinition<Dat
       if (checked.success) return checked.data;
       const issue = checked.error.issues[0];
       const where = issue?.path.length ? issue.path.join(".") : "the answer";
-      throw new SourceDataError(`source "${definition.name}" answered data its schema refuses: ${where}: ${issue?.message ?? "invalid"}`);
+      throw new SourceDataError(
+        `source "${definition.name}" answered data its schema refuses: ${where}: ${issue?.message ?? "invalid"}`,
+      );
     },
     render: render as Source["render"],
     settings: {
@@ -130,7 +134,8 @@ export function checkSources(sources: readonly Source[]): readonly Source[] {
   if (sources.length === 0) throw new SourceDefinitionError("No source is defined: the page needs at least one");
   const seen = new Set<string>();
   for (const source of sources) {
-    if (seen.has(source.name)) throw new SourceDefinitionError(`Source "${source.name}" is defined twice: names must be unique`);
+    if (seen.has(source.name))
+      throw new SourceDefinitionError(`Source "${source.name}" is defined twice: names must be unique`);
     seen.add(source.name);
   }
   return sources;

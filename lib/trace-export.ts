@@ -26,7 +26,10 @@ function logDiagnostics(level: "warn" | "error"): DiagLogFunction {
  */
 export function startTraceExport(): TraceExport {
   const noop: DiagLogFunction = () => {};
-  diag.setLogger({ error: logDiagnostics("error"), warn: logDiagnostics("warn"), info: noop, debug: noop, verbose: noop }, DiagLogLevel.WARN);
+  diag.setLogger(
+    { error: logDiagnostics("error"), warn: logDiagnostics("warn"), info: noop, debug: noop, verbose: noop },
+    DiagLogLevel.WARN,
+  );
   const provider = new NodeTracerProvider({
     resource: defaultResource()
       .merge(resourceFromAttributes({ "service.name": "workerless" }))
@@ -43,7 +46,11 @@ export function startTraceExport(): TraceExport {
       let exported: Promise<unknown> | undefined;
       process.exit = ((code) => {
         exported ??= Promise.race([
-          provider.shutdown().catch((error: unknown) => logEvent("warn", "trace_export", { outcome: "error", error: describeError(error) })),
+          provider
+            .shutdown()
+            .catch((error: unknown) =>
+              logEvent("warn", "trace_export", { outcome: "error", error: describeError(error) }),
+            ),
           new Promise((resolve) => setTimeout(resolve, LAST_EXPORT_MS)),
         ]);
         void exported.then(() => exit(code));

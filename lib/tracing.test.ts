@@ -9,7 +9,9 @@ const tick = () => new Promise((resolve) => setTimeout(resolve, 1));
 // Runs first: no provider is registered yet, as in a process without an OTLP endpoint.
 describe("tracing without a tracer provider", () => {
   it("runs the work and passes its result and its failure through", async () => {
-    await expect(traceLookup("a", "memory", async (span) => (span.isRecording() ? "recorded" : "not recorded"))).resolves.toBe("not recorded");
+    await expect(
+      traceLookup("a", "memory", async (span) => (span.isRecording() ? "recorded" : "not recorded")),
+    ).resolves.toBe("not recorded");
     await expect(traceUpstream("a", () => Promise.resolve("value"))).resolves.toBe("value");
     const failure = new Error("down");
     await expect(traceStoreCall("upstash", "read", () => Promise.reject(failure))).rejects.toBe(failure);
@@ -45,7 +47,11 @@ describe("tracing with a tracer provider", () => {
 
     expect(result).toBe("résultat");
     const lookup = only("workerless.lookup");
-    expect(lookup.attributes).toEqual({ "workerless.fragment": "a", "workerless.store": "upstash", "workerless.cache.outcome": "miss" });
+    expect(lookup.attributes).toEqual({
+      "workerless.fragment": "a",
+      "workerless.store": "upstash",
+      "workerless.cache.outcome": "miss",
+    });
     const upstream = only("workerless.upstream");
     const claim = only("workerless.store.claim");
     for (const child of [upstream, claim]) {
@@ -53,8 +59,16 @@ describe("tracing with a tracer provider", () => {
       expect(child.spanContext().traceId).toBe(lookup.spanContext().traceId);
       expect(child.kind).toBe(SpanKind.CLIENT);
     }
-    expect(upstream.attributes).toEqual({ "workerless.fragment": "a", "workerless.upstream.outcome": "ok", "workerless.upstream.bytes": 11 }); // "résultat" as JSON text
-    expect(claim.attributes).toEqual({ "db.system.name": "redis", "db.operation.name": "claim", "workerless.store": "upstash" });
+    expect(upstream.attributes).toEqual({
+      "workerless.fragment": "a",
+      "workerless.upstream.outcome": "ok",
+      "workerless.upstream.bytes": 11,
+    }); // "résultat" as JSON text
+    expect(claim.attributes).toEqual({
+      "db.system.name": "redis",
+      "db.operation.name": "claim",
+      "workerless.store": "upstash",
+    });
   });
 
   it("records a failed call on its span and passes the failure on", async () => {
@@ -63,13 +77,19 @@ describe("tracing with a tracer provider", () => {
 
     const upstream = only("workerless.upstream");
     expect(upstream.status).toEqual({ code: SpanStatusCode.ERROR, message: "TimeoutError: took too long" });
-    expect(upstream.attributes).toMatchObject({ "workerless.upstream.outcome": "timeout", "error.type": "TimeoutError" });
+    expect(upstream.attributes).toMatchObject({
+      "workerless.upstream.outcome": "timeout",
+      "error.type": "TimeoutError",
+    });
     expect(upstream.events.map((event) => event.name)).toEqual(["exception"]);
   });
 
   it("tells an upstream error from a timeout", async () => {
     await expect(traceUpstream("c", () => Promise.reject(new Error("500")))).rejects.toThrow("500");
-    expect(only("workerless.upstream").attributes).toMatchObject({ "workerless.upstream.outcome": "error", "error.type": "Error" });
+    expect(only("workerless.upstream").attributes).toMatchObject({
+      "workerless.upstream.outcome": "error",
+      "error.type": "Error",
+    });
   });
 
   it("calls the work synchronously, so calls begun in one tick still go out together", () => {

@@ -48,31 +48,52 @@ function inSpan<T>(name: string, options: SpanOptions, work: (span: Span) => Pro
 }
 
 /** One fragment lookup; `lookup` sets the outcome on the span it is given once it knows it. */
-export function traceLookup<T>(fragment: string, store: StoreKind | "memory", lookup: (span: Span) => Promise<T>): Promise<T> {
-  return inSpan("workerless.lookup", { attributes: { [ATTRIBUTES.fragment]: fragment, [ATTRIBUTES.store]: store } }, lookup);
+export function traceLookup<T>(
+  fragment: string,
+  store: StoreKind | "memory",
+  lookup: (span: Span) => Promise<T>,
+): Promise<T> {
+  return inSpan(
+    "workerless.lookup",
+    { attributes: { [ATTRIBUTES.fragment]: fragment, [ATTRIBUTES.store]: store } },
+    lookup,
+  );
 }
 
 /** One call to the upstream API for `fragment`: its outcome, and the size of its answer (as JSON text). */
 export function traceUpstream(fragment: string, call: () => Promise<Json>): Promise<Json> {
-  return inSpan("workerless.upstream", { kind: SpanKind.CLIENT, attributes: { [ATTRIBUTES.fragment]: fragment } }, async (span) => {
-    try {
-      const value = await call();
-      if (span.isRecording()) {
-        span.setAttributes({ [ATTRIBUTES.upstreamOutcome]: "ok", [ATTRIBUTES.upstreamBytes]: Buffer.byteLength(JSON.stringify(value) ?? "") });
+  return inSpan(
+    "workerless.upstream",
+    { kind: SpanKind.CLIENT, attributes: { [ATTRIBUTES.fragment]: fragment } },
+    async (span) => {
+      try {
+        const value = await call();
+        if (span.isRecording()) {
+          span.setAttributes({
+            [ATTRIBUTES.upstreamOutcome]: "ok",
+            [ATTRIBUTES.upstreamBytes]: Buffer.byteLength(JSON.stringify(value) ?? ""),
+          });
+        }
+        return value;
+      } catch (error) {
+        span.setAttribute(
+          ATTRIBUTES.upstreamOutcome,
+          error instanceof LoadTimeoutError || error instanceof TimeoutError ? "timeout" : "error",
+        );
+        throw error;
       }
-      return value;
-    } catch (error) {
-      span.setAttribute(ATTRIBUTES.upstreamOutcome, error instanceof LoadTimeoutError || error instanceof TimeoutError ? "timeout" : "error");
-      throw error;
-    }
-  });
+    },
+  );
 }
 
 /** One round trip to the shared store (`read`, `claim`, `fill` or `fail`), as bounded by its time budget. */
 export function traceStoreCall<T>(store: StoreKind, op: string, call: () => Promise<T>): Promise<T> {
   return inSpan(
     `workerless.store.${op}`,
-    { kind: SpanKind.CLIENT, attributes: { "db.system.name": "redis", "db.operation.name": op, [ATTRIBUTES.store]: store } },
+    {
+      kind: SpanKind.CLIENT,
+      attributes: { "db.system.name": "redis", "db.operation.name": op, [ATTRIBUTES.store]: store },
+    },
     call,
   );
 }

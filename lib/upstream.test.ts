@@ -212,18 +212,28 @@ describe("httpUpstream against a local HTTP server", () => {
       await expect(upstreamAt(`${base}/?q={query}`, { maxBytes: 1000 })("x")).resolves.toBe("x".repeat(1000));
     });
 
-    it.each(framings)("fails on a body of maxBytes + 1 with an UpstreamTooLargeError naming the cap (%s)", async (_framing, answer) => {
-      handler = answer("x".repeat(1001));
-      const error = await upstreamAt(`${base}/?q={query}`, { maxBytes: 1000 })("the query").catch((caught: unknown) => caught);
-      expect(error).toBeInstanceOf(UpstreamTooLargeError);
-      expect(error).toBeInstanceOf(UpstreamError);
-      expect(error).toMatchObject({ name: "UpstreamTooLargeError", message: 'upstream answer for "the query" is over 1000 bytes' });
-    });
+    it.each(framings)(
+      "fails on a body of maxBytes + 1 with an UpstreamTooLargeError naming the cap (%s)",
+      async (_framing, answer) => {
+        handler = answer("x".repeat(1001));
+        const error = await upstreamAt(`${base}/?q={query}`, { maxBytes: 1000 })("the query").catch(
+          (caught: unknown) => caught,
+        );
+        expect(error).toBeInstanceOf(UpstreamTooLargeError);
+        expect(error).toBeInstanceOf(UpstreamError);
+        expect(error).toMatchObject({
+          name: "UpstreamTooLargeError",
+          message: 'upstream answer for "the query" is over 1000 bytes',
+        });
+      },
+    );
 
     it.each(framings)("counts bytes, not characters (%s)", async (_framing, answer) => {
       handler = answer("日本"); // 6 bytes in UTF-8
       await expect(upstreamAt(`${base}/?q={query}`, { maxBytes: 6 })("x")).resolves.toBe("日本");
-      await expect(upstreamAt(`${base}/?q={query}`, { maxBytes: 5 })("x")).rejects.toBeInstanceOf(UpstreamTooLargeError);
+      await expect(upstreamAt(`${base}/?q={query}`, { maxBytes: 5 })("x")).rejects.toBeInstanceOf(
+        UpstreamTooLargeError,
+      );
     });
 
     it("stops reading an endless body just past the cap and closes the connection", async () => {
@@ -271,7 +281,11 @@ describe("httpUpstream against a local HTTP server", () => {
       const bomb = gzipSync(Buffer.alloc(16 * MiB, "x"));
       expect(bomb.length).toBeLessThan(MiB);
       handler = (_request, response) => {
-        response.writeHead(200, { "content-type": "text/plain", "content-encoding": "gzip", "content-length": String(bomb.length) });
+        response.writeHead(200, {
+          "content-type": "text/plain",
+          "content-encoding": "gzip",
+          "content-length": String(bomb.length),
+        });
         response.end(bomb);
       };
       await expect(upstreamAt(`${base}/?q={query}`)("x")).rejects.toBeInstanceOf(UpstreamTooLargeError);
@@ -283,7 +297,11 @@ describe("httpUpstream against a local HTTP server", () => {
       const compressed = gzipSync(answer);
       expect(compressed.length).toBeGreaterThan(answer.length);
       handler = (_request, response) => {
-        response.writeHead(200, { "content-type": "text/plain", "content-encoding": "gzip", "content-length": String(compressed.length) });
+        response.writeHead(200, {
+          "content-type": "text/plain",
+          "content-encoding": "gzip",
+          "content-length": String(compressed.length),
+        });
         response.end(compressed);
       };
       await expect(upstreamAt(`${base}/?q={query}`, { maxBytes: answer.length })("x")).resolves.toBe(answer);
@@ -329,19 +347,22 @@ describe("httpUpstream against a local HTTP server", () => {
       };
     }
 
-    it.each([301, 302, 303, 307, 308])("refuses a %i by default, naming the location and the setting", async (status) => {
-      handler = moved(status);
-      const error = await upstreamAt(`${base}/old?q={query}`)("the query").catch((caught: unknown) => caught);
-      expect(error).toBeInstanceOf(UpstreamRedirectError);
-      expect(error).toBeInstanceOf(UpstreamError);
-      expect(error).toMatchObject({ name: "UpstreamRedirectError" });
-      const { message } = error as UpstreamRedirectError;
-      expect(message).toContain('"the query"');
-      expect(message).toContain(String(status));
-      expect(message).toContain("to /new?from=old");
-      expect(message).toContain("UPSTREAM_REDIRECTS=follow");
-      expect(requests.map((request) => request.url)).toEqual(["/old?q=the%20query"]);
-    });
+    it.each([301, 302, 303, 307, 308])(
+      "refuses a %i by default, naming the location and the setting",
+      async (status) => {
+        handler = moved(status);
+        const error = await upstreamAt(`${base}/old?q={query}`)("the query").catch((caught: unknown) => caught);
+        expect(error).toBeInstanceOf(UpstreamRedirectError);
+        expect(error).toBeInstanceOf(UpstreamError);
+        expect(error).toMatchObject({ name: "UpstreamRedirectError" });
+        const { message } = error as UpstreamRedirectError;
+        expect(message).toContain('"the query"');
+        expect(message).toContain(String(status));
+        expect(message).toContain("to /new?from=old");
+        expect(message).toContain("UPSTREAM_REDIRECTS=follow");
+        expect(requests.map((request) => request.url)).toEqual(["/old?q=the%20query"]);
+      },
+    );
 
     it.each([301, 302, 303, 307, 308])("follows a %i with followRedirects", async (status) => {
       handler = moved(status);
@@ -365,7 +386,9 @@ describe("httpUpstream against a local HTTP server", () => {
         response.writeHead(302, { location: "/again" });
         response.end();
       };
-      const error = await upstreamAt(`${base}/?q={query}`, { followRedirects: true })("x").catch((caught: unknown) => caught);
+      const error = await upstreamAt(`${base}/?q={query}`, { followRedirects: true })("x").catch(
+        (caught: unknown) => caught,
+      );
       expect(error).toBeInstanceOf(UpstreamError);
       expect(error).not.toBeInstanceOf(UpstreamRedirectError);
       expect((error as UpstreamError).cause).toBeDefined();
@@ -473,7 +496,10 @@ describe("httpUpstream against a local HTTP server", () => {
 
   it("createUpstream picks the HTTP upstream for an http config", async () => {
     handler = respond(200, "from http");
-    const upstream = createUpstream({ kind: "http", urlTemplate: `${base}/api?q={query}` }, { maxBytes: MiB, followRedirects: false });
+    const upstream = createUpstream(
+      { kind: "http", urlTemplate: `${base}/api?q={query}` },
+      { maxBytes: MiB, followRedirects: false },
+    );
     await expect(upstream("z")).resolves.toBe("from http");
     expect(requests).toEqual([{ method: "GET", url: "/api?q=z" }]);
   });
@@ -507,7 +533,10 @@ describe("httpUpstream against a local HTTP server", () => {
     vi.spyOn(Math, "random").mockReturnValue(0.999_999);
     try {
       let answer: string | undefined;
-      const pending = createUpstream({ kind: "simulator", maxMs: 50 }, { maxBytes: MiB, followRedirects: false })("z").then((value) => (answer = value));
+      const pending = createUpstream(
+        { kind: "simulator", maxMs: 50 },
+        { maxBytes: MiB, followRedirects: false },
+      )("z").then((value) => (answer = value));
       await vi.advanceTimersByTimeAsync(49);
       expect(answer).toBeUndefined();
       await vi.advanceTimersByTimeAsync(1);
@@ -520,7 +549,9 @@ describe("httpUpstream against a local HTTP server", () => {
   });
 
   it("fetchJson parses a JSON body, bounded as every upstream call is", async () => {
-    handler = respond(200, JSON.stringify({ current: { temp_c: 21.5 }, list: [1, "2"] }), { "content-type": "application/json" });
+    handler = respond(200, JSON.stringify({ current: { temp_c: 21.5 }, list: [1, "2"] }), {
+      "content-type": "application/json",
+    });
     await expect(fetchJson(`${base}/api`)).resolves.toEqual({ current: { temp_c: 21.5 }, list: [1, "2"] });
     await expect(fetchJson(`${base}/api`, { maxBytes: 10 })).rejects.toBeInstanceOf(UpstreamTooLargeError);
     expect(requests.map((request) => request.method)).toEqual(["GET", "GET"]);

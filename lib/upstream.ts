@@ -73,7 +73,8 @@ export type HttpUpstreamOptions = Omit<FetchOptions, "signal" | "label"> & {
 
 /** A real API: GET the template with `{query}` replaced by the URL-encoded query; a 2xx body is the result. */
 export function httpUpstream({ urlTemplate, ...limits }: HttpUpstreamOptions): Upstream {
-  return (query, signal) => fetchText(urlTemplate.replaceAll("{query}", encodeURIComponent(query)), { ...limits, signal, label: query });
+  return (query, signal) =>
+    fetchText(urlTemplate.replaceAll("{query}", encodeURIComponent(query)), { ...limits, signal, label: query });
 }
 
 /**
@@ -91,7 +92,10 @@ export async function fetchJson(url: string, options: Partial<FetchOptions> = {}
 }
 
 /** GETs `url` and resolves with its 2xx body as text, read no further than `maxBytes`. */
-export async function fetchText(url: string, { signal, maxBytes, followRedirects = false, label: query = url }: FetchOptions): Promise<string> {
+export async function fetchText(
+  url: string,
+  { signal, maxBytes, followRedirects = false, label: query = url }: FetchOptions,
+): Promise<string> {
   let response: Response;
   try {
     response = await fetch(url, { signal, cache: "no-store", redirect: followRedirects ? "follow" : "manual" });
@@ -147,5 +151,7 @@ async function readText(body: ReadableStream<Uint8Array>, maxBytes: number, tooL
 }
 
 export function createUpstream(config: UpstreamConfig, limits: HttpLimits): Upstream {
-  return config.kind === "http" ? httpUpstream({ urlTemplate: config.urlTemplate, ...limits }) : simulatedUpstream(config.maxMs);
+  return config.kind === "http"
+    ? httpUpstream({ urlTemplate: config.urlTemplate, ...limits })
+    : simulatedUpstream(config.maxMs);
 }

@@ -212,27 +212,36 @@ describe("raw protocol", () => {
   });
 
   it("runs /pipeline in order with per-command errors in plain text", async () => {
-    const commands = [["set", "s", "abc"], ["incr", "s"], ["get", "s"], ["get", "missing"]];
+    const commands = [
+      ["set", "s", "abc"],
+      ["incr", "s"],
+      ["get", "s"],
+      ["get", "missing"],
+    ];
     expect(await post("/pipeline", commands, { base64: true })).toEqual({
       status: 200,
       elapsedMs: expect.any(Number),
-      body: [
-        { result: base64("OK") },
-        { error: NOT_AN_INTEGER },
-        { result: base64("abc") },
-        { result: null },
-      ],
+      body: [{ result: base64("OK") }, { error: NOT_AN_INTEGER }, { result: base64("abc") }, { result: null }],
     });
   });
 
   it("runs /multi-exec atomically and rejects a transaction aborted at queue time", async () => {
-    const commands = [["set", "t", "1"], ["incr", "t"], ["incr", "s"], ["set", "s", "x"], ["incr", "s"]];
+    const commands = [
+      ["set", "t", "1"],
+      ["incr", "t"],
+      ["incr", "s"],
+      ["set", "s", "x"],
+      ["incr", "s"],
+    ];
     expect(await post("/multi-exec", commands)).toMatchObject({
       status: 200,
       body: [{ result: "OK" }, { result: 2 }, { result: 1 }, { result: "OK" }, { error: NOT_AN_INTEGER }],
     });
 
-    const aborted = await post("/multi-exec", [["set", "u", "1"], ["set", "only-a-key"]]);
+    const aborted = await post("/multi-exec", [
+      ["set", "u", "1"],
+      ["set", "only-a-key"],
+    ]);
     expect(aborted).toMatchObject({ status: 400, body: { error: "ERR wrong number of arguments for 'set' command" } });
     expect((await post("/", ["exists", "u"])).body).toEqual({ result: 0 });
   });
@@ -323,8 +332,14 @@ describe("stats", () => {
     const redis = upstash({ enableAutoPipelining: false });
     await redis.set("a", "1");
     await redis.get("a");
-    await post("/pipeline", [["GET", "a"], ["Incr", "n"]]);
-    await post("/multi-exec", [["set", "b", "2"], ["get", "b"]]);
+    await post("/pipeline", [
+      ["GET", "a"],
+      ["Incr", "n"],
+    ]);
+    await post("/multi-exec", [
+      ["set", "b", "2"],
+      ["get", "b"],
+    ]);
     await post("/", ["get", "a"], { token: "wrong" });
     expect(bridge.stats()).toEqual({
       requests: 5,

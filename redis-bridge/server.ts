@@ -202,7 +202,7 @@ function parseCommandList(body: unknown): string[][] {
 
 function parseCommand(body: unknown): string[] {
   if (!Array.isArray(body) || body.length === 0) {
-    throw new BridgeHttpError(400, "Expected a command as a non-empty JSON array, e.g. [\"get\",\"key\"]");
+    throw new BridgeHttpError(400, 'Expected a command as a non-empty JSON array, e.g. ["get","key"]');
   }
   const [name] = body;
   if (typeof name !== "string" || name === "") {
@@ -242,7 +242,7 @@ function refuseConnectionHazards([name = "", ...args]: string[]): void {
 /** XREAD/XREADGROUP block only with the BLOCK option, which must come before STREAMS. */
 function isBlockingStreamRead(name: string, args: string[]): boolean {
   if (name !== "xread" && name !== "xreadgroup") return false;
-  for (let i = 0; i < args.length; ) {
+  for (let i = 0; i < args.length;) {
     const option = args[i]?.toLowerCase();
     if (option === "streams") return false;
     if (option === "block") return true;

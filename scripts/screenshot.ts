@@ -3,12 +3,19 @@ import { type Browser, chromium, devices, type Page } from "@playwright/test";
 import { startApp } from "../harness/app-server";
 import { systemChromium } from "../harness/chromium";
 
-async function withApp(browser: Browser, env: Record<string, string>, shoot: (page: Page, url: string) => Promise<void>) {
+async function withApp(
+  browser: Browser,
+  env: Record<string, string>,
+  shoot: (page: Page, url: string) => Promise<void>,
+) {
   // The demo sources with their simulated latencies (0.1 to 3 s), on the embedded store.
   const app = await startApp({ env });
   try {
     // As a person's browser: headless Chromium calls itself HeadlessChrome, which the page serves as a crawler.
-    await shoot(await browser.newPage({ viewport: { width: 960, height: 640 }, userAgent: devices["Desktop Chrome"].userAgent }), app.url);
+    await shoot(
+      await browser.newPage({ viewport: { width: 960, height: 640 }, userAgent: devices["Desktop Chrome"].userAgent }),
+      app.url,
+    );
   } finally {
     await app.stop();
   }

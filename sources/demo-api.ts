@@ -52,7 +52,9 @@ export type RawWeather = {
     is_day: 0 | 1;
     condition: RawCondition;
   };
-  forecast: { hourly: Array<{ time: string; temp_c: number; chance_of_rain: number; is_day: 0 | 1; condition: RawCondition }> };
+  forecast: {
+    hourly: Array<{ time: string; temp_c: number; chance_of_rain: number; is_day: 0 | 1; condition: RawCondition }>;
+  };
 };
 
 const DAY_MS = 24 * HOUR_MS;
@@ -70,7 +72,10 @@ function lisbonTemperature(at: Date): number {
 function condition(at: Date, cloudy: boolean): { is_day: 0 | 1; condition: RawCondition } {
   const day = at.getUTCHours() >= 7 && at.getUTCHours() < 19;
   const [text, code, icon] = cloudy ? ["Partly cloudy", 1003, 116] : [day ? "Sunny" : "Clear", 1000, 113];
-  return { is_day: day ? 1 : 0, condition: { text, code, icon: `https://cdn.example.com/weather/64x64/${day ? "day" : "night"}/${icon}.png` } };
+  return {
+    is_day: day ? 1 : 0,
+    condition: { text, code, icon: `https://cdn.example.com/weather/64x64/${day ? "day" : "night"}/${icon}.png` },
+  };
 }
 
 /** Current weather and the next six hours in Lisbon; 0.3–1.5 s. */
@@ -119,7 +124,14 @@ export type RawRates = {
 };
 
 /** Roughly where EUR trades; JPY is quoted to 2 decimals, the others to 4, as reference rates are. */
-const EUR_RATES = { USD: [1.158, 4], GBP: [0.877, 4], JPY: [180.6, 2], CHF: [0.932, 4], AUD: [1.776, 4], CAD: [1.626, 4] } as const;
+const EUR_RATES = {
+  USD: [1.158, 4],
+  GBP: [0.877, 4],
+  JPY: [180.6, 2],
+  CHF: [0.932, 4],
+  AUD: [1.776, 4],
+  CAD: [1.626, 4],
+} as const;
 
 /** EUR against USD, GBP, JPY, CHF (and a few the app ignores); 0.1–0.8 s. */
 export async function fetchEuroRates(signal: AbortSignal): Promise<RawRates> {
@@ -132,7 +144,9 @@ export async function fetchEuroRates(signal: AbortSignal): Promise<RawRates> {
     timestamp: Math.floor(now.getTime() / 1000),
     updated_at: now.toISOString(),
     provider: "Example Reference Rates",
-    rates: Object.fromEntries(Object.entries(EUR_RATES).map(([currency, [rate, digits]]) => [currency, round(rate * drift(1, 0.002), digits)])),
+    rates: Object.fromEntries(
+      Object.entries(EUR_RATES).map(([currency, [rate, digits]]) => [currency, round(rate * drift(1, 0.002), digits)]),
+    ),
   };
 }
 
@@ -238,17 +252,20 @@ const SEARCH_RESULTS = [
   {
     title: "Streaming server rendering with Suspense: a practical guide",
     link: "https://developer.example.com/guides/streaming-ssr",
-    snippet: "Send the page's shell at once and stream each slow part as it resolves, with a Suspense boundary marking where each one goes.",
+    snippet:
+      "Send the page's shell at once and stream each slow part as it resolves, with a Suspense boundary marking where each one goes.",
   },
   {
     title: "Streaming versus waterfalls: measuring pages built on slow APIs",
     link: "https://blog.example.org/posts/streaming-vs-waterfalls",
-    snippet: "Time to first byte and largest contentful paint for a page waiting on three slow APIs, rendered all at once and then streamed.",
+    snippet:
+      "Time to first byte and largest contentful paint for a page waiting on three slow APIs, rendered all at once and then streamed.",
   },
   {
     title: "What travels over the wire when a server flushes HTML early",
     link: "https://www.example.org/articles/flushing-html-early",
-    snippet: "Chunked transfer, compression and proxy buffering: what can hold back a streamed response before it reaches the browser.",
+    snippet:
+      "Chunked transfer, compression and proxy buffering: what can hold back a streamed response before it reaches the browser.",
   },
 ];
 
@@ -258,7 +275,12 @@ export async function fetchSearch(signal: AbortSignal): Promise<RawSearch> {
   await latency(1000, 3000, signal);
   const took = (Date.now() - started) / 1000;
   return {
-    search_metadata: { id: `search-${started.toString(36)}`, status: "Success", created_at: new Date().toISOString(), total_time_taken: round(took, 2) },
+    search_metadata: {
+      id: `search-${started.toString(36)}`,
+      status: "Success",
+      created_at: new Date().toISOString(),
+      total_time_taken: round(took, 2),
+    },
     search_parameters: { q: SEARCH_QUERY, hl: "en", num: SEARCH_RESULTS.length },
     search_information: { total_results: Math.round(drift(1_230_000, 25_000)), time_taken_displayed: round(took, 2) },
     organic_results: SEARCH_RESULTS.map((result, index) => ({

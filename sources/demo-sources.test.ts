@@ -34,7 +34,12 @@ function count(markup: string, pattern: RegExp): number {
 
 describe("the defined sources", () => {
   it("are the four demo sources, in page order, with unique names and a shared tag", () => {
-    expect(checkSources(definedSources).map((source) => source.name)).toEqual(["weather", "rates", "headlines", "search"]);
+    expect(checkSources(definedSources).map((source) => source.name)).toEqual([
+      "weather",
+      "rates",
+      "headlines",
+      "search",
+    ]);
     expect(headlines.tags).toContain("news");
     expect(search.tags).toContain("news");
   });
@@ -80,7 +85,16 @@ describe("the defined sources", () => {
 describe("the schemas", () => {
   it("reshape the weather to camelCase, only the fields shown", async () => {
     const data = weatherSchema.parse(await fetchLisbonWeather(signal()));
-    expect(Object.keys(data).sort()).toEqual(["city", "condition", "feelsLikeC", "hours", "humidity", "observedAt", "temperatureC", "windKph"]);
+    expect(Object.keys(data).sort()).toEqual([
+      "city",
+      "condition",
+      "feelsLikeC",
+      "hours",
+      "humidity",
+      "observedAt",
+      "temperatureC",
+      "windKph",
+    ]);
     expect(data.city).toBe("Lisbon");
     expect(data.hours).toHaveLength(6);
   });
@@ -115,18 +129,30 @@ describe("the schemas", () => {
   it("refuse malformed headlines, and links that are not web links", async () => {
     const raw = await fetchHeadlines(signal());
     const [first, ...rest] = raw.articles;
-    expect(headlinesSchema.safeParse({ ...raw, articles: [{ ...first, url: "javascript:alert(1)" }, ...rest] }).success).toBe(false);
-    expect(headlinesSchema.safeParse({ ...raw, articles: [{ ...first, published_at: "yesterday" }, ...rest] }).success).toBe(false);
+    expect(
+      headlinesSchema.safeParse({ ...raw, articles: [{ ...first, url: "javascript:alert(1)" }, ...rest] }).success,
+    ).toBe(false);
+    expect(
+      headlinesSchema.safeParse({ ...raw, articles: [{ ...first, published_at: "yesterday" }, ...rest] }).success,
+    ).toBe(false);
   });
 
   it("refuse a malformed search", async () => {
     const raw = await fetchSearch(signal());
     expect(searchSchema.safeParse({ ...raw, search_information: { total_results: -1 } }).success).toBe(false);
-    expect(searchSchema.safeParse({ ...raw, organic_results: [{ title: "No link", snippet: "" }] }).success).toBe(false);
+    expect(searchSchema.safeParse({ ...raw, organic_results: [{ title: "No link", snippet: "" }] }).success).toBe(
+      false,
+    );
   });
 
   it("make a source's load fail with a SourceDataError when its answer is refused", async () => {
-    const broken = defineSource({ name: "broken", title: "Broken", load: async () => ({ success: true }), schema: ratesSchema, render: RatesView });
+    const broken = defineSource({
+      name: "broken",
+      title: "Broken",
+      load: async () => ({ success: true }),
+      schema: ratesSchema,
+      render: RatesView,
+    });
     await expect(broken.loadData(signal())).rejects.toBeInstanceOf(SourceDataError);
   });
 });
@@ -180,8 +206,18 @@ describe("the renders", () => {
   it("show the headlines as a list of links with their source and time", () => {
     const data: Headlines = {
       stories: [
-        { title: "First story", source: "Example Wire", publishedAt: "2025-07-01T09:30:00.000Z", url: "https://news.example.com/first" },
-        { title: "Second & last", source: "Daily Example", publishedAt: "2025-07-01T08:05:00.000Z", url: "https://www.example.org/second" },
+        {
+          title: "First story",
+          source: "Example Wire",
+          publishedAt: "2025-07-01T09:30:00.000Z",
+          url: "https://news.example.com/first",
+        },
+        {
+          title: "Second & last",
+          source: "Daily Example",
+          publishedAt: "2025-07-01T08:05:00.000Z",
+          url: "https://www.example.org/second",
+        },
       ],
     };
     const markup = render(HeadlinesView, data);
@@ -204,10 +240,14 @@ describe("the renders", () => {
     const markup = render(SearchView, data);
     expect(markup).toContain("About 1,234,567 results");
     expect(count(markup, /<li>/)).toBe(2);
-    expect(markup).toMatch(/<ol class="search-results"><li><a href="https:\/\/developer.example.com\/guides\/streaming">A guide<\/a>/);
+    expect(markup).toMatch(
+      /<ol class="search-results"><li><a href="https:\/\/developer.example.com\/guides\/streaming">A guide<\/a>/,
+    );
     expect(markup).toContain("developer.example.com/guides/streaming");
     expect(markup).toContain('<p class="search-snippet">How streaming works.</p>');
-    expect(render(SearchView, { ...data, total: 0, results: [] })).toContain("No results for “streaming server rendering”.");
+    expect(render(SearchView, { ...data, total: 0, results: [] })).toContain(
+      "No results for “streaming server rendering”.",
+    );
   });
 
   it("render the demo's own data with no inline style and no page-level heading", async () => {

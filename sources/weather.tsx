@@ -18,7 +18,11 @@ export const weatherSchema = z
       condition,
     }),
     forecast: z.object({
-      hourly: z.array(z.object({ time: z.iso.datetime(), temp_c: celsius, chance_of_rain: z.number().min(0).max(100), condition })).min(1),
+      hourly: z
+        .array(
+          z.object({ time: z.iso.datetime(), temp_c: celsius, chance_of_rain: z.number().min(0).max(100), condition }),
+        )
+        .min(1),
     }),
   })
   .transform(({ location, current, forecast }) => ({

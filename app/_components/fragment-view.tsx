@@ -16,7 +16,9 @@ export const OUTCOME_LABELS = {
 
 /** One fragment's content for each of its states: for data, what its source renders. */
 export function FragmentView({ fragment, result }: { fragment: Fragment; result: FragmentResult }) {
-  const meta = <p className="fragment-meta">{`${OUTCOME_LABELS[outcomeOf(result)]} · ${result.ms} ms on the server`}</p>;
+  const meta = (
+    <p className="fragment-meta">{`${OUTCOME_LABELS[outcomeOf(result)]} · ${result.ms} ms on the server`}</p>
+  );
   switch (result.status) {
     case "ready": {
       const Render = fragment.render;

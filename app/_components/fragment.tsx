@@ -38,6 +38,14 @@ export function FragmentOutcome({
   );
 }
 
-async function Refreshed({ fragment, stale, refreshed }: { fragment: Fragment; stale: FragmentResult; refreshed: Promise<FragmentResult | undefined> }) {
+async function Refreshed({
+  fragment,
+  stale,
+  refreshed,
+}: {
+  fragment: Fragment;
+  stale: FragmentResult;
+  refreshed: Promise<FragmentResult | undefined>;
+}) {
   return <FragmentView fragment={fragment} result={(await refreshed) ?? stale} />;
 }

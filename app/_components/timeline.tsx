@@ -12,7 +12,8 @@ export async function Timeline({ fragments }: { fragments: readonly Fragment[] }
 }
 
 /** A bar's share of the track, in percent: at least a sliver, so a 2 ms cache hit still shows. */
-const barPercent = (ms: number, scaleMs: number) => Number(Math.min(100, Math.max(0.5, (ms / scaleMs) * 100)).toFixed(2));
+const barPercent = (ms: number, scaleMs: number) =>
+  Number(Math.min(100, Math.max(0.5, (ms / scaleMs) * 100)).toFixed(2));
 
 /**
  * The axis runs from 0 to the longest fragment deadline (`FRAGMENT_DEADLINE_MS`, or a source's own), the

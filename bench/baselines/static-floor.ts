@@ -20,7 +20,10 @@ const LINK = /<link\b[^>]*>/gi;
 const NOSCRIPT = /(<noscript\b[^>]*>[\s\S]*?<\/noscript>)/gi;
 
 function attribute(tag: string, name: string): string | undefined {
-  return new RegExp(`\\s${name}=(?:"([^"]*)"|'([^']*)'|([^\\s>]+))`, "i").exec(tag)?.slice(1).find((value) => value !== undefined);
+  return new RegExp(`\\s${name}=(?:"([^"]*)"|'([^']*)'|([^\\s>]+))`, "i")
+    .exec(tag)
+    ?.slice(1)
+    .find((value) => value !== undefined);
 }
 
 /**
@@ -35,7 +38,9 @@ export async function startStaticFloor(appUrl: string, names: string[]): Promise
   const missing = names.filter((name) => !html.includes(`result for ${name}`));
   // React's hidden segments are moved into place by a script this document no longer has.
   if (missing.length > 0 || /<div hidden id="S:/.test(html)) {
-    throw new Error(`the streamed page was not warm when its static copy was taken (missing: ${missing.join(", ") || "none"})`);
+    throw new Error(
+      `the streamed page was not warm when its static copy was taken (missing: ${missing.join(", ") || "none"})`,
+    );
   }
   const { document, ...counts } = await staticDocument(html, async (href) => {
     const sheet = await fetch(new URL(href, appUrl));
@@ -109,7 +114,10 @@ async function staticDocument(
           return css ? `<style>${css}</style>` : "";
         }
         // A preload of a script, or of a stylesheet now inlined, would only fetch from the floor's server.
-        if (rel === "modulepreload" || (rel === "preload" && (as === "script" || (as === "style" && inlined.has(href))))) {
+        if (
+          rel === "modulepreload" ||
+          (rel === "preload" && (as === "script" || (as === "style" && inlined.has(href))))
+        ) {
           preloadsRemoved += 1;
           return "";
         }

@@ -19,9 +19,17 @@ const EXPIRY_WAIT_MS = TTL_SECONDS * 1000 + 300;
  */
 export async function coldPhase(services: Services, browser: Browser, staticFloorUrl: string): Promise<ColdResults> {
   const env = { CACHE_FRESH_SECONDS: String(TTL_SECONDS), CACHE_GRACE_SECONDS: "0" };
-  const [app, tcpApp, seed] = await Promise.all([launchApp(services, "rest", env), launchApp(services, "tcp", env), launchSeed(services, TTL_SECONDS)]);
+  const [app, tcpApp, seed] = await Promise.all([
+    launchApp(services, "rest", env),
+    launchApp(services, "tcp", env),
+    launchSeed(services, TTL_SECONDS),
+  ]);
   // One gate per cache: the apps on the two redis-servers and the seed do not share their keys.
-  const gates = { app: expiryGate(EXPIRY_WAIT_MS), tcpApp: expiryGate(EXPIRY_WAIT_MS), seed: expiryGate(EXPIRY_WAIT_MS) };
+  const gates = {
+    app: expiryGate(EXPIRY_WAIT_MS),
+    tcpApp: expiryGate(EXPIRY_WAIT_MS),
+    seed: expiryGate(EXPIRY_WAIT_MS),
+  };
   try {
     log("cold: discarded first loads, all at once");
     // Whole bodies only: two loads of one key at once may wait on each other past a fragment's deadline.
@@ -37,7 +45,11 @@ export async function coldPhase(services: Services, browser: Browser, staticFloo
     // Counted around the raw loads: the app's Redis commands and round trips for one cold page view.
     const counted = (name: string, url: string, meter: TrafficMeter) => async () => {
       let timing: RawTiming | undefined;
-      const perView = await trafficPer(meter, 1, async () => (timing = await timePage(url, FRAGMENT_NAMES, services.upstream)));
+      const perView = await trafficPer(
+        meter,
+        1,
+        async () => (timing = await timePage(url, FRAGMENT_NAMES, services.upstream)),
+      );
       (traffic[name] ??= []).push(perView);
       if (!timing) throw new Error(`no timing for ${name}`);
       return timing;
@@ -47,7 +59,11 @@ export async function coldPhase(services: Services, browser: Browser, staticFloo
     const raw = await rawRuns(
       [
         { name: "streamed", measure: counted("streamed", `${app.url}/`, rest), gate: gates.app },
-        { name: "streamed, Redis over TCP", measure: counted("streamed, Redis over TCP", `${tcpApp.url}/`, storeMeter(services, "tcp")), gate: gates.tcpApp },
+        {
+          name: "streamed, Redis over TCP",
+          measure: counted("streamed, Redis over TCP", `${tcpApp.url}/`, storeMeter(services, "tcp")),
+          gate: gates.tcpApp,
+        },
         { name: "blocking", measure: counted("blocking", `${app.url}/blocking`, rest), gate: gates.app },
         { name: "seed", measure: () => timeSeed(seed.url, FRAGMENT_NAMES), gate: gates.seed },
       ],

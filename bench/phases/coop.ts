@@ -21,7 +21,13 @@ export async function coopViews(browser: Browser, appUrl: string): Promise<CoopV
       const coop = proxy === kept;
       return [
         { navigation: "fresh tab" as const, coop, name: `fresh tab, COOP ${coop}`, url: `${proxy.url}/` },
-        { navigation: "after a same-origin page" as const, coop, name: `same-origin, COOP ${coop}`, url: `${proxy.url}/`, from: `${proxy.url}/icon.svg` },
+        {
+          navigation: "after a same-origin page" as const,
+          coop,
+          name: `same-origin, COOP ${coop}`,
+          url: `${proxy.url}/`,
+          from: `${proxy.url}/icon.svg`,
+        },
       ];
     });
     const views = await profileViews(browser, "COOP", combinations, [{ profile: LOOPBACK, runs: PLAN.coopRuns }]);

@@ -35,5 +35,6 @@ export async function sharedColdPhase(services: Services, store: Exclude<AppStor
 async function fetchFragment(url: string, key: string): Promise<void> {
   const response = await fetch(`${url}/fragment/${key}`);
   const html = await response.text();
-  if (!html.includes(`result for ${key}`)) throw new Error(`an instance answered ${response.status} for ${key}: ${html.slice(0, 200)}`);
+  if (!html.includes(`result for ${key}`))
+    throw new Error(`an instance answered ${response.status} for ${key}: ${html.slice(0, 200)}`);
 }

@@ -81,7 +81,10 @@ async function warmTraffic(services: Services, contenders: Contenders): Promise<
     trafficPer(meter, views, async () => {
       for (let view = 0; view < views; view++) await load();
     });
-  const page = (app: AppServer, path = "/") => () => timePage(`${app.url}${path}`, FRAGMENT_NAMES);
+  const page =
+    (app: AppServer, path = "/") =>
+    () =>
+      timePage(`${app.url}${path}`, FRAGMENT_NAMES);
   const rest = storeMeter(services, "rest");
   const tcp = storeMeter(services, "tcp");
   return {
@@ -113,7 +116,8 @@ async function throughput(contenders: Contenders): Promise<Record<string, LoadRe
     // Unmeasured: lets the JIT settle on this exact path before the measured runs.
     await offerLoad(target, Math.max(...PLAN.offeredViewRates), PLAN.loadWarmUpSeconds, PLAN.loadConnections);
     const runs: LoadResult[] = [];
-    for (const rate of PLAN.offeredViewRates) runs.push(await offerLoad(target, rate, PLAN.loadSeconds, PLAN.loadConnections));
+    for (const rate of PLAN.offeredViewRates)
+      runs.push(await offerLoad(target, rate, PLAN.loadSeconds, PLAN.loadConnections));
     results[name] = runs;
   }
   return results;

@@ -6,7 +6,13 @@ import { cell, table } from "./table";
 
 const fragmentHeads = FRAGMENT_NAMES.map((name) => `${name} (${PLAN.latencies[name]} ms)`);
 const STATUS: Record<TargetStatus, string> = { met: "yes", missed: "**no**", "not run": FLOOD_NOT_RUN };
-const CPU_CONTENDERS = ["floor, bare Next", "streamed, memory", "streamed, Redis", "streamed, Redis over TCP", "seed, Redis"];
+const CPU_CONTENDERS = [
+  "floor, bare Next",
+  "streamed, memory",
+  "streamed, Redis",
+  "streamed, Redis over TCP",
+  "seed, Redis",
+];
 
 /** The run as README-ready Markdown: one table per scenario, then the targets. */
 export function markdownReport(results: Results): string {
@@ -29,20 +35,33 @@ export function markdownReport(results: Results): string {
 
 function header(results: Results): string[] {
   const latencies = FRAGMENT_NAMES.map((name) => `${name} ${PLAN.latencies[name]} ms`).join(", ");
-  const runs = results.networkProfiles.map((profile) => `${profile.name} ${profile.coldRuns} / ${profile.warmRuns}`).join(", ");
+  const runs = results.networkProfiles
+    .map((profile) => `${profile.name} ${profile.coldRuns} / ${profile.warmRuns}`)
+    .join(", ");
   const floor = results.staticFloor;
   return [
-    ...(results.quick ? ["**A quick run (`BENCH_QUICK=1`): one view per figure and short load phases, to check the bench, not to quote.**"] : []),
+    ...(results.quick
+      ? [
+          "**A quick run (`BENCH_QUICK=1`): one view per figure and short load phases, to check the bench, not to quote.**",
+        ]
+      : []),
     `Measured ${results.finishedAt} on ${results.machine.cpus} × ${results.machine.cpuModel}, Node ${results.machine.node}, in ${results.durationSeconds} s. ` +
       `All times in ms: median (min–max). Raw responses: ${PLAN.coldRuns} cold loads each. Browser views, cold / warm, per network profile: ${runs}; ` +
       `COOP: ${PLAN.coopRuns} views of each combination. Upstream latencies: ${latencies}.`,
     table(
       ["network profile", "Chromium emulation", "cold views", "warm views"],
-      results.networkProfiles.map((profile) => [profile.name, profile.description, String(profile.coldRuns), String(profile.warmRuns)]),
+      results.networkProfiles.map((profile) => [
+        profile.name,
+        profile.description,
+        String(profile.coldRuns),
+        String(profile.warmRuns),
+      ]),
     ),
     `The **static floor** is the warm streamed page's own HTML (${floor.bytes} bytes, ${floor.gzipBytes} gzipped) with its ${floor.scriptsRemoved} ` +
       `scripts and ${floor.preloadsRemoved} script preloads removed and ` +
-      (floor.stylesheetsInlined > 0 ? `${floor.stylesheetsInlined} linked stylesheet(s) inlined` : "no linked stylesheet to inline (the app inlines its CSS)") +
+      (floor.stylesheetsInlined > 0
+        ? `${floor.stylesheetsInlined} linked stylesheet(s) inlined`
+        : "no linked stylesheet to inline (the app inlines its CSS)") +
       ", served whole from a minimal Node server: the first paint of the same bytes with no scripts. The **bare Next page** is a dynamic page with the " +
       "app's layout, proxy and CSP and no data, built into the bench's copy of the app.",
   ];
@@ -52,7 +71,13 @@ function coldResponse(results: Results): string[] {
   return [
     "### Cold page, raw response (ms after the request)",
     table(
-      ["contender", "first byte", ...fragmentHeads.map((head) => `${head} arrived`), "complete", "Redis commands / round trips per view"],
+      [
+        "contender",
+        "first byte",
+        ...fragmentHeads.map((head) => `${head} arrived`),
+        "complete",
+        "Redis commands / round trips per view",
+      ],
       Object.entries(results.cold.raw).map(([name, raw]) => {
         const traffic = results.cold.trafficPerView[name];
         return [
@@ -69,7 +94,16 @@ function coldResponse(results: Results): string[] {
       ["contender", ...fragmentHeads.flatMap((head) => [`${head} called`, `${head} sent after answer`])],
       Object.entries(results.cold.raw).flatMap(([name, raw]) => {
         const paths = raw.paths;
-        return paths ? [[name, ...FRAGMENT_NAMES.flatMap((fragment) => (paths[fragment] ? [cell(paths[fragment].called), cell(paths[fragment].afterAnswer)] : ["", ""]))]] : [];
+        return paths
+          ? [
+              [
+                name,
+                ...FRAGMENT_NAMES.flatMap((fragment) =>
+                  paths[fragment] ? [cell(paths[fragment].called), cell(paths[fragment].afterAnswer)] : ["", ""],
+                ),
+              ],
+            ]
+          : [];
       }),
     ),
   ];
@@ -81,7 +115,8 @@ function paintSummary(results: Results): string[] {
   const rows = results.networkProfiles.flatMap(({ name: profile }) =>
     (["cold", "warm"] as const).map((phase) => {
       const views = results[phase].browser[profile] ?? {};
-      const median = (contender: string, field: "firstContentfulPaint" | "allVisible") => views[contender]?.[field].median;
+      const median = (contender: string, field: "firstContentfulPaint" | "allVisible") =>
+        views[contender]?.[field].median;
       const streamed = median("streamed", "firstContentfulPaint");
       const floor = median("static floor", "firstContentfulPaint");
       return [
@@ -96,7 +131,13 @@ function paintSummary(results: Results): string[] {
   return [
     "### First paint and all visible, per network profile (medians, ms after navigation start)",
     table(
-      ["profile", "phase", ...["streamed", "seed", "blocking", "static floor"].map((name) => `${name} first paint`), "streamed ÷ floor", ...["streamed", "seed", "blocking"].map((name) => `${name} all visible`)],
+      [
+        "profile",
+        "phase",
+        ...["streamed", "seed", "blocking", "static floor"].map((name) => `${name} first paint`),
+        "streamed ÷ floor",
+        ...["streamed", "seed", "blocking"].map((name) => `${name} all visible`),
+      ],
       rows,
     ),
     "Every browser view is a fresh tab in a context of its own per contender, whose first (discarded) view cached its static assets; cold and warm views of " +
@@ -118,8 +159,18 @@ function browserTable(phase: "cold" | "warm", byProfile: ProfileViews): string[]
   return [
     `### ${phase === "cold" ? "Cold" : "Warm"} page in headless Chromium (ms after navigation start)`,
     table(
-      ["profile", "contender", "first contentful paint", ...fragmentHeads.map((head) => `${head} visible`), "all visible", "spinner painted", "max CLS"],
-      Object.entries(byProfile).flatMap(([profile, views]) => Object.entries(views).map(([name, view]) => row(profile, name, view))),
+      [
+        "profile",
+        "contender",
+        "first contentful paint",
+        ...fragmentHeads.map((head) => `${head} visible`),
+        "all visible",
+        "spinner painted",
+        "max CLS",
+      ],
+      Object.entries(byProfile).flatMap(([profile, views]) =>
+        Object.entries(views).map(([name, view]) => row(profile, name, view)),
+      ),
     ),
   ];
 }
@@ -127,14 +178,20 @@ function browserTable(phase: "cold" | "warm", byProfile: ProfileViews): string[]
 function coop(results: Results): string[] {
   const cost = (["fresh tab", "after a same-origin page"] as const).map((navigation) => {
     const paint = (coop: boolean) =>
-      results.warm.coop.find((view) => view.navigation === navigation && view.coop === coop)?.view.firstContentfulPaint.median ?? Number.NaN;
+      results.warm.coop.find((view) => view.navigation === navigation && view.coop === coop)?.view.firstContentfulPaint
+        .median ?? Number.NaN;
     return `${round(paint(true) - paint(false), 0)} ms ${navigation === "fresh tab" ? "in a fresh tab" : "after a same-origin page"}`;
   });
   return [
     `### Cross-Origin-Opener-Policy: the streamed page, warm, on loopback (${PLAN.coopRuns} views each, ms after navigation start)`,
     table(
       ["reached", "COOP header", "first contentful paint", "all visible"],
-      results.warm.coop.map(({ navigation, coop, view }) => [navigation, coop ? "same-origin" : "none", cell(view.firstContentfulPaint), cell(view.allVisible)]),
+      results.warm.coop.map(({ navigation, coop, view }) => [
+        navigation,
+        coop ? "same-origin" : "none",
+        cell(view.firstContentfulPaint),
+        cell(view.allVisible),
+      ]),
     ),
     `What the header adds to the median first contentful paint: ${cost.join(", ")}.`,
     "Both variants pass the same streaming proxy in front of the app; without COOP, the proxy drops the header. A fresh tab is `context.newPage()` then " +
@@ -150,7 +207,15 @@ function server(results: Results): string[] {
     table(
       ["contender", "offered views/s", "served views/s", "p50 ms", "p99 ms", "errors", "server CPU ms / view"],
       Object.entries(results.warm.throughput).flatMap(([name, runs]) =>
-        runs.map((run) => [name, String(run.offeredViews), String(run.views), String(run.p50), String(run.p99), String(run.errors), String(run.cpuPerView)]),
+        runs.map((run) => [
+          name,
+          String(run.offeredViews),
+          String(run.views),
+          String(run.p50),
+          String(run.p99),
+          String(run.errors),
+          String(run.cpuPerView),
+        ]),
       ),
     ),
     `### Server CPU per warm view, at ${PLAN.offeredViewRates[0]} views/s offered`,
@@ -161,13 +226,21 @@ function server(results: Results): string[] {
         return [name, String(cpu ?? ""), cpu !== undefined && floor ? `× ${round(cpu / floor, 2)}` : ""];
       }),
     ),
-    "The bare Next page is served by the same instance as \"streamed, memory\": what any page of this app costs in Next and React before it reads data.",
+    'The bare Next page is served by the same instance as "streamed, memory": what any page of this app costs in Next and React before it reads data.',
     "### Store round trips",
     table(
       ["what", "Redis commands", "round trips"],
       [
-        ...Object.entries(results.warm.trafficPerView).map(([name, traffic]) => [`warm view, ${name}`, String(traffic.commands), String(traffic.roundTrips)]),
-        ...Object.entries(results.cold.trafficPerView).map(([name, traffic]) => [`cold view, ${name}`, cell(traffic.commands), cell(traffic.roundTrips)]),
+        ...Object.entries(results.warm.trafficPerView).map(([name, traffic]) => [
+          `warm view, ${name}`,
+          String(traffic.commands),
+          String(traffic.roundTrips),
+        ]),
+        ...Object.entries(results.cold.trafficPerView).map(([name, traffic]) => [
+          `cold view, ${name}`,
+          cell(traffic.commands),
+          cell(traffic.roundTrips),
+        ]),
         ...Object.entries(results.sharedColdKey).map(([name, shared]) => [
           `cold key asked of 3 instances at once, ${name} (lease and waits included; ${shared.upstreamCallsPerKey} upstream calls per key)`,
           String(shared.perKey.commands),
@@ -192,9 +265,29 @@ function memory(results: Results): string[] {
   return [
     `### Memory, one instance on the embedded store, run with \`--max-old-space-size=${flood.heapLimitMiB}\``,
     table(
-      ["distinct cold keys", "served", "refused (404)", "errors", "seconds", "RSS before MiB", "RSS after MiB", "peak MiB", "bound MiB"],
       [
-        [flood.keys, flood.served, flood.refused, flood.errors, flood.seconds, flood.rssBeforeMiB, flood.rssAfterMiB, flood.rssPeakMiB, flood.boundMiB].map(String),
+        "distinct cold keys",
+        "served",
+        "refused (404)",
+        "errors",
+        "seconds",
+        "RSS before MiB",
+        "RSS after MiB",
+        "peak MiB",
+        "bound MiB",
+      ],
+      [
+        [
+          flood.keys,
+          flood.served,
+          flood.refused,
+          flood.errors,
+          flood.seconds,
+          flood.rssBeforeMiB,
+          flood.rssAfterMiB,
+          flood.rssPeakMiB,
+          flood.boundMiB,
+        ].map(String),
       ],
     ),
     "The app serves only the fragments it defines: a name it does not define is refused (404) before its cache or the upstream is touched.",

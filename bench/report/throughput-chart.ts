@@ -19,10 +19,17 @@ export function throughputSvg(results: Results): string {
   const top = 40;
   const height = top + rows.length * ROW + 40;
   const body: string[] = [
-    text(10, 20, `Warm throughput: page views/s served at ${offered} offered (CPU ms per view at ${rows[0]?.low?.offeredViews ?? 0} offered)`, 'font-weight="bold"'),
+    text(
+      10,
+      20,
+      `Warm throughput: page views/s served at ${offered} offered (CPU ms per view at ${rows[0]?.low?.offeredViews ?? 0} offered)`,
+      'font-weight="bold"',
+    ),
   ];
   for (const tick of ticks(maxViews)) {
-    body.push(`<line x1="${scale(tick)}" y1="${top - 4}" x2="${scale(tick)}" y2="${top + rows.length * ROW}" stroke="#eaeef2"/>`);
+    body.push(
+      `<line x1="${scale(tick)}" y1="${top - 4}" x2="${scale(tick)}" y2="${top + rows.length * ROW}" stroke="#eaeef2"/>`,
+    );
     body.push(text(scale(tick), top + rows.length * ROW + 16, String(tick), 'text-anchor="middle" fill="#57606a"'));
   }
   rows.forEach((row, index) => {

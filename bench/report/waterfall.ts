@@ -32,16 +32,27 @@ export function waterfallSvg(results: Results): string {
   const scale = (ms: number) => LEFT + (ms / maxMs) * (WIDTH - LEFT - RIGHT);
   const top = 40;
   const height = top + rows.length * ROW + 50;
-  const body: string[] = [text(10, 20, "Cold page: first byte / first paint on loopback (bar starts) and each fragment (dots), median ms", 'font-weight="bold"')];
+  const body: string[] = [
+    text(
+      10,
+      20,
+      "Cold page: first byte / first paint on loopback (bar starts) and each fragment (dots), median ms",
+      'font-weight="bold"',
+    ),
+  ];
   for (const tick of ticks(maxMs)) {
-    body.push(`<line x1="${scale(tick)}" y1="${top - 6}" x2="${scale(tick)}" y2="${top + rows.length * ROW}" stroke="#eaeef2"/>`);
+    body.push(
+      `<line x1="${scale(tick)}" y1="${top - 6}" x2="${scale(tick)}" y2="${top + rows.length * ROW}" stroke="#eaeef2"/>`,
+    );
     body.push(text(scale(tick), top + rows.length * ROW + 16, String(tick), 'text-anchor="middle" fill="#57606a"'));
   }
   rows.forEach((row, index) => {
     const y = top + index * ROW;
     body.push(text(10, y + 17, row.label));
     body.push(`<rect x="${LEFT}" y="${y + 8}" width="${scale(row.start) - LEFT}" height="12" fill="#d0d7de"/>`);
-    body.push(`<rect x="${scale(row.start)}" y="${y + 8}" width="${Math.max(scale(row.end) - scale(row.start), 2)}" height="12" fill="#b6d7ff"/>`);
+    body.push(
+      `<rect x="${scale(row.start)}" y="${y + 8}" width="${Math.max(scale(row.end) - scale(row.start), 2)}" height="12" fill="#b6d7ff"/>`,
+    );
     row.marks.forEach((mark, markIndex) => {
       const color = COLORS[markIndex % COLORS.length];
       body.push(`<circle cx="${scale(mark.at)}" cy="${y + 14}" r="5" fill="${color}"/>`);

@@ -67,7 +67,12 @@ export type ViewOptions = {
  * Loads `url` in a new tab of `context` and waits until every named fragment is visible. Times are from the
  * page's own navigation start, so a `from` load before it is not counted.
  */
-export async function viewPage(context: BrowserContext, url: string, names: string[], options: ViewOptions = {}): Promise<BrowserView> {
+export async function viewPage(
+  context: BrowserContext,
+  url: string,
+  names: string[],
+  options: ViewOptions = {},
+): Promise<BrowserView> {
   const page = await context.newPage();
   try {
     if (options.network) await emulateNetwork(page, options.network);
@@ -80,20 +85,28 @@ export async function viewPage(context: BrowserContext, url: string, names: stri
       .waitForFunction(
         (expected) => {
           const probe = (window as unknown as ProbeWindow).__benchProbe;
-          return probe?.firstContentfulPaint !== undefined && expected.every((name) => probe.visible[name] !== undefined);
+          return (
+            probe?.firstContentfulPaint !== undefined && expected.every((name) => probe.visible[name] !== undefined)
+          );
         },
         names,
         { timeout: 20_000, polling: 50 },
       )
       .catch(async (error: unknown) => {
-        const seen = await page.evaluate(() => JSON.stringify((window as unknown as ProbeWindow).__benchProbe ?? null)).catch(() => "unreadable");
-        throw new Error(`${url} (at ${page.url()}): not every fragment seen painted; the probe saw ${seen}`, { cause: error });
+        const seen = await page
+          .evaluate(() => JSON.stringify((window as unknown as ProbeWindow).__benchProbe ?? null))
+          .catch(() => "unreadable");
+        throw new Error(`${url} (at ${page.url()}): not every fragment seen painted; the probe saw ${seen}`, {
+          cause: error,
+        });
       });
     // One more frame, so a layout shift caused by the last reveal is recorded too.
     await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
     const probe = await page.evaluate(() => (window as unknown as Required<ProbeWindow>).__benchProbe);
     const fcp = probe.firstContentfulPaint ?? Number.NaN;
-    const fragments = Object.fromEntries(names.map((name) => [name, Math.round(Math.max(probe.visible[name] ?? Number.NaN, fcp))]));
+    const fragments = Object.fromEntries(
+      names.map((name) => [name, Math.round(Math.max(probe.visible[name] ?? Number.NaN, fcp))]),
+    );
     return {
       fragments,
       allVisible: Math.max(...Object.values(fragments)),

@@ -12,16 +12,19 @@ export async function startHeaderProxy(target: string, drop: string[] = []): Pro
   const { hostname, port } = new URL(target);
   const dropped = new Set(drop);
   const server = createServer((incoming, outgoing) => {
-    const forward = request({ hostname, port, method: incoming.method, path: incoming.url, headers: incoming.headers }, (answer) => {
-      // Raw name/value pairs keep every header as the app sent it, repeated ones included.
-      const kept: string[] = [];
-      for (let index = 0; index < answer.rawHeaders.length; index += 2) {
-        const name = answer.rawHeaders[index]!;
-        if (!dropped.has(name.toLowerCase())) kept.push(name, answer.rawHeaders[index + 1]!);
-      }
-      outgoing.writeHead(answer.statusCode ?? 502, answer.statusMessage, kept);
-      answer.pipe(outgoing);
-    });
+    const forward = request(
+      { hostname, port, method: incoming.method, path: incoming.url, headers: incoming.headers },
+      (answer) => {
+        // Raw name/value pairs keep every header as the app sent it, repeated ones included.
+        const kept: string[] = [];
+        for (let index = 0; index < answer.rawHeaders.length; index += 2) {
+          const name = answer.rawHeaders[index]!;
+          if (!dropped.has(name.toLowerCase())) kept.push(name, answer.rawHeaders[index + 1]!);
+        }
+        outgoing.writeHead(answer.statusCode ?? 502, answer.statusMessage, kept);
+        answer.pipe(outgoing);
+      },
+    );
     forward.on("error", () => outgoing.destroy());
     incoming.pipe(forward);
   });

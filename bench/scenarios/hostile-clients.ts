@@ -51,7 +51,12 @@ export async function untilServerCloses(port: number, sockets: Socket[], watchMs
  * `count` connections at once, each sending one request with a body (announcing more than it sends, say),
  * and the app's memory meanwhile; `settleMs` after the last connection closed, memory is read again.
  */
-export async function bodyFlood(app: App, count: number, request: Omit<BodyOptions, "port">, settleMs = 0): Promise<BodyFlood> {
+export async function bodyFlood(
+  app: App,
+  count: number,
+  request: Omit<BodyOptions, "port">,
+  settleMs = 0,
+): Promise<BodyFlood> {
   const rss = sampleRss(app.pid);
   const outcomes = await Promise.all(Array.from({ length: count }, () => sendBody({ port: app.port, ...request })));
   await sleep(settleMs);
@@ -62,12 +67,22 @@ export async function bodyFlood(app: App, count: number, request: Omit<BodyOptio
  * `count` connections that ask for `path` and never read the answer, watched for `watchMs`: the app's memory,
  * and when it let go of the connections. The client closes whatever is left after that.
  */
-export async function readerStall(app: App, path: string, count: number, headers: Record<string, string>, watchMs: number, settleMs = 0): Promise<ReaderStall> {
+export async function readerStall(
+  app: App,
+  path: string,
+  count: number,
+  headers: Record<string, string>,
+  watchMs: number,
+  settleMs = 0,
+): Promise<ReaderStall> {
   const rss = sampleRss(app.pid);
   const readers = await stallReaders(app.port, path, count, headers);
   try {
     const allClosedMs = await untilServerCloses(app.port, readers.sockets, watchMs);
-    const openAtEnd = openConnections(app.port, readers.sockets.map((socket) => socket.localPort ?? 0));
+    const openAtEnd = openConnections(
+      app.port,
+      readers.sockets.map((socket) => socket.localPort ?? 0),
+    );
     await sleep(settleMs);
     return { rss: rss.stop(), allClosedMs, openAtEnd };
   } finally {

@@ -24,7 +24,12 @@ export type LoadTarget = {
  * Offers `views` page views per second for `seconds` and reports what was served. For the seed, one view is
  * its skeleton plus one request per part; latency is then per request, the best case for the seed.
  */
-export async function offerLoad(target: LoadTarget, views: number, seconds: number, connections: number): Promise<LoadResult> {
+export async function offerLoad(
+  target: LoadTarget,
+  views: number,
+  seconds: number,
+  connections: number,
+): Promise<LoadResult> {
   const perView = target.paths.length;
   const cpuBefore = cpuMs(target.pid);
   const result = await autocannon({

@@ -19,12 +19,20 @@ export const NETWORK_PROFILES: NetworkProfile[] = [
   {
     name: "4G",
     description: "40 ms latency, 9 Mbit/s down, 1.5 Mbit/s up",
-    conditions: { latency: 40, downloadThroughput: bytesPerSecond(9_000_000), uploadThroughput: bytesPerSecond(1_500_000) },
+    conditions: {
+      latency: 40,
+      downloadThroughput: bytesPerSecond(9_000_000),
+      uploadThroughput: bytesPerSecond(1_500_000),
+    },
   },
   {
     name: "3G",
     description: "400 ms latency, 400 kbit/s down and up",
-    conditions: { latency: 400, downloadThroughput: bytesPerSecond(400_000), uploadThroughput: bytesPerSecond(400_000) },
+    conditions: {
+      latency: 400,
+      downloadThroughput: bytesPerSecond(400_000),
+      uploadThroughput: bytesPerSecond(400_000),
+    },
   },
 ];
 

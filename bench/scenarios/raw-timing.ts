@@ -6,7 +6,12 @@ import type { ScriptedUpstream } from "../../harness/upstream-server";
 export type LookupPath = { called: number; afterAnswer: number };
 
 /** When the first byte, each fragment's HTML and the end of the response arrived, ms after the request. */
-export type RawTiming = { firstByte: number; fragments: Record<string, number>; done: number; paths?: Record<string, LookupPath> };
+export type RawTiming = {
+  firstByte: number;
+  fragments: Record<string, number>;
+  done: number;
+  paths?: Record<string, LookupPath>;
+};
 
 /**
  * One load of a page that carries its fragments in its own response (streamed or blocking). Given the

@@ -45,7 +45,11 @@ export class Backoff {
     const known = this.failures.get(key);
     const retryAt = this.options.now() + retryInMs;
     if (!known || retryAt > known.retryAt) {
-      this.failures.set(key, { error: new SharedLoadError(error), attempts: Math.max(attempts, known?.attempts ?? 0), retryAt });
+      this.failures.set(key, {
+        error: new SharedLoadError(error),
+        attempts: Math.max(attempts, known?.attempts ?? 0),
+        retryAt,
+      });
     } else if (attempts > known.attempts) {
       this.failures.set(key, { ...known, attempts });
     }

@@ -6,7 +6,19 @@ import type { Json } from "../json";
 import { GuardedStore } from "../stores/guarded";
 import { MemoryStore } from "../stores/memory";
 import { sleep } from "../timeout";
-import { Cache, LoadError, LoadTimeoutError, NotJsonError, SharedLoadError, ValueTooLargeError, type CacheOptions, type GetOptions, type Loader, type Policy, type PurgeTarget } from ".";
+import {
+  Cache,
+  LoadError,
+  LoadTimeoutError,
+  NotJsonError,
+  SharedLoadError,
+  ValueTooLargeError,
+  type CacheOptions,
+  type GetOptions,
+  type Loader,
+  type Policy,
+  type PurgeTarget,
+} from ".";
 
 class UpstreamDown extends Error {
   override name = "UpstreamDown";
@@ -47,7 +59,13 @@ function countingLoader(answer: (call: number) => string | Error = (call) => `va
 type TestOptions = Partial<CacheOptions> & Partial<Policy>;
 
 /** A cache whose lookups take a default policy, which a lookup may override in part, as tests need. */
-function memoryCache({ freshMs = 60_000, graceMs = 300_000, upstreamTimeoutMs = 2000, tags = [], ...options }: TestOptions = {}) {
+function memoryCache({
+  freshMs = 60_000,
+  graceMs = 300_000,
+  upstreamTimeoutMs = 2000,
+  tags = [],
+  ...options
+}: TestOptions = {}) {
   const cache = new Cache({
     local: new MemoryStore({ maxEntries: 1000, maxBytes: 1 << 20 }),
     namespace: "test:v1",
@@ -249,7 +267,10 @@ describe("Cache on the in-process tier", () => {
     await expect(cache.get("big", loader.load)).rejects.toBeInstanceOf(ValueTooLargeError);
     expect(cache.stats).toMatchObject({ uncacheable: 2, loadErrors: 0, skippedLoads: 2 });
     const warnings = vi.mocked(console.warn).mock.calls.map(([line]) => String(line));
-    expect(warnings.filter((line) => line.includes('"key":"big"'))).toEqual([expect.stringContaining('"outcome":"too_large"'), expect.stringContaining('"outcome":"too_large"')]);
+    expect(warnings.filter((line) => line.includes('"key":"big"'))).toEqual([
+      expect.stringContaining('"outcome":"too_large"'),
+      expect.stringContaining('"outcome":"too_large"'),
+    ]);
   });
 
   it("stays within its bound over 100,000 distinct keys, and keeps nothing of the keys it evicted", async () => {
@@ -305,7 +326,12 @@ describe.each(STORE_KINDS)("Cache shared through %s", (kind) => {
       timeoutMs,
       breaker: new CircuitBreaker({ failureThreshold: 5, coolDownMs: 200 }),
     });
-    return memoryCache({ shared, namespace: "workerless:v2", keepAlive: (task) => background.push(task), ...overrides });
+    return memoryCache({
+      shared,
+      namespace: "workerless:v2",
+      keepAlive: (task) => background.push(task),
+      ...overrides,
+    });
   }
 
   /** A connected instance: a first lookup made its client connect, so round trips count from here. */
@@ -337,7 +363,22 @@ describe.each(STORE_KINDS)("Cache shared through %s", (kind) => {
   });
 
   it("gives back every value exactly as it was loaded, whatever it looks like", async () => {
-    const values = ["123", "0012", "-1.5e3", "true", "null", '{"a":[1,2]}', "[1,2]", '"quoted"', "abcd", "", " ", "日本語 🎉 ç", "\\u0000 \\n", "x".repeat(60_000)];
+    const values = [
+      "123",
+      "0012",
+      "-1.5e3",
+      "true",
+      "null",
+      '{"a":[1,2]}',
+      "[1,2]",
+      '"quoted"',
+      "abcd",
+      "",
+      " ",
+      "日本語 🎉 ç",
+      "\\u0000 \\n",
+      "x".repeat(60_000),
+    ];
     const writer = instance({ maxValueBytes: 64 * 1024 });
     const reader = instance({ maxValueBytes: 64 * 1024 });
     for (const [index, value] of values.entries()) await writer.get(`v${index}`, async () => value);
@@ -354,7 +395,9 @@ describe.each(STORE_KINDS)("Cache shared through %s", (kind) => {
     await drained();
     await sleep(350);
     loader.hold();
-    const answers = await Promise.all([instance({ freshMs: 300 }), instance({ freshMs: 300 })].map((cache) => cache.get("k", loader.load)));
+    const answers = await Promise.all(
+      [instance({ freshMs: 300 }), instance({ freshMs: 300 })].map((cache) => cache.get("k", loader.load)),
+    );
     // The load is held until released below: without the stale entry these lookups would still be waiting.
     expect(answers).toMatchObject([
       { value: "value 1", origin: "stale" },
@@ -434,13 +477,16 @@ describe.each(STORE_KINDS)("Cache shared through %s", (kind) => {
     loader.hold();
     const holder = instance({ upstreamTimeoutMs: 5000 }).get("k", loader.load);
     await vi.waitFor(() => expect(loader.calls()).toBe(1));
-    const waiters = [instance({ upstreamTimeoutMs: 5000 }), instance({ upstreamTimeoutMs: 5000 })].map((cache) => cache.get("k", loader.load));
+    const waiters = [instance({ upstreamTimeoutMs: 5000 }), instance({ upstreamTimeoutMs: 5000 })].map((cache) =>
+      cache.get("k", loader.load),
+    );
     await sleep(100);
     const released = performance.now();
     loader.release();
     const [own, ...shared] = await Promise.allSettled([holder, ...waiters]);
     expect(own).toMatchObject({ status: "rejected", reason: { message: "upstream 503" } });
-    for (const waiter of shared) expect(waiter).toMatchObject({ status: "rejected", reason: expect.any(SharedLoadError) });
+    for (const waiter of shared)
+      expect(waiter).toMatchObject({ status: "rejected", reason: expect.any(SharedLoadError) });
     expect(performance.now() - released).toBeLessThan(1000);
     expect(loader.calls()).toBe(1);
   });
@@ -567,7 +613,10 @@ describe.each(STORE_KINDS)("Cache shared through %s", (kind) => {
     const loader = countingLoader();
     // The instances' own clocks measure the trust window; moved by hand, so a slow machine cannot pass it early.
     const clock = manualClock(Date.now());
-    const [first, second] = [instance({ localTrustMs: 150, now: clock.now }), instance({ localTrustMs: 150, now: clock.now })];
+    const [first, second] = [
+      instance({ localTrustMs: 150, now: clock.now }),
+      instance({ localTrustMs: 150, now: clock.now }),
+    ];
     await first.get("k", loader.load);
     await drained();
     expect(await second.get("k", loader.load)).toMatchObject({ origin: "hit" });
@@ -625,7 +674,11 @@ describe.each(STORE_KINDS)("Cache shared through %s", (kind) => {
 
   it("refuses a loaded value JSON cannot carry, caches nothing, and backs the key off", async () => {
     const cache = instance();
-    for (const [key, value] of [["u", undefined], ["f", () => 1], ["b", 1n]] as const) {
+    for (const [key, value] of [
+      ["u", undefined],
+      ["f", () => 1],
+      ["b", 1n],
+    ] as const) {
       await expect(cache.get(key, async () => value as unknown as Json)).rejects.toBeInstanceOf(NotJsonError);
       await expect(cache.get(key, async () => "fine")).rejects.toBeInstanceOf(NotJsonError);
     }
@@ -695,10 +748,15 @@ describe.each(STORE_KINDS)("Cache shared through %s", (kind) => {
     await drained();
     expect(await backend.keys("workerless:v2:find:*")).toEqual(["workerless:v2:find:{w}"]);
     for (const cache of [first, second]) {
-      expect(await cache.get("n1", loader.load, { tags: ["news"] })).toMatchObject({ origin: expect.stringMatching(/miss|shared|hit/) });
+      expect(await cache.get("n1", loader.load, { tags: ["news"] })).toMatchObject({
+        origin: expect.stringMatching(/miss|shared|hit/),
+      });
     }
     expect(await first.get("w", loader.load, { tags: ["weather"] })).toMatchObject({ value: "value 3", origin: "hit" });
-    expect(await first.get("n3", async () => "after purge", { tags: ["news"] })).toMatchObject({ value: "after purge", origin: "miss" });
+    expect(await first.get("n3", async () => "after purge", { tags: ["news"] })).toMatchObject({
+      value: "after purge",
+      origin: "miss",
+    });
   });
 
   it("with no trust window, shows a purge at another instance on its very next lookup", async () => {
@@ -729,7 +787,10 @@ describe.each(STORE_KINDS)("Cache shared through %s", (kind) => {
 
       it("gives one page view's lookups one round trip, a re-check of its own copy included", async () => {
         const loader = countingLoader();
-        const cache = await warmInstance({ localTrustMs: 50, local: new MemoryStore({ maxEntries: 1, maxBytes: 1 << 20 }) });
+        const cache = await warmInstance({
+          localTrustMs: 50,
+          local: new MemoryStore({ maxEntries: 1, maxBytes: 1 << 20 }),
+        });
         const names = ["a", "b", "c"];
         await Promise.all(names.map((name) => cache.get(name, loader.load)));
         await drained();
@@ -788,7 +849,10 @@ describe("Cache on a Redis Cluster that loses a master", () => {
     const background: Array<Promise<unknown>> = [];
     try {
       const cache = memoryCache({
-        shared: new GuardedStore(backend.store(300), { timeoutMs: 300, breaker: new CircuitBreaker({ failureThreshold: 5, coolDownMs: 200 }) }),
+        shared: new GuardedStore(backend.store(300), {
+          timeoutMs: 300,
+          breaker: new CircuitBreaker({ failureThreshold: 5, coolDownMs: 200 }),
+        }),
         namespace: "workerless:v2",
         keepAlive: (task) => background.push(task),
       });
@@ -799,7 +863,9 @@ describe("Cache on a Redis Cluster that loses a master", () => {
       await lost!.stop();
       try {
         const answers = await Promise.all(names.map((name) => cache.get(name, loader.load)));
-        expect(answers.every((answer) => answer.origin === "miss" && String(answer.value).startsWith("value "))).toBe(true);
+        expect(answers.every((answer) => answer.origin === "miss" && String(answer.value).startsWith("value "))).toBe(
+          true,
+        );
         await Promise.all(background.splice(0));
       } finally {
         await lost!.start();

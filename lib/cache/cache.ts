@@ -100,7 +100,18 @@ export class Cache {
       now,
       inBackground,
     });
-    this.loads = new Loads({ local, shared, layout: this.layout, tiers: this.tiers, backoff: this.backoff, tags: this.tags, maxValueBytes, emit: this.emit, now, inBackground });
+    this.loads = new Loads({
+      local,
+      shared,
+      layout: this.layout,
+      tiers: this.tiers,
+      backoff: this.backoff,
+      tags: this.tags,
+      maxValueBytes,
+      emit: this.emit,
+      now,
+      inBackground,
+    });
   }
 
   /** The value for `key`: from a cache when usable, otherwise from the one load under way for it. */
@@ -116,7 +127,12 @@ export class Cache {
     if (entry && entry.staleUntil > now) {
       this.emit(STALE);
       const refresh = this.revalidate(key, loader, policy);
-      return { value: entry.value, origin: "stale", createdAt: entry.createdAt, refreshed: refresh && this.fresherThan(entry, refresh) };
+      return {
+        value: entry.value,
+        origin: "stale",
+        createdAt: entry.createdAt,
+        refreshed: refresh && this.fresherThan(entry, refresh),
+      };
     }
     const joined = this.loads.current(key);
     if (joined) this.emit(COALESCED);
@@ -132,7 +148,12 @@ export class Cache {
     if ("stale" in first) {
       if (!joined) this.emit(STALE);
       const { stale } = first;
-      return { value: stale.value, origin: "stale", createdAt: stale.createdAt, refreshed: this.fresherThan(stale, load) };
+      return {
+        value: stale.value,
+        origin: "stale",
+        createdAt: stale.createdAt,
+        refreshed: this.fresherThan(stale, load),
+      };
     }
     const { entry: landed, loadedHere, waited } = first.outcome;
     const origin: Origin = joined || waited ? "shared" : loadedHere ? "miss" : "hit";

@@ -30,7 +30,17 @@ export type CacheStats = {
 };
 
 export function emptyStats(): CacheStats {
-  return { hits: 0, stale: 0, misses: 0, coalesced: 0, loads: 0, loadErrors: 0, loadTimeouts: 0, skippedLoads: 0, uncacheable: 0 };
+  return {
+    hits: 0,
+    stale: 0,
+    misses: 0,
+    coalesced: 0,
+    loads: 0,
+    loadErrors: 0,
+    loadTimeouts: 0,
+    skippedLoads: 0,
+    uncacheable: 0,
+  };
 }
 
 const FAILURE_COUNTERS = [
@@ -75,7 +85,8 @@ export const logLoads: CacheListener = (event) => {
     logEvent("info", "upstream_call", { key: event.key, outcome: "ok", ms: event.ms, bytes: event.bytes });
   } else if (event.type === "load-failed") {
     const { key, ms, error, retryInMs } = event;
-    const outcome = error instanceof LoadTimeoutError ? "timeout" : error instanceof ValueTooLargeError ? "too_large" : "error";
+    const outcome =
+      error instanceof LoadTimeoutError ? "timeout" : error instanceof ValueTooLargeError ? "too_large" : "error";
     logEvent("warn", "upstream_call", { key, outcome, ms, error: describeLoadError(error), retryInMs });
   }
 };

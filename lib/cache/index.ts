@@ -1,4 +1,12 @@
 export { Cache, type Answer, type CacheOptions, type GetOptions, type PurgeTarget } from "./cache";
-export { isLoadError, LoadError, LoadTimeoutError, NotJsonError, originalError, SharedLoadError, ValueTooLargeError } from "./errors";
+export {
+  isLoadError,
+  LoadError,
+  LoadTimeoutError,
+  NotJsonError,
+  originalError,
+  SharedLoadError,
+  ValueTooLargeError,
+} from "./errors";
 export type { CacheEvent, CacheListener, CacheStats } from "./events";
 export type { Loader, Policy } from "./policy";

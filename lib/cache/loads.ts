@@ -83,13 +83,21 @@ export class Loads {
     load.outcome = this.claimOrLoad(key, loader, policy, load, notices).finally(() => {
       if (this.underWay.get(key) === load) this.underWay.delete(key);
     });
-    load.first = Promise.race([stale.then((entry) => ({ stale: entry })), load.outcome.then((outcome) => ({ outcome }))]);
+    load.first = Promise.race([
+      stale.then((entry) => ({ stale: entry })),
+      load.outcome.then((outcome) => ({ outcome })),
+    ]);
     // A refresh nobody waits on (revalidation) rejects its first result unobserved; its error was logged.
     load.first.catch(() => undefined);
     this.underWay.set(key, load);
     // The load goes on after the caller stops waiting (a deadline, a stale answer): keep it alive, and
     // consume its failure here, since it was already logged and a waiting caller gets it anyway.
-    this.options.inBackground(load.outcome.then(() => undefined, () => undefined));
+    this.options.inBackground(
+      load.outcome.then(
+        () => undefined,
+        () => undefined,
+      ),
+    );
     return load;
   }
 
@@ -112,7 +120,13 @@ export class Loads {
    * `notices.stale` while the lease holder refreshes it. A failure recorded by any instance holds every
    * instance off the upstream until its backoff ends: they serve their stale entry or that failure.
    */
-  private async claimOrLoad(key: string, loader: Loader, policy: Policy, load: Load, notices: Notices): Promise<LoadOutcome> {
+  private async claimOrLoad(
+    key: string,
+    loader: Loader,
+    policy: Policy,
+    load: Load,
+    notices: Notices,
+  ): Promise<LoadOutcome> {
     const { shared, layout, tiers, backoff, tags, now, emit } = this.options;
     const token = randomUUID();
     const loadHere = async (): Promise<LoadOutcome> => {
@@ -166,7 +180,13 @@ export class Loads {
    * written in the background, in the same step that frees the lease held with `token`, so waiters always
    * find the value (or the failure, which holds the whole fleet off the upstream for its backoff).
    */
-  private async loadAndStore(key: string, loader: Loader, policy: Policy, load: Load, token: string): Promise<CacheEntry> {
+  private async loadAndStore(
+    key: string,
+    loader: Loader,
+    policy: Policy,
+    load: Load,
+    token: string,
+  ): Promise<CacheEntry> {
     const { local, shared, layout, maxValueBytes, now, emit } = this.options;
     const { upstreamTimeoutMs, freshMs, graceMs } = policy;
     const started = now();
@@ -182,11 +202,15 @@ export class Loads {
     const controller = new AbortController();
     let text: string;
     try {
-      const value = await withTimeout(traceUpstream(key, () => loader(controller.signal)), upstreamTimeoutMs, () => {
-        const error = new LoadTimeoutError(`load of "${key}" took over ${upstreamTimeoutMs} ms`);
-        controller.abort(error);
-        return error;
-      });
+      const value = await withTimeout(
+        traceUpstream(key, () => loader(controller.signal)),
+        upstreamTimeoutMs,
+        () => {
+          const error = new LoadTimeoutError(`load of "${key}" took over ${upstreamTimeoutMs} ms`);
+          controller.abort(error);
+          return error;
+        },
+      );
       text = toJson(key, value);
     } catch (error) {
       throw fail(error);
@@ -194,11 +218,20 @@ export class Loads {
     const at = now();
     const bytes = Buffer.byteLength(text);
     // Parsed back from its JSON, so this caller sees exactly what every later reader of the cache will.
-    const entry: CacheEntry = { value: JSON.parse(text) as Json, version: token, bytes, createdAt: at, freshUntil: at + freshMs, staleUntil: at + freshMs + graceMs };
+    const entry: CacheEntry = {
+      value: JSON.parse(text) as Json,
+      version: token,
+      bytes,
+      createdAt: at,
+      freshUntil: at + freshMs,
+      staleUntil: at + freshMs + graceMs,
+    };
     emit({ type: "loaded", key, ms: at - started, bytes });
     if (bytes > maxValueBytes) {
       // What is measured is what would be stored: JSON escaping can double an answer under the upstream's cap.
-      fail(new ValueTooLargeError(`the value of "${key}" is ${bytes} bytes as JSON, over the cache's ${maxValueBytes}`));
+      fail(
+        new ValueTooLargeError(`the value of "${key}" is ${bytes} bytes as JSON, over the cache's ${maxValueBytes}`),
+      );
       return entry;
     }
     if (!load.purged) {
@@ -219,6 +252,7 @@ function toJson(key: string, value: unknown): string {
   } catch (error) {
     throw new NotJsonError(`load of "${key}" answered a value that is not JSON`, { cause: error });
   }
-  if (text === undefined) throw new NotJsonError(`load of "${key}" answered a value that is not JSON (${typeof value})`);
+  if (text === undefined)
+    throw new NotJsonError(`load of "${key}" answered a value that is not JSON (${typeof value})`);
   return text;
 }

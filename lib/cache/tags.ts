@@ -31,7 +31,13 @@ export class TagIndex {
   async index(key: string, tags: readonly string[]): Promise<void> {
     const { shared, layout } = this;
     if (!shared || tags.length === 0 || this.indexed.has(key)) return;
-    if (await shared.index(tags.map((tag) => layout.tagIndex(tag)), key)) this.indexed.set(key, true);
+    if (
+      await shared.index(
+        tags.map((tag) => layout.tagIndex(tag)),
+        key,
+      )
+    )
+      this.indexed.set(key, true);
   }
 
   /** The keys carrying `tag`: those this process has seen, and those in the tag's index in the store. */

@@ -99,7 +99,8 @@ export class Tiers {
   private keepNewest(key: string, stored: CacheEntry): CacheEntry {
     const { local, now } = this.options;
     const slot = local.slot(key);
-    const newest = slot && slot.entry.version !== stored.version && slot.entry.createdAt > stored.createdAt ? slot.entry : stored;
+    const newest =
+      slot && slot.entry.version !== stored.version && slot.entry.createdAt > stored.createdAt ? slot.entry : stored;
     local.set(key, newest, now());
     return newest;
   }

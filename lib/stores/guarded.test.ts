@@ -5,7 +5,12 @@ import { GuardedStore, StoreTimeoutError } from "./guarded";
 import type { Claim, ItemKeys, SharedStore, StoredEntry, StoredFailure } from "./store";
 
 const ENTRY = { value: "v", version: "t", ageMs: 1, freshForMs: 2, staleForMs: 3 } satisfies StoredEntry;
-const FAILURE: StoredFailure & { keepMs: number } = { error: "UpstreamError: down", attempts: 1, retryInMs: 1000, keepMs: 31_000 };
+const FAILURE: StoredFailure & { keepMs: number } = {
+  error: "UpstreamError: down",
+  attempts: 1,
+  retryInMs: 1000,
+  keepMs: 31_000,
+};
 
 /** The keys of item `name`, as the cache names them. */
 function keys(name: string): ItemKeys {
@@ -182,7 +187,11 @@ describe("GuardedStore on a failing store", () => {
     });
     await expect(store.read(keys("k"))).resolves.toBeUndefined();
     expect(store.stats.errors).toBe(1);
-    expect(logLines(warn)[0]).toMatchObject({ event: "store_error", outcome: "error", error: "TypeError: client not ready" });
+    expect(logLines(warn)[0]).toMatchObject({
+      event: "store_error",
+      outcome: "error",
+      error: "TypeError: client not ready",
+    });
   });
 
   it("describes a non-Error rejection in the log", async () => {
@@ -266,9 +275,7 @@ describe("GuardedStore time budget", () => {
   it("returns a slow answer that arrives inside the budget", async () => {
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
     const { store, fake } = setup({ timeoutMs: 300 });
-    vi.spyOn(fake, "read").mockImplementation(
-      () => new Promise((resolve) => setTimeout(() => resolve(ENTRY), 299)),
-    );
+    vi.spyOn(fake, "read").mockImplementation(() => new Promise((resolve) => setTimeout(() => resolve(ENTRY), 299)));
     const pending = store.read(keys("k"));
     await vi.advanceTimersByTimeAsync(299);
     await expect(pending).resolves.toEqual(ENTRY);

@@ -47,7 +47,13 @@ export class GuardedStore {
 
   /** Null when the store holds no usable entry; undefined when it did not answer (or was skipped). */
   read(keys: ItemKeys, knownVersion?: string): Promise<StoredEntry | null | undefined> {
-    return this.guard<StoredEntry | null | undefined>("read", keys.entry, () => this.store.read(keys, knownVersion), undefined, undefined);
+    return this.guard<StoredEntry | null | undefined>(
+      "read",
+      keys.entry,
+      () => this.store.read(keys, knownVersion),
+      undefined,
+      undefined,
+    );
   }
 
   /**
@@ -55,16 +61,34 @@ export class GuardedStore {
    * with the same token. While the circuit is open nobody can coordinate, so the caller goes ahead alone.
    */
   claim(keys: ItemKeys, token: string, leaseMs: number): Promise<Claim | undefined> {
-    return this.guard<Claim | undefined>("claim", keys.entry, () => this.store.claim(keys, token, leaseMs), { leased: true }, undefined);
+    return this.guard<Claim | undefined>(
+      "claim",
+      keys.entry,
+      () => this.store.claim(keys, token, leaseMs),
+      { leased: true },
+      undefined,
+    );
   }
 
   /** Whether the load's value was written; undefined when the call failed. */
   fill(keys: ItemKeys, token: string, value: string, freshMs: number, graceMs: number): Promise<boolean | undefined> {
-    return this.guard<boolean | undefined>("fill", keys.entry, () => this.store.fill(keys, token, value, freshMs, graceMs), undefined, undefined);
+    return this.guard<boolean | undefined>(
+      "fill",
+      keys.entry,
+      () => this.store.fill(keys, token, value, freshMs, graceMs),
+      undefined,
+      undefined,
+    );
   }
 
   fail(keys: ItemKeys, token: string, failure: FailureRecord): Promise<boolean | undefined> {
-    return this.guard<boolean | undefined>("fail", keys.entry, () => this.store.fail(keys, token, failure), undefined, undefined);
+    return this.guard<boolean | undefined>(
+      "fail",
+      keys.entry,
+      () => this.store.fail(keys, token, failure),
+      undefined,
+      undefined,
+    );
   }
 
   /** Whether `member` is now in every set; false when the call failed or was skipped. */

@@ -18,7 +18,11 @@ export type KeyLayout = {
 
 export function keyLayout(namespace: string = NAMESPACE): KeyLayout {
   return {
-    item: (key) => ({ entry: `${namespace}:find:{${key}}`, lease: `${namespace}:lease:{${key}}`, failure: `${namespace}:fail:{${key}}` }),
+    item: (key) => ({
+      entry: `${namespace}:find:{${key}}`,
+      lease: `${namespace}:lease:{${key}}`,
+      failure: `${namespace}:fail:{${key}}`,
+    }),
     tagIndex: (tag) => `${namespace}:tag:{${tag}}`,
     everyItem: ["find", "lease", "fail"].map((kind) => `${namespace}:${kind}:*`),
   };

@@ -25,7 +25,14 @@ function controlLruClock(): { advance(ms: number): void } {
 const NOW = 1_700_000_000_000;
 
 function entry(value: string, { freshMs = 1000, staleMs = 5000, now = NOW } = {}): CacheEntry {
-  return { value, version: "v1", bytes: value.length, createdAt: now, freshUntil: now + freshMs, staleUntil: now + staleMs };
+  return {
+    value,
+    version: "v1",
+    bytes: value.length,
+    createdAt: now,
+    freshUntil: now + freshMs,
+    staleUntil: now + staleMs,
+  };
 }
 
 /** The bytes MemoryStore charges for one entry: twice the key and the value's size, plus a fixed overhead. */

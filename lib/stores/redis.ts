@@ -2,7 +2,20 @@ import "server-only";
 import { Cluster, Redis, type ClientContext, type RedisOptions, type Result } from "ioredis";
 import { describeError, logEvent } from "../log";
 import { withTimeout } from "../timeout";
-import { CLAIM, DELETE_ITEM, FAIL, failArgs, FILL, fillArgs, itemKeys, ms, parseClaim, parseRead, parseWritten, READ } from "./scripts";
+import {
+  CLAIM,
+  DELETE_ITEM,
+  FAIL,
+  failArgs,
+  FILL,
+  fillArgs,
+  itemKeys,
+  ms,
+  parseClaim,
+  parseRead,
+  parseWritten,
+  READ,
+} from "./scripts";
 import type { Claim, FailureRecord, ItemKeys, SharedStore, StoredEntry } from "./store";
 
 declare module "ioredis" {
@@ -45,7 +58,10 @@ export class RedisStore implements SharedStore {
   constructor(private readonly options: RedisStoreOptions) {
     const { target } = options;
     this.kind = target.kind;
-    this.client = target.kind === "redis" ? serverClient(target.url, options.timeoutMs) : clusterClient(target.urls, options.timeoutMs);
+    this.client =
+      target.kind === "redis"
+        ? serverClient(target.url, options.timeoutMs)
+        : clusterClient(target.urls, options.timeoutMs);
     this.client.defineCommand("workerlessRead", { numberOfKeys: 1, lua: READ, readOnly: true });
     this.client.defineCommand("workerlessClaim", { numberOfKeys: 3, lua: CLAIM });
     this.client.defineCommand("workerlessFill", { numberOfKeys: 3, lua: FILL });
@@ -72,7 +88,9 @@ export class RedisStore implements SharedStore {
 
   async fill(keys: ItemKeys, token: string, value: string, freshMs: number, graceMs: number): Promise<boolean> {
     await this.connected();
-    return parseWritten(await this.client.workerlessFill(...itemKeys(keys), ...fillArgs(token, value, freshMs, graceMs)));
+    return parseWritten(
+      await this.client.workerlessFill(...itemKeys(keys), ...fillArgs(token, value, freshMs, graceMs)),
+    );
   }
 
   async fail(keys: ItemKeys, token: string, failure: FailureRecord): Promise<boolean> {
@@ -129,7 +147,11 @@ export class RedisStore implements SharedStore {
         }),
       );
       const { timeoutMs } = this.options;
-      await withTimeout(this.firstConnection, timeoutMs, () => new StoreUnavailableError(`no connection to ${this.kind} within ${timeoutMs} ms`));
+      await withTimeout(
+        this.firstConnection,
+        timeoutMs,
+        () => new StoreUnavailableError(`no connection to ${this.kind} within ${timeoutMs} ms`),
+      );
       return;
     }
     throw new StoreUnavailableError(`${this.kind} connection is ${status}`);

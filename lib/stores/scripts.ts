@@ -103,7 +103,13 @@ function integer(reply: Reply): number {
   return number;
 }
 
-function entryOf(value: Reply, version: Reply, ageMs: Reply, freshForMs: Reply, staleForMs: Reply): StoredEntry | undefined {
+function entryOf(
+  value: Reply,
+  version: Reply,
+  ageMs: Reply,
+  freshForMs: Reply,
+  staleForMs: Reply,
+): StoredEntry | undefined {
   if (typeof version !== "string") return undefined;
   return {
     value: typeof value === "string" ? value : undefined,

@@ -1,6 +1,19 @@
 import "server-only";
 import { Redis } from "@upstash/redis";
-import { CLAIM, DELETE_ITEM, FAIL, failArgs, FILL, fillArgs, itemKeys, ms, parseClaim, parseRead, parseWritten, READ } from "./scripts";
+import {
+  CLAIM,
+  DELETE_ITEM,
+  FAIL,
+  failArgs,
+  FILL,
+  fillArgs,
+  itemKeys,
+  ms,
+  parseClaim,
+  parseRead,
+  parseWritten,
+  READ,
+} from "./scripts";
 import type { Claim, FailureRecord, ItemKeys, SharedStore, StoredEntry } from "./store";
 
 export type UpstashStoreOptions = {

@@ -11,7 +11,10 @@ export const runtime = "nodejs";
 export const maxDuration = 60;
 
 const plain = (text: string, status: number) =>
-  new Response(`${text}\n`, { status, headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" } });
+  new Response(`${text}\n`, {
+    status,
+    headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" },
+  });
 
 /** A fragment's result as JSON: its data when ready. */
 function fragmentJson(result: FragmentResult) {
@@ -39,5 +42,8 @@ export async function GET(request: Request, context: RouteContext<"/fragment/[na
     "server-timing": `cache;desc="${outcomeOf(result)}", lookup;desc="fragment lookup";dur=${result.ms}`,
   };
   if (wantsJson) return Response.json(fragmentJson(result), { status: STATUS[result.status], headers });
-  return new Response(fragmentHtml(result), { status: STATUS[result.status], headers: { ...headers, "content-type": "text/html; charset=utf-8" } });
+  return new Response(fragmentHtml(result), {
+    status: STATUS[result.status],
+    headers: { ...headers, "content-type": "text/html; charset=utf-8" },
+  });
 }

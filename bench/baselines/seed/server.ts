@@ -41,7 +41,11 @@ function main(): void {
       miss: () => performSlowExternalCall(urlTemplate, query),
     }).then(
       (result) => res.type("html").send(fragmentSnippet(query, result)),
-      (error: unknown) => res.status(502).type("text").send(error instanceof Error ? error.message : String(error)),
+      (error: unknown) =>
+        res
+          .status(502)
+          .type("text")
+          .send(error instanceof Error ? error.message : String(error)),
     );
   });
   app.listen(port, "127.0.0.1", () => console.info(`seed listening on ${port}`));

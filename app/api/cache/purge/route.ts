@@ -63,7 +63,8 @@ function describe(request: PurgeRequest): string {
 export async function POST(request: Request) {
   const auth = checkAdmin(request.headers.get("authorization"));
   if (auth === "disabled") return json({ error: "Not found" }, 404);
-  if (auth === "missing") return json({ error: "A bearer token is required" }, 401, { "www-authenticate": 'Bearer realm="cache"' });
+  if (auth === "missing")
+    return json({ error: "A bearer token is required" }, 401, { "www-authenticate": 'Bearer realm="cache"' });
   if (auth === "wrong") return json({ error: "Wrong token" }, 403);
 
   const asked = await readRequest(request);

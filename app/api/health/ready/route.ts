@@ -5,5 +5,8 @@ import { probeStore } from "@/lib/health";
 export async function GET() {
   await connection();
   const probe = await probeStore();
-  return Response.json({ ready: probe.ok, ...probe }, { status: probe.ok ? 200 : 503, headers: { "cache-control": "no-store" } });
+  return Response.json(
+    { ready: probe.ok, ...probe },
+    { status: probe.ok ? 200 : 503, headers: { "cache-control": "no-store" } },
+  );
 }
