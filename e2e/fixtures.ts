@@ -1,4 +1,4 @@
-import { test as base } from "@playwright/test";
+import { expect, test as base } from "@playwright/test";
 import { startApp, type AppOptions, type AppServer } from "../harness/app-server";
 import { startRedisStack, type RedisStack } from "../harness/redis-stack";
 import { startRedisTarget, type RedisTarget } from "../harness/redis-targets";
@@ -82,6 +82,17 @@ export function purgeCache(app: { url: string }, body: unknown, authorization?: 
     headers: { "content-type": "application/json", ...(authorization ? { authorization } : {}) },
     body: typeof body === "string" ? body : JSON.stringify(body),
   });
+}
+
+/**
+ * Waits until `app`'s shared store answers it (`/api/health/ready`). An instance is up before its Redis client
+ * has made its first round trip, which on a busy machine can take longer than REDIS_TIMEOUT_MS: a test that
+ * counts round trips, errors or leases from the first request on must start from an instance whose store answers.
+ */
+export async function storeAnswers(app: { url: string }): Promise<void> {
+  await expect
+    .poll(async () => (await fetch(`${app.url}/api/health/ready`)).status, { message: "the shared store answers" })
+    .toBe(200);
 }
 
 /** Waits until a value cached for 1 s (`CACHE_FRESH_SECONDS=1`) has gone stale: real time is the point. */

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { expect, SHARED_STORES, test } from "./fixtures";
+import { expect, SHARED_STORES, storeAnswers, test } from "./fixtures";
 
 /** Resident memory of a process, in MiB, as the kernel counts it. */
 function residentMiB(pid: number): number {
@@ -47,8 +47,7 @@ for (const storeKind of SHARED_STORES) {
       const apps = [await launch(env), await launch(env)];
       // Each instance's client is connected: a lookup on a store that does not answer yet loads alone, with no
       // lease, and then cannot record its failure for the fleet.
-      for (const app of apps)
-        await expect.poll(async () => (await fetch(`${app.url}/api/health/ready`)).status).toBe(200);
+      for (const app of apps) await storeAnswers(app);
       const first = await fetch(`${apps[0]!.url}/fragment/q`);
       expect(first.status, "the view that loaded it is served").toBe(200);
       expect(await first.text()).toContain("&quot;".repeat(700));
