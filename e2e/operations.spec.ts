@@ -1,4 +1,4 @@
-import { expect, test } from "./fixtures";
+import { expect, storeAnswers, test } from "./fixtures";
 
 const METRICS_TOKEN = "operations-metrics-token-0123456789";
 
@@ -74,6 +74,7 @@ test.describe("health detail", () => {
     redisStack,
   }) => {
     const app = await launch({ FRAGMENTS: "hd", METRICS_TOKEN });
+    await storeAnswers(app);
     const health = (authorization?: string) =>
       fetch(`${app.url}/api/health`, authorization ? { headers: { authorization } } : {});
     for (const authorization of [undefined, `Bearer ${METRICS_TOKEN}x`, `Basic ${METRICS_TOKEN}`]) {
