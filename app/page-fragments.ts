@@ -1,6 +1,7 @@
 import "server-only";
 import { getConfig } from "@/lib/config";
-import { fragmentsOf, type Fragment } from "@/lib/fragments";
+import { fragmentsOf, partOf, type Fragment, type Part } from "@/lib/fragments";
+import { inputOf, type ParamInput } from "@/lib/params";
 import { textSources } from "@/lib/text-sources";
 import { definedSources } from "@/sources";
 
@@ -14,9 +15,25 @@ let fragments: readonly Fragment[] | undefined;
 export function pageFragments(): readonly Fragment[] {
   if (!fragments) {
     const config = getConfig();
-    fragments = fragmentsOf(config.fragments ? textSources(config.fragments) : definedSources, config);
+    const placeholders = config.upstream.kind === "http" ? config.upstream.params : [];
+    fragments = fragmentsOf(config.fragments ? textSources(config.fragments, placeholders) : definedSources, config);
   }
   return fragments;
+}
+
+/** The page's parts for one request: each fragment with the parameters `search` (and route segments) give it. */
+export function pageParts(search: URLSearchParams, segments: ParamInput = {}): readonly Part[] {
+  const input = { ...inputOf(search), ...segments };
+  return pageFragments().map((fragment) => partOf(fragment, input, search));
+}
+
+/** A page's `searchParams` as a URL's: the same names and values, in their order. */
+export function searchOf(searchParams: Readonly<Record<string, string | string[] | undefined>>): URLSearchParams {
+  const search = new URLSearchParams();
+  for (const [name, value] of Object.entries(searchParams)) {
+    for (const item of Array.isArray(value) ? value : value === undefined ? [] : [value]) search.append(name, item);
+  }
+  return search;
 }
 
 /** The fragment of that name, if the page has one: nothing else is ever looked up. */
@@ -24,9 +41,9 @@ export function fragmentNamed(name: string): Fragment | undefined {
   return pageFragments().find((fragment) => fragment.name === name);
 }
 
-/** Whether some fragment carries `tag`. */
-export function isKnownTag(tag: string): boolean {
-  return pageFragments().some((fragment) => fragment.tags.includes(tag));
+/** Whether some fragment carries `tag`, or may: tags made from parameters are known only once asked. */
+export function mayCarryTag(tag: string): boolean {
+  return pageFragments().some(({ source }) => source.fixedTags === undefined || source.fixedTags.includes(tag));
 }
 
 /** The timeline's scale: the longest any fragment may hold the page. */

@@ -1,4 +1,5 @@
 import { isbot } from "isbot";
+import type { Metadata } from "next";
 import { headers } from "next/headers";
 import { connection } from "next/server";
 import { Suspense } from "react";
@@ -6,19 +7,36 @@ import { FragmentOutcome, StreamedFragment } from "./_components/fragment";
 import { lookUpOnce } from "./_components/fragment-data";
 import { Spinner } from "./_components/spinner";
 import { Timeline, TimelinePlaceholder, TimelineView } from "./_components/timeline";
-import { pageFragments } from "./page-fragments";
-import { shellResults } from "@/lib/fragments";
+import { pageParts, searchOf } from "./page-fragments";
+import { shellResults, type Part } from "@/lib/fragments";
 
 // Streaming needs the Node.js runtime; on Vercel a function may run this long (the fragment deadline plus
 // the background refresh that after() keeps alive).
 export const runtime = "nodejs";
 export const maxDuration = 60;
 
-export default async function Home() {
+/** The page's title says what was asked: the headings of the parts that took parameters. */
+export async function generateMetadata({ searchParams }: PageProps<"/">): Promise<Metadata> {
+  const asked = pageParts(searchOf(await searchParams)).filter((part) => part.fragment.params && part.params);
+  return { title: asked.length === 0 ? "Workerless" : `${asked.map((part) => part.title).join(" · ")} · Workerless` };
+}
+
+/** What a visitor uses to ask a part something else (a search box, links), whatever state its data is in. */
+function Controls({ part }: { part: Part }) {
+  const Render = part.fragment.source.controls;
+  if (!Render || !part.controls) return null;
+  return (
+    <div className="fragment-controls">
+      <Render {...part.controls} />
+    </div>
+  );
+}
+
+export default async function Home({ searchParams }: PageProps<"/">) {
   // Rendered per request: fragment data must never be baked in at build time.
   await connection();
-  const fragments = pageFragments();
-  const lookups = fragments.map((fragment) => lookUpOnce(fragment));
+  const parts = pageParts(searchOf(await searchParams));
+  const lookups = parts.map((part) => lookUpOnce(part));
   // Crawlers and link previewers read the HTML without running the scripts that move a streamed part into
   // place: they wait for every part's final result (each settles by its deadline, a stale value's refresh
   // too), so the page has no boundary at all.
@@ -36,8 +54,8 @@ export default async function Home() {
         streams into the same response the moment its data is ready, from a cache when it can.
       </p>
       <div className="fragments">
-        {fragments.map((fragment, index) => {
-          const { name, title } = fragment;
+        {parts.map((part, index) => {
+          const { name, title } = part;
           const answer = answers[index];
           // A polite live region, read whole: a screen reader hears the part's title and its data when the part
           // replaces its spinner. No aria-busy here: the swap replaces the section's content, never its attributes.
@@ -51,15 +69,16 @@ export default async function Home() {
               aria-atomic="true"
             >
               <h2 id={`fragment-${name}`}>{title}</h2>
+              <Controls part={part} />
               {answer ? (
                 <FragmentOutcome
-                  fragment={fragment}
+                  part={part}
                   result={answer}
                   refreshed={finalResults ? undefined : lookups[index]!.refreshed}
                 />
               ) : (
                 <Suspense fallback={<Spinner label={`Loading ${title}`} />}>
-                  <StreamedFragment fragment={fragment} />
+                  <StreamedFragment part={part} />
                 </Suspense>
               )}
             </section>
@@ -68,12 +87,12 @@ export default async function Home() {
       </div>
       {/* A stale part may still be replaced by its refresh: then the timeline waits for that too. */}
       {finalResults ||
-      (answered.length === fragments.length &&
+      (answered.length === parts.length &&
         answered.every((answer) => answer.status !== "ready" || answer.origin !== "stale")) ? (
         <TimelineView results={answered} />
       ) : (
         <Suspense fallback={<TimelinePlaceholder />}>
-          <Timeline fragments={fragments} />
+          <Timeline parts={parts} />
         </Suspense>
       )}
     </main>

@@ -27,6 +27,7 @@ const DEFAULTS: Config = {
   idleTimeoutMs: undefined,
   requestTimeoutMs: 10_000,
   upstreamTimeoutMs: 10_000,
+  upstreamMaxInFlight: 16,
   redisTimeoutMs: 300,
   redisCoolDownMs: 5000,
   cacheMaxEntries: 10_000,
@@ -66,6 +67,7 @@ describe("readConfig defaults", () => {
       CACHE_GRACE_SECONDS: " ",
       FRAGMENT_DEADLINE_MS: "",
       UPSTREAM_TIMEOUT_MS: "",
+      UPSTREAM_MAX_IN_FLIGHT: " ",
       REDIS_TIMEOUT_MS: "",
       REDIS_COOLDOWN_MS: "",
       CACHE_MAX_ENTRIES: "",
@@ -98,6 +100,7 @@ describe("readConfig numbers", () => {
       IDLE_TIMEOUT_MS: "20000",
       REQUEST_TIMEOUT_MS: "3000",
       UPSTREAM_TIMEOUT_MS: "2500",
+      UPSTREAM_MAX_IN_FLIGHT: "4",
       REDIS_TIMEOUT_MS: "50",
       REDIS_COOLDOWN_MS: "0",
       CACHE_MAX_ENTRIES: "7",
@@ -115,6 +118,7 @@ describe("readConfig numbers", () => {
       idleTimeoutMs: 20_000,
       requestTimeoutMs: 3000,
       upstreamTimeoutMs: 2500,
+      upstreamMaxInFlight: 4,
       redisTimeoutMs: 50,
       redisCoolDownMs: 0,
       cacheMaxEntries: 7,
@@ -129,6 +133,14 @@ describe("readConfig numbers", () => {
     expect(config.fragmentDeadlineMs).toBe(100);
   });
 
+  it("bounds the loads of one source in flight at once, UPSTREAM_MAX_IN_FLIGHT, to 1-10000, 16 by default", () => {
+    expect(readConfig({}).upstreamMaxInFlight).toBe(16);
+    expect(readConfig({ UPSTREAM_MAX_IN_FLIGHT: "1" }).upstreamMaxInFlight).toBe(1);
+    expect(readConfig({ UPSTREAM_MAX_IN_FLIGHT: "10000" }).upstreamMaxInFlight).toBe(10_000);
+    expect(configError({ UPSTREAM_MAX_IN_FLIGHT: "0" }).message).toMatch(/^UPSTREAM_MAX_IN_FLIGHT /);
+    expect(configError({ UPSTREAM_MAX_IN_FLIGHT: "10001" }).message).toMatch(/^UPSTREAM_MAX_IN_FLIGHT /);
+  });
+
   it("accepts a simulator delay of 0 ms", () => {
     expect(readConfig({ SLOW_API_MAX_MS: "0" }).upstream).toEqual({ kind: "simulator", maxMs: 0 });
   });
@@ -138,6 +150,7 @@ describe("readConfig numbers", () => {
       SLOW_API_MAX_MS: "600000",
       CACHE_FRESH_SECONDS: "31536000",
       REDIS_TIMEOUT_MS: "60000",
+      UPSTREAM_MAX_IN_FLIGHT: "10000",
       CACHE_MAX_ENTRIES: "10000000",
       CACHE_MAX_BYTES: String(2 ** 40),
       CACHE_MAX_VALUE_BYTES: String(512 * 1024 * 1024),
@@ -145,6 +158,7 @@ describe("readConfig numbers", () => {
     expect(config.upstream).toEqual({ kind: "simulator", maxMs: 600_000 });
     expect(config.cacheFreshSeconds).toBe(31_536_000);
     expect(config.redisTimeoutMs).toBe(60_000);
+    expect(config.upstreamMaxInFlight).toBe(10_000);
     expect(config.cacheMaxEntries).toBe(10_000_000);
     expect(config.cacheMaxBytes).toBe(2 ** 40);
     expect(config.cacheMaxValueBytes).toBe(512 * 1024 * 1024);
@@ -159,6 +173,7 @@ describe("readConfig numbers", () => {
     "IDLE_TIMEOUT_MS",
     "REQUEST_TIMEOUT_MS",
     "UPSTREAM_TIMEOUT_MS",
+    "UPSTREAM_MAX_IN_FLIGHT",
     "REDIS_TIMEOUT_MS",
     "REDIS_COOLDOWN_MS",
     "CACHE_MAX_ENTRIES",
@@ -186,6 +201,7 @@ describe("readConfig numbers", () => {
     ["IDLE_TIMEOUT_MS", "3600001"],
     ["REQUEST_TIMEOUT_MS", "600001"],
     ["UPSTREAM_TIMEOUT_MS", "600001"],
+    ["UPSTREAM_MAX_IN_FLIGHT", "10001"],
     ["REDIS_TIMEOUT_MS", "60001"],
     ["REDIS_COOLDOWN_MS", "600001"],
     ["CACHE_MAX_ENTRIES", "10000001"],
@@ -202,6 +218,7 @@ describe("readConfig numbers", () => {
     ["IDLE_TIMEOUT_MS", "0"],
     ["REQUEST_TIMEOUT_MS", "0"],
     ["UPSTREAM_TIMEOUT_MS", "0"],
+    ["UPSTREAM_MAX_IN_FLIGHT", "0"],
     ["REDIS_TIMEOUT_MS", "0"],
     ["CACHE_MAX_ENTRIES", "0"],
     ["CACHE_MAX_BYTES", "1023"],
@@ -394,8 +411,8 @@ describe("readConfig admin token", () => {
   });
 });
 
-/** The HTTP upstream with the default cap and redirect policy. */
-const http = (urlTemplate: string) => ({ kind: "http", urlTemplate });
+/** The HTTP upstream of a template, with the placeholders besides `{query}` it names. */
+const http = (urlTemplate: string, params: string[] = []) => ({ kind: "http", urlTemplate, params });
 
 describe("readConfig upstream", () => {
   it("caps the body at CACHE_MAX_VALUE_BYTES unless UPSTREAM_MAX_BYTES says otherwise", () => {
@@ -437,6 +454,27 @@ describe("readConfig upstream", () => {
   it("turns every placeholder back, in either case of percent-encoding", () => {
     const config = readConfig({ SLOW_API_URL: "https://api.example.com/%7bquery%7d/%7Bquery%7D" });
     expect(config.upstream).toEqual(http("https://api.example.com/{query}/{query}"));
+  });
+
+  it("makes every other placeholder a parameter, once each, in the order they first appear", () => {
+    const url = "https://api.example/{query}?city={city}&day={day_2}&again={city}";
+    expect(readConfig({ SLOW_API_URL: url }).upstream).toEqual(http(url, ["city", "day_2"]));
+  });
+
+  it("turns percent-encoded placeholders of any name back into placeholders", () => {
+    const config = readConfig({ SLOW_API_URL: "https://api.example/%7Bquery%7D?city=%7bcity%7D" });
+    expect(config.upstream).toEqual(http("https://api.example/{query}?city={city}", ["city"]));
+  });
+
+  it("leaves braces that do not hold a placeholder's name as they are, and makes no parameter of them", () => {
+    const url = "https://api.example/{query}?a={}&b={not-a-name}&c={1st}";
+    expect(readConfig({ SLOW_API_URL: url }).upstream).toEqual(http(url));
+  });
+
+  it("still requires {query} when the template has other placeholders", () => {
+    const error = configError({ SLOW_API_URL: "https://api.example/weather?city={city}" });
+    expect(error.message).toContain("SLOW_API_URL");
+    expect(error.message).toContain("{query}");
   });
 
   it("rejects a placeholder that only stands in the #fragment, which is never sent", () => {

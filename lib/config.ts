@@ -10,7 +10,17 @@ export type StoreConfig =
   | { kind: "redis-cluster"; urls: string[] };
 
 /** Where text fragments come from: the simulator (also the demo sources' latency cap), or one URL template. */
-export type UpstreamConfig = { kind: "simulator"; maxMs: number } | { kind: "http"; urlTemplate: string };
+export type UpstreamConfig =
+  | { kind: "simulator"; maxMs: number }
+  | {
+      kind: "http";
+      urlTemplate: string;
+      /** The template's placeholders besides `{query}`: each a required parameter of every text fragment. */
+      params: readonly string[];
+    };
+
+/** A placeholder in SLOW_API_URL: `{query}`, or any other name, which becomes a parameter. */
+export const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]{0,31})\}/g;
 
 /** How every HTTP call to an upstream is bounded (text fragments and `fetchJson` alike). */
 export type HttpLimits = {
@@ -38,7 +48,8 @@ const envSchema = z.object({
     .optional(),
   SLOW_API_URL: z
     .url({ protocol: /^https?$/ })
-    .transform((url) => url.replace(/%7Bquery%7D/gi, "{query}"))
+    // A URL parser may have percent-encoded the braces of the placeholders.
+    .transform((url) => url.replace(/%7B([A-Za-z_][A-Za-z0-9_]{0,31})%7D/gi, "{$1}"))
     .refine((url) => url.split("#")[0]!.includes("{query}"), "must contain {query} (before any #)")
     .optional(),
   SLOW_API_MAX_MS: integer(0, 600_000).default(3000),
@@ -64,6 +75,7 @@ const envSchema = z.object({
   IDLE_TIMEOUT_MS: integer(1, 3_600_000).optional(),
   REQUEST_TIMEOUT_MS: integer(1, 600_000).default(10_000),
   UPSTREAM_TIMEOUT_MS: integer(1, 600_000).default(10_000),
+  UPSTREAM_MAX_IN_FLIGHT: integer(1, 10_000).default(16),
   REDIS_TIMEOUT_MS: integer(1, 60_000).default(300),
   REDIS_COOLDOWN_MS: integer(0, 600_000).default(5000),
   CACHE_MAX_ENTRIES: integer(1, 10_000_000).default(10_000),
@@ -116,9 +128,14 @@ function pickStore(env: z.infer<typeof envSchema>): StoreConfig {
 }
 
 function upstreamOf(env: z.infer<typeof envSchema>): UpstreamConfig {
-  return env.SLOW_API_URL
-    ? { kind: "http", urlTemplate: env.SLOW_API_URL }
-    : { kind: "simulator", maxMs: env.SLOW_API_MAX_MS };
+  if (!env.SLOW_API_URL) return { kind: "simulator", maxMs: env.SLOW_API_MAX_MS };
+  // A placeholder after `#` is never sent, so it asks for no parameter.
+  const names = [...env.SLOW_API_URL.split("#")[0]!.matchAll(PLACEHOLDER)].map((match) => match[1]!);
+  return {
+    kind: "http",
+    urlTemplate: env.SLOW_API_URL,
+    params: [...new Set(names)].filter((name) => name !== "query"),
+  };
 }
 
 /**
@@ -158,6 +175,11 @@ const configSchema = envSchema.transform((env) => ({
   requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
   /** Budget for one upstream call; a slower call is abandoned and counts as a failure. */
   upstreamTimeoutMs: env.UPSTREAM_TIMEOUT_MS,
+  /**
+   * Most loads of one source under way at once in one instance, unless the source says otherwise: past it, a
+   * part with nothing cached answers "busy" at once, so a flood of distinct parameters cannot pile calls up.
+   */
+  upstreamMaxInFlight: env.UPSTREAM_MAX_IN_FLIGHT,
   /** Budget for one Redis round trip; a slower call is a miss. */
   redisTimeoutMs: env.REDIS_TIMEOUT_MS,
   /** How long Redis is skipped after repeated failures before one probe. */

@@ -1,5 +1,5 @@
 import { describe, it, expect } from "vitest";
-import { isFragmentName } from "./fragment-name";
+import { isFragmentName, isTag } from "./fragment-name";
 
 describe("isFragmentName accepts", () => {
   it.each(["a", "Z", "0", "_", "-", "news", "Weather_2024", "top-10", "A-Za-z0-9_-", "--", "__proto__", "constructor"])(
@@ -145,5 +145,25 @@ describe("isFragmentName", () => {
     } else {
       expect.unreachable("news is a valid fragment name");
     }
+  });
+});
+
+describe("isTag", () => {
+  it.each(["news", "product:42", "region/eu-west", "v1.2", "a", "A-Za-z0-9_.:/-", "x".repeat(128)])(
+    "accepts %j",
+    (tag) => {
+      expect(isTag(tag)).toBe(true);
+    },
+  );
+
+  it.each(["", "x".repeat(129), "a b", "@weather", "{x}", "a?b", "a#b", "a&b", "a=b", "a%2F", "café", "a\n", "a,b"])(
+    "refuses %j",
+    (tag) => {
+      expect(isTag(tag)).toBe(false);
+    },
+  );
+
+  it.each([undefined, null, 1, ["news"], new String("news")])("refuses the non-string %j", (value) => {
+    expect(isTag(value)).toBe(false);
   });
 });

@@ -1,12 +1,13 @@
 import "server-only";
 import type { Span } from "@opentelemetry/api";
-import { isLoadError, originalError, type Answer, type Policy } from "./cache";
+import { isBusyError, isLoadError, originalError, type Answer, type Policy } from "./cache";
 import { getConfig, type Config } from "./config";
 import type { Json } from "./json";
 import { describeError, logEvent } from "./log";
 import type { Origin, Outcome } from "./origin";
 import { getRuntime } from "./runtime";
-import { checkSources, type Source } from "./source";
+import { paramsKey, parseParams, ParamsError, type ParamInput, type Params, type ParamsSchema } from "./params";
+import { checkSources, type ControlsProps, type Source } from "./source";
 import { TimeoutError, withTimeout } from "./timeout";
 import { ATTRIBUTES, recordFailure, traceLookup } from "./tracing";
 
@@ -14,7 +15,11 @@ import { ATTRIBUTES, recordFailure, traceLookup } from "./tracing";
 export type FragmentResult =
   | { status: "ready"; name: string; data: Json; origin: Origin; ms: number }
   | { status: "pending"; name: string; ms: number }
-  | { status: "error"; name: string; ms: number };
+  | { status: "error"; name: string; ms: number }
+  /** Its source has its most loads under way here and nothing was cached: ask again after `retryAfterSeconds`. */
+  | { status: "busy"; name: string; ms: number; retryAfterSeconds: number }
+  /** The request's parameters were refused by the source's schema: nothing was looked up. */
+  | { status: "refused"; name: string; ms: number; message: string };
 
 /** How a result is named in the page, the timeline, headers and traces. */
 export function outcomeOf(result: FragmentResult): Outcome {
@@ -28,38 +33,112 @@ class FragmentDeadlineError extends TimeoutError {
 
 /**
  * One part of the page: a source with its policy and deadline decided once, against the configuration, when
- * the page's fragments are made. The cache takes the policy whole.
+ * the page's fragments are made. A request makes it a `Part` by giving it its parameters.
  */
 export type Fragment = {
   readonly name: string;
-  readonly title: string;
-  readonly tags: readonly string[];
-  /** The cache key: the name, and the version when it is not the first. */
+  /** The cache key of a fragment without parameters; the prefix of every key of one with them. */
   readonly key: string;
-  readonly load: Source["loadData"];
-  readonly render: Source["render"];
-  readonly policy: Policy;
+  readonly params: ParamsSchema | undefined;
+  readonly source: Source;
+  /** The policy of each of its keys, but for the tags, which its parameters may decide. */
+  readonly policy: Omit<Policy, "tags">;
   /** How long the page waits for it before showing "still working". */
   readonly deadlineMs: number;
 };
 
 /** The fragments of a page showing `sources`, in their order; a bad list throws a `SourceDefinitionError`. */
 export function fragmentsOf(sources: readonly Source[], config: Config = getConfig()): readonly Fragment[] {
-  return checkSources(sources).map(({ name, title, tags, key, loadData, render, settings }) => ({
+  return checkSources(sources).map((source) => {
+    const { name, key, params, settings } = source;
+    return {
+      name,
+      key,
+      params,
+      source,
+      policy: {
+        freshMs: (settings.freshSeconds ?? config.cacheFreshSeconds) * 1000,
+        graceMs: (settings.graceSeconds ?? config.cacheGraceSeconds) * 1000,
+        upstreamTimeoutMs: settings.upstreamTimeoutMs ?? config.upstreamTimeoutMs,
+        group: { name: key, maxInFlight: settings.maxInFlight ?? config.upstreamMaxInFlight },
+      },
+      deadlineMs: settings.deadlineMs ?? config.fragmentDeadlineMs,
+    };
+  });
+}
+
+/**
+ * The name every key of a fragment with parameters is indexed under, so a purge of the fragment reaches all
+ * its parameter sets. `@` cannot begin a tag a source declares.
+ */
+export function everyKeyOf(fragment: Fragment): string {
+  return `@${fragment.key}`;
+}
+
+/** A fragment as one request asks it: with its parameters checked, or refused. */
+export type Part = {
+  readonly fragment: Fragment;
+  readonly name: string;
+  /** The heading: made from the parameters, or the name when they were refused. */
+  readonly title: string;
+  /** The input the parameters came from (only the names the schema reads): what a retry sends again. */
+  readonly input: Readonly<Record<string, string | string[]>>;
+  /** What a visitor uses to ask something else, rendered once per request. */
+  readonly controls: ControlsProps<Params> | undefined;
+} & (
+  | {
+      readonly params: Params;
+      readonly key: string;
+      readonly tags: readonly string[];
+      readonly policy: Policy;
+      readonly load: (signal: AbortSignal) => Promise<Json>;
+      readonly refused?: undefined;
+      readonly broken?: undefined;
+    }
+  | { readonly refused: ParamsError; readonly params?: undefined; readonly broken?: undefined }
+  /** The source failed to make its key, tags or title from accepted parameters: its mistake, logged once. */
+  | { readonly broken: true; readonly refused?: undefined; readonly params?: undefined }
+);
+
+/**
+ * `fragment` with the parameters `input` gives it (search parameters, route segments, a purge body): asked,
+ * refused with a `ParamsError` that names the parameter, or broken when the source's own functions fail on
+ * accepted parameters (computed tags that break the rule, a title that throws, parameters JSON cannot carry).
+ * `search` is the page's own search parameters, handed to the source's controls.
+ */
+export function partOf(fragment: Fragment, input: ParamInput = {}, search = new URLSearchParams()): Part {
+  const { name, source } = fragment;
+  try {
+    const parsed = fragment.params ? parseParams(fragment.params, input) : { params: {}, input: {} };
+    if (!(parsed instanceof ParamsError)) return askedPart(fragment, parsed.params, parsed.input, search);
+    // The controls stay, so the visitor can correct what was refused: given the defaults, if there are any.
+    const defaults = parseParams(fragment.params!, {});
+    const controls =
+      source.controls && !(defaults instanceof ParamsError) ? { params: defaults.params, search } : undefined;
+    return { fragment, name, title: name, input: {}, controls, refused: parsed };
+  } catch (error) {
+    logEvent("error", "fragment_error", { key: name, error: describeError(error) });
+    return { fragment, name, title: name, input: {}, controls: undefined, broken: true };
+  }
+}
+
+function askedPart(fragment: Fragment, params: Params, input: Part["input"], search: URLSearchParams): Part {
+  const { name, source } = fragment;
+  const key = fragment.params ? paramsKey(source.key, params) : source.key;
+  const declared = source.tags(params);
+  const tags = fragment.params ? [...declared, everyKeyOf(fragment)] : declared;
+  return {
+    fragment,
     name,
-    title,
-    tags,
+    title: source.title(params),
+    input,
+    controls: source.controls && { params, search },
+    params,
     key,
-    load: loadData,
-    render,
-    policy: {
-      freshMs: (settings.freshSeconds ?? config.cacheFreshSeconds) * 1000,
-      graceMs: (settings.graceSeconds ?? config.cacheGraceSeconds) * 1000,
-      upstreamTimeoutMs: settings.upstreamTimeoutMs ?? config.upstreamTimeoutMs,
-      tags,
-    },
-    deadlineMs: settings.deadlineMs ?? config.fragmentDeadlineMs,
-  }));
+    tags,
+    policy: { ...fragment.policy, tags },
+    load: (signal) => source.loadData(params, signal),
+  };
 }
 
 /** A fragment lookup under way. None of its promises rejects: every failure is a result. */
@@ -74,13 +153,27 @@ export type FragmentLookup = {
   answeredOrWaiting: Promise<unknown>;
 };
 
-/** Starts looking up one fragment's data, through the cache, bounded by the fragment's deadline. */
-export function lookUp(fragment: Fragment): FragmentLookup {
+/** Starts looking up one part's data, through the cache, bounded by its deadline; a refused part at once. */
+export function lookUp(part: Part): FragmentLookup {
+  if (part.refused !== undefined) {
+    // One line per refused lookup, a warning: a visitor's mistake, not the app's. JSON escapes the message.
+    const { param, message } = part.refused;
+    logEvent("warn", "params_refused", { key: part.name, param: param ?? null, error: message });
+    const result = Promise.resolve<FragmentResult>({
+      status: "refused",
+      name: part.name,
+      ms: 0,
+      message: part.refused.message,
+    });
+    return { result, refreshed: noRefresh, final: result, answeredOrWaiting: result };
+  }
+  if (part.broken) {
+    const result = Promise.resolve<FragmentResult>({ status: "error", name: part.name, ms: 0 });
+    return { result, refreshed: noRefresh, final: result, answeredOrWaiting: result };
+  }
   let waiting!: () => void;
   const waitStarted = new Promise<void>((resolve) => (waiting = resolve));
-  const settled = traceLookup(fragment.name, getRuntime().shared?.kind ?? "memory", (span) =>
-    settle(fragment, span, waiting),
-  );
+  const settled = traceLookup(part.name, getRuntime().shared?.kind ?? "memory", (span) => settle(part, span, waiting));
   const result = settled.then((found) => found.result);
   const refreshed = settled.then((found) => found.refreshed);
   const final = settled.then(async (found) => (await found.refreshed) ?? found.result);
@@ -111,10 +204,14 @@ type Settled = { result: FragmentResult; refreshed: Promise<FragmentResult | und
 
 const noRefresh = Promise.resolve(undefined);
 
+/** A part whose parameters were accepted. */
+type Asked = Extract<Part, { refused?: undefined; broken?: undefined }>;
+
 /** The lookup itself, in `span`: a failure is recorded there and answered as an error result. */
-async function settle(fragment: Fragment, span: Span, onWaiting: () => void): Promise<Settled> {
+async function settle(part: Asked, span: Span, onWaiting: () => void): Promise<Settled> {
   const { cache } = getRuntime();
-  const { name, deadlineMs } = fragment;
+  const { name } = part;
+  const { deadlineMs } = part.fragment;
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
   const outcome = (result: FragmentResult) => {
@@ -123,7 +220,7 @@ async function settle(fragment: Fragment, span: Span, onWaiting: () => void): Pr
   };
   try {
     const lookup = await withTimeout(
-      cache.get(fragment.key, fragment.load, fragment.policy, { onWaiting }),
+      cache.get(part.key, part.load, part.policy, { onWaiting }),
       deadlineMs,
       () => new FragmentDeadlineError(`fragment "${name}" passed its ${deadlineMs} ms deadline`),
     );
@@ -146,6 +243,11 @@ async function settle(fragment: Fragment, span: Span, onWaiting: () => void): Pr
   } catch (error) {
     if (error instanceof FragmentDeadlineError)
       return { result: outcome({ status: "pending", name, ms: elapsed() }), refreshed: noRefresh };
+    // Refused at once, calling nothing: counted, never logged per view (a flood would fill the log).
+    if (isBusyError(error)) {
+      const retryAfterSeconds = Math.ceil(error.retryAfterMs / 1000);
+      return { result: outcome({ status: "busy", name, ms: elapsed(), retryAfterSeconds }), refreshed: noRefresh };
+    }
     // Load failures were logged once where they happened (a shared one on the instance that called);
     // anything else is logged here.
     if (!isLoadError(error)) logEvent("error", "fragment_error", { key: name, error: describeError(error) });

@@ -21,6 +21,11 @@ const COUNTERS: Array<[keyof Counters, string, string]> = [
     "Loads not attempted because the key is backing off after a failure, here or on another instance.",
   ],
   [
+    "busy",
+    "workerless_cache_busy_total",
+    "Lookups answered busy at once, with nothing cached: their source had its most loads under way here (UPSTREAM_MAX_IN_FLIGHT).",
+  ],
+  [
     "uncacheable",
     "workerless_cache_uncacheable_total",
     "Loaded values served but not cached for being over CACHE_MAX_VALUE_BYTES as JSON; their key backs off.",

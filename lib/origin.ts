@@ -4,5 +4,9 @@
  */
 export type Origin = "hit" | "stale" | "miss" | "shared" | "refreshed";
 
-/** How a fragment's lookup ended: where its value came from, still working at its deadline, or failed. */
-export type Outcome = Origin | "pending" | "error";
+/**
+ * How a fragment's lookup ended: where its value came from, still working at its deadline, failed, refused
+ * at once because its source had its most loads under way (busy), or never looked up because the request's
+ * parameters were refused.
+ */
+export type Outcome = Origin | "pending" | "error" | "busy" | "refused";

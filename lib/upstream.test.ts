@@ -30,22 +30,22 @@ describe("simulatedUpstream", () => {
   it("answers `result for <query>` within maxMs", async () => {
     const upstream = simulatedUpstream(20);
     const started = performance.now();
-    await expect(upstream("weather")).resolves.toBe("result for weather");
+    await expect(upstream("weather", {})).resolves.toBe("result for weather");
     // 20 ms at most, plus generous scheduling slack.
     expect(performance.now() - started).toBeLessThan(20 + 200);
   });
 
   it("passes the query through verbatim", async () => {
     const upstream = simulatedUpstream(0);
-    await expect(upstream("a b/ç?&=")).resolves.toBe("result for a b/ç?&=");
-    await expect(upstream("")).resolves.toBe("result for ");
+    await expect(upstream("a b/ç?&=", {})).resolves.toBe("result for a b/ç?&=");
+    await expect(upstream("", {})).resolves.toBe("result for ");
   });
 
   it("waits the longest delay, maxMs, when Math.random is just under 1", async () => {
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
     vi.spyOn(Math, "random").mockReturnValue(0.999_999);
     let answer: string | undefined;
-    const pending = simulatedUpstream(20)("q").then((value) => (answer = value));
+    const pending = simulatedUpstream(20)("q", {}).then((value) => (answer = value));
     await vi.advanceTimersByTimeAsync(19);
     expect(answer).toBeUndefined();
     await vi.advanceTimersByTimeAsync(1);
@@ -57,7 +57,7 @@ describe("simulatedUpstream", () => {
   it("answers at once when Math.random is 0", async () => {
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
     vi.spyOn(Math, "random").mockReturnValue(0);
-    const pending = simulatedUpstream(20)("q");
+    const pending = simulatedUpstream(20)("q", {});
     await vi.advanceTimersByTimeAsync(0);
     await expect(pending).resolves.toBe("result for q");
   });
@@ -65,7 +65,7 @@ describe("simulatedUpstream", () => {
   it("answers every call within maxMs whatever Math.random returns", async () => {
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
     const upstream = simulatedUpstream(20);
-    const answers = Promise.all(Array.from({ length: 200 }, (_, i) => upstream(`q${i}`)));
+    const answers = Promise.all(Array.from({ length: 200 }, (_, i) => upstream(`q${i}`, {})));
     await vi.advanceTimersByTimeAsync(20);
     const values = await answers;
     expect(values).toHaveLength(200);
@@ -77,7 +77,7 @@ describe("simulatedUpstream", () => {
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
     vi.spyOn(Math, "random").mockReturnValue(0.999_999);
     const controller = new AbortController();
-    const pending = simulatedUpstream(1000)("q", controller.signal);
+    const pending = simulatedUpstream(1000)("q", {}, controller.signal);
     const expectation = expect(pending).rejects.toBe("stop");
     await vi.advanceTimersByTimeAsync(10);
     expect(vi.getTimerCount()).toBe(1);
@@ -88,7 +88,7 @@ describe("simulatedUpstream", () => {
 
   it("rejects with an AbortError when aborted without a reason", async () => {
     const controller = new AbortController();
-    const pending = simulatedUpstream(10_000)("q", controller.signal);
+    const pending = simulatedUpstream(10_000)("q", {}, controller.signal);
     controller.abort();
     await expect(pending).rejects.toMatchObject({ name: "AbortError" });
   });
@@ -96,21 +96,21 @@ describe("simulatedUpstream", () => {
   it("rejects at once when the signal is already aborted", async () => {
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
     const reason = new Error("already gone");
-    await expect(simulatedUpstream(1000)("q", AbortSignal.abort(reason))).rejects.toBe(reason);
+    await expect(simulatedUpstream(1000)("q", {}, AbortSignal.abort(reason))).rejects.toBe(reason);
     expect(vi.getTimerCount()).toBe(0);
   });
 
   it("removes its abort listener once it has answered", async () => {
     const controller = new AbortController();
     const removed = vi.spyOn(controller.signal, "removeEventListener");
-    await expect(simulatedUpstream(0)("q", controller.signal)).resolves.toBe("result for q");
+    await expect(simulatedUpstream(0)("q", {}, controller.signal)).resolves.toBe("result for q");
     expect(removed).toHaveBeenCalledWith("abort", expect.any(Function));
     // A late abort is harmless.
     controller.abort();
   });
 
   it("works without a signal", async () => {
-    await expect(simulatedUpstream(1)("q")).resolves.toBe("result for q");
+    await expect(simulatedUpstream(1)("q", {})).resolves.toBe("result for q");
   });
 });
 
@@ -151,30 +151,58 @@ describe("httpUpstream against a local HTTP server", () => {
 
   it("GETs the template with {query} replaced by the URL-encoded query", async () => {
     handler = respond(200, "ok");
-    await upstreamAt(`${base}/find?q={query}`)("a b/ç");
+    await upstreamAt(`${base}/find?q={query}`)("a b/ç", {});
     expect(requests).toEqual([{ method: "GET", url: "/find?q=a%20b%2F%C3%A7" }]);
   });
 
   it("encodes characters that would otherwise change the URL's structure", async () => {
     handler = respond(200, "ok");
-    await upstreamAt(`${base}/find?q={query}&lang=en`)("x&lang=fr#frag?y=1");
+    await upstreamAt(`${base}/find?q={query}&lang=en`)("x&lang=fr#frag?y=1", {});
     expect(requests[0]?.url).toBe("/find?q=x%26lang%3Dfr%23frag%3Fy%3D1&lang=en");
   });
 
   it("can put the query in the path, and replaces every {query}", async () => {
     handler = respond(200, "ok");
-    await upstreamAt(`${base}/items/{query}?again={query}`)("../admin");
+    await upstreamAt(`${base}/items/{query}?again={query}`)("../admin", {});
     expect(requests[0]?.url).toBe("/items/..%2Fadmin?again=..%2Fadmin");
+  });
+
+  it("replaces each parameter's placeholder with its value, URL-encoded, wherever it stands", async () => {
+    handler = respond(200, "ok");
+    const upstream = upstreamAt(`${base}/weather/{city}?q={query}&day={day}&city={city}`);
+    await upstream("now", { city: "São Paulo/SP", day: "a&b=c#d?e+f%g" });
+    expect(requests[0]?.url).toBe(
+      "/weather/S%C3%A3o%20Paulo%2FSP?q=now&day=a%26b%3Dc%23d%3Fe%2Bf%25g&city=S%C3%A3o%20Paulo%2FSP",
+    );
+  });
+
+  it.each([
+    ["spaces", "a b", "a%20b"],
+    ["an ampersand", "a&b", "a%26b"],
+    ["a hash", "#top", "%23top"],
+    ["a slash", "../admin", "..%2Fadmin"],
+    ["unicode beyond the BMP", "日本😀", "%E6%97%A5%E6%9C%AC%F0%9F%98%80"],
+    ["a replacement pattern", "$&$1$$", "%24%26%241%24%24"],
+  ])("encodes %s in a parameter's value", async (_case, value, encoded) => {
+    handler = respond(200, "ok");
+    await upstreamAt(`${base}/?city={city}`)("q", { city: value });
+    expect(requests[0]?.url).toBe(`/?city=${encoded}`);
+  });
+
+  it("replaces in one pass: a value that looks like a placeholder stays text", async () => {
+    handler = respond(200, "ok");
+    await upstreamAt(`${base}/?q={query}&city={city}&day={day}`)("{city}", { city: "{query}", day: "{day}" });
+    expect(requests[0]?.url).toBe("/?q=%7Bcity%7D&city=%7Bquery%7D&day=%7Bday%7D");
   });
 
   it("returns a 200 body as text, decoded as UTF-8", async () => {
     handler = respond(200, "résultat ✓ 日本");
-    await expect(upstreamAt(`${base}/?q={query}`)("x")).resolves.toBe("résultat ✓ 日本");
+    await expect(upstreamAt(`${base}/?q={query}`)("x", {})).resolves.toBe("résultat ✓ 日本");
   });
 
   it.each([201, 203, 206, 299])("returns the body of any 2xx status (%i)", async (status) => {
     handler = respond(status, `body ${status}`);
-    await expect(upstreamAt(`${base}/?q={query}`)("x")).resolves.toBe(`body ${status}`);
+    await expect(upstreamAt(`${base}/?q={query}`)("x", {})).resolves.toBe(`body ${status}`);
   });
 
   it("returns an empty string for a 204", async () => {
@@ -182,13 +210,13 @@ describe("httpUpstream against a local HTTP server", () => {
       response.writeHead(204);
       response.end();
     };
-    await expect(upstreamAt(`${base}/?q={query}`)("x")).resolves.toBe("");
+    await expect(upstreamAt(`${base}/?q={query}`)("x", {})).resolves.toBe("");
   });
 
   it("returns a large body whole", async () => {
     const big = "0123456789".repeat(100_000);
     handler = respond(200, big);
-    await expect(upstreamAt(`${base}/?q={query}`)("x")).resolves.toBe(big);
+    await expect(upstreamAt(`${base}/?q={query}`)("x", {})).resolves.toBe(big);
   });
 
   describe("the size cap", () => {
@@ -209,14 +237,14 @@ describe("httpUpstream against a local HTTP server", () => {
 
     it.each(framings)("accepts a body of exactly maxBytes (%s)", async (_framing, answer) => {
       handler = answer("x".repeat(1000));
-      await expect(upstreamAt(`${base}/?q={query}`, { maxBytes: 1000 })("x")).resolves.toBe("x".repeat(1000));
+      await expect(upstreamAt(`${base}/?q={query}`, { maxBytes: 1000 })("x", {})).resolves.toBe("x".repeat(1000));
     });
 
     it.each(framings)(
       "fails on a body of maxBytes + 1 with an UpstreamTooLargeError naming the cap (%s)",
       async (_framing, answer) => {
         handler = answer("x".repeat(1001));
-        const error = await upstreamAt(`${base}/?q={query}`, { maxBytes: 1000 })("the query").catch(
+        const error = await upstreamAt(`${base}/?q={query}`, { maxBytes: 1000 })("the query", {}).catch(
           (caught: unknown) => caught,
         );
         expect(error).toBeInstanceOf(UpstreamTooLargeError);
@@ -230,8 +258,8 @@ describe("httpUpstream against a local HTTP server", () => {
 
     it.each(framings)("counts bytes, not characters (%s)", async (_framing, answer) => {
       handler = answer("日本"); // 6 bytes in UTF-8
-      await expect(upstreamAt(`${base}/?q={query}`, { maxBytes: 6 })("x")).resolves.toBe("日本");
-      await expect(upstreamAt(`${base}/?q={query}`, { maxBytes: 5 })("x")).rejects.toBeInstanceOf(
+      await expect(upstreamAt(`${base}/?q={query}`, { maxBytes: 6 })("x", {})).resolves.toBe("日本");
+      await expect(upstreamAt(`${base}/?q={query}`, { maxBytes: 5 })("x", {})).rejects.toBeInstanceOf(
         UpstreamTooLargeError,
       );
     });
@@ -255,7 +283,7 @@ describe("httpUpstream against a local HTTP server", () => {
         pump();
       };
       const started = performance.now();
-      await expect(upstreamAt(`${base}/?q={query}`)("x")).rejects.toBeInstanceOf(UpstreamTooLargeError);
+      await expect(upstreamAt(`${base}/?q={query}`)("x", {})).rejects.toBeInstanceOf(UpstreamTooLargeError);
       await connectionClosed;
       expect(performance.now() - started).toBeLessThan(2000);
       // The cap is 1 MiB; the rest is what socket buffers held when the client hung up.
@@ -271,7 +299,7 @@ describe("httpUpstream against a local HTTP server", () => {
         response.on("close", closed);
         // Never sends the body: a client that tried to read it would hang.
       };
-      const error = await upstreamAt(`${base}/?q={query}`)("x").catch((caught: unknown) => caught);
+      const error = await upstreamAt(`${base}/?q={query}`)("x", {}).catch((caught: unknown) => caught);
       expect(error).toBeInstanceOf(UpstreamTooLargeError);
       expect((error as Error).message).toContain(`over ${MiB} bytes`);
       await connectionClosed;
@@ -288,7 +316,7 @@ describe("httpUpstream against a local HTTP server", () => {
         });
         response.end(bomb);
       };
-      await expect(upstreamAt(`${base}/?q={query}`)("x")).rejects.toBeInstanceOf(UpstreamTooLargeError);
+      await expect(upstreamAt(`${base}/?q={query}`)("x", {})).rejects.toBeInstanceOf(UpstreamTooLargeError);
     });
 
     it("accepts a gzip body whose answer fits even when its wire length does not", async () => {
@@ -304,7 +332,7 @@ describe("httpUpstream against a local HTTP server", () => {
         });
         response.end(compressed);
       };
-      await expect(upstreamAt(`${base}/?q={query}`, { maxBytes: answer.length })("x")).resolves.toBe(answer);
+      await expect(upstreamAt(`${base}/?q={query}`, { maxBytes: answer.length })("x", {})).resolves.toBe(answer);
     });
   });
 
@@ -319,12 +347,12 @@ describe("httpUpstream against a local HTTP server", () => {
       }
       response.end();
     };
-    await expect(upstreamAt(`${base}/?q={query}`)("x")).resolves.toBe(text);
+    await expect(upstreamAt(`${base}/?q={query}`)("x", {})).resolves.toBe(text);
   });
 
   it.each([400, 404, 429, 500, 503])("throws an UpstreamError naming the status for %i", async (status) => {
     handler = respond(status, "error page");
-    const error = await upstreamAt(`${base}/?q={query}`)("the query").catch((caught: unknown) => caught);
+    const error = await upstreamAt(`${base}/?q={query}`)("the query", {}).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(UpstreamError);
     expect(error).toMatchObject({ name: "UpstreamError" });
     expect((error as UpstreamError).message).toContain(String(status));
@@ -333,7 +361,7 @@ describe("httpUpstream against a local HTTP server", () => {
 
   it("treats a 3xx without redirect target as a failure", async () => {
     handler = respond(304, "");
-    await expect(upstreamAt(`${base}/?q={query}`)("x")).rejects.toThrow(/304/);
+    await expect(upstreamAt(`${base}/?q={query}`)("x", {})).rejects.toThrow(/304/);
   });
 
   describe("redirects", () => {
@@ -351,7 +379,7 @@ describe("httpUpstream against a local HTTP server", () => {
       "refuses a %i by default, naming the location and the setting",
       async (status) => {
         handler = moved(status);
-        const error = await upstreamAt(`${base}/old?q={query}`)("the query").catch((caught: unknown) => caught);
+        const error = await upstreamAt(`${base}/old?q={query}`)("the query", {}).catch((caught: unknown) => caught);
         expect(error).toBeInstanceOf(UpstreamRedirectError);
         expect(error).toBeInstanceOf(UpstreamError);
         expect(error).toMatchObject({ name: "UpstreamRedirectError" });
@@ -366,7 +394,7 @@ describe("httpUpstream against a local HTTP server", () => {
 
     it.each([301, 302, 303, 307, 308])("follows a %i with followRedirects", async (status) => {
       handler = moved(status);
-      await expect(upstreamAt(`${base}/old?q={query}`, { followRedirects: true })("x")).resolves.toBe("moved here");
+      await expect(upstreamAt(`${base}/old?q={query}`, { followRedirects: true })("x", {})).resolves.toBe("moved here");
       expect(requests.map((request) => request.url)).toEqual(["/old?q=x", "/new?from=old"]);
     });
 
@@ -378,7 +406,7 @@ describe("httpUpstream against a local HTTP server", () => {
         } else respond(200, "x".repeat(101))(request, response);
       };
       const upstream = upstreamAt(`${base}/old?q={query}`, { followRedirects: true, maxBytes: 100 });
-      await expect(upstream("x")).rejects.toBeInstanceOf(UpstreamTooLargeError);
+      await expect(upstream("x", {})).rejects.toBeInstanceOf(UpstreamTooLargeError);
     });
 
     it("fails with an UpstreamError and a cause on a redirect loop", async () => {
@@ -386,7 +414,7 @@ describe("httpUpstream against a local HTTP server", () => {
         response.writeHead(302, { location: "/again" });
         response.end();
       };
-      const error = await upstreamAt(`${base}/?q={query}`, { followRedirects: true })("x").catch(
+      const error = await upstreamAt(`${base}/?q={query}`, { followRedirects: true })("x", {}).catch(
         (caught: unknown) => caught,
       );
       expect(error).toBeInstanceOf(UpstreamError);
@@ -399,7 +427,9 @@ describe("httpUpstream against a local HTTP server", () => {
 
   it("throws an UpstreamError with a cause when the connection is refused", async () => {
     const closedPort = await freePort();
-    const error = await upstreamAt(`http://127.0.0.1:${closedPort}/?q={query}`)("q").catch((caught: unknown) => caught);
+    const error = await upstreamAt(`http://127.0.0.1:${closedPort}/?q={query}`)("q", {}).catch(
+      (caught: unknown) => caught,
+    );
     expect(error).toBeInstanceOf(UpstreamError);
     expect((error as UpstreamError).message).toContain("unreachable");
     expect((error as UpstreamError).cause).toBeDefined();
@@ -409,7 +439,7 @@ describe("httpUpstream against a local HTTP server", () => {
     handler = (request) => {
       request.socket.destroy();
     };
-    await expect(upstreamAt(`${base}/?q={query}`)("x")).rejects.toBeInstanceOf(UpstreamError);
+    await expect(upstreamAt(`${base}/?q={query}`)("x", {})).rejects.toBeInstanceOf(UpstreamError);
   });
 
   it("aborts a request that is waiting for the answer, rejecting with the abort, not an UpstreamError", async () => {
@@ -417,7 +447,7 @@ describe("httpUpstream against a local HTTP server", () => {
     const requestArrived = new Promise<void>((resolve) => (arrived = resolve));
     handler = () => arrived(); // never answers
     const controller = new AbortController();
-    const pending = upstreamAt(`${base}/slow?q={query}`)("x", controller.signal);
+    const pending = upstreamAt(`${base}/slow?q={query}`)("x", {}, controller.signal);
     await requestArrived;
     controller.abort();
     const error = await pending.catch((caught: unknown) => caught);
@@ -431,7 +461,7 @@ describe("httpUpstream against a local HTTP server", () => {
     handler = () => arrived();
     const controller = new AbortController();
     const reason = new Error("budget spent");
-    const pending = upstreamAt(`${base}/slow?q={query}`)("x", controller.signal);
+    const pending = upstreamAt(`${base}/slow?q={query}`)("x", {}, controller.signal);
     await requestArrived;
     controller.abort(reason);
     await expect(pending).rejects.toBe(reason);
@@ -447,7 +477,7 @@ describe("httpUpstream against a local HTTP server", () => {
       // never ends
     };
     const controller = new AbortController();
-    const pending = upstreamAt(`${base}/stream?q={query}`)("x", controller.signal);
+    const pending = upstreamAt(`${base}/stream?q={query}`)("x", {}, controller.signal);
     await streaming;
     await new Promise((resolve) => setTimeout(resolve, 5));
     controller.abort();
@@ -467,7 +497,7 @@ describe("httpUpstream against a local HTTP server", () => {
     };
     const controller = new AbortController();
     const reason = new Error("budget spent");
-    const pending = upstreamAt(`${base}/stream?q={query}`)("x", controller.signal);
+    const pending = upstreamAt(`${base}/stream?q={query}`)("x", {}, controller.signal);
     await streaming;
     await new Promise((resolve) => setTimeout(resolve, 5));
     controller.abort(reason);
@@ -480,7 +510,7 @@ describe("httpUpstream against a local HTTP server", () => {
       response.writeHead(200, { "content-type": "text/plain", "content-length": "100" });
       response.write("only part of it", () => setTimeout(() => request.socket.destroy(), 5));
     };
-    const error = await upstreamAt(`${base}/?q={query}`)("the query").catch((caught: unknown) => caught);
+    const error = await upstreamAt(`${base}/?q={query}`)("the query", {}).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(UpstreamError);
     expect(error).toMatchObject({ name: "UpstreamError", message: 'upstream answer for "the query" broke off' });
     expect((error as UpstreamError).cause).toBeDefined();
@@ -488,7 +518,7 @@ describe("httpUpstream against a local HTTP server", () => {
 
   it("does not send a request when the signal is already aborted", async () => {
     handler = respond(200, "ok");
-    await expect(upstreamAt(`${base}/?q={query}`)("x", AbortSignal.abort())).rejects.toMatchObject({
+    await expect(upstreamAt(`${base}/?q={query}`)("x", {}, AbortSignal.abort())).rejects.toMatchObject({
       name: "AbortError",
     });
     expect(requests).toEqual([]);
@@ -497,11 +527,21 @@ describe("httpUpstream against a local HTTP server", () => {
   it("createUpstream picks the HTTP upstream for an http config", async () => {
     handler = respond(200, "from http");
     const upstream = createUpstream(
-      { kind: "http", urlTemplate: `${base}/api?q={query}` },
+      { kind: "http", urlTemplate: `${base}/api?q={query}`, params: [] },
       { maxBytes: MiB, followRedirects: false },
     );
-    await expect(upstream("z")).resolves.toBe("from http");
+    await expect(upstream("z", {})).resolves.toBe("from http");
     expect(requests).toEqual([{ method: "GET", url: "/api?q=z" }]);
+  });
+
+  it("createUpstream's HTTP upstream fills the template's other placeholders from the parameters", async () => {
+    handler = respond(200, "from http");
+    const upstream = createUpstream(
+      { kind: "http", urlTemplate: `${base}/api/{city}?q={query}`, params: ["city"] },
+      { maxBytes: MiB, followRedirects: false },
+    );
+    await expect(upstream("z", { city: "porto" })).resolves.toBe("from http");
+    expect(requests).toEqual([{ method: "GET", url: "/api/porto?q=z" }]);
   });
 
   it("createUpstream passes maxBytes and followRedirects to the HTTP upstream", async () => {
@@ -511,12 +551,12 @@ describe("httpUpstream against a local HTTP server", () => {
         response.end();
       } else respond(200, "0123456789")(request, response);
     };
-    const config = { kind: "http", urlTemplate: `${base}/old?q={query}` } as const;
-    await expect(createUpstream(config, { maxBytes: 10, followRedirects: true })("z")).resolves.toBe("0123456789");
-    await expect(createUpstream(config, { maxBytes: 9, followRedirects: true })("z")).rejects.toBeInstanceOf(
+    const config = { kind: "http", urlTemplate: `${base}/old?q={query}`, params: [] } as const;
+    await expect(createUpstream(config, { maxBytes: 10, followRedirects: true })("z", {})).resolves.toBe("0123456789");
+    await expect(createUpstream(config, { maxBytes: 9, followRedirects: true })("z", {})).rejects.toBeInstanceOf(
       UpstreamTooLargeError,
     );
-    await expect(createUpstream(config, { maxBytes: 10, followRedirects: false })("z")).rejects.toBeInstanceOf(
+    await expect(createUpstream(config, { maxBytes: 10, followRedirects: false })("z", {})).rejects.toBeInstanceOf(
       UpstreamRedirectError,
     );
   });
@@ -524,7 +564,7 @@ describe("httpUpstream against a local HTTP server", () => {
   it("createUpstream picks the simulator for a simulator config", async () => {
     handler = respond(200, "from http");
     const upstream = createUpstream({ kind: "simulator", maxMs: 0 }, { maxBytes: MiB, followRedirects: false });
-    await expect(upstream("z")).resolves.toBe("result for z");
+    await expect(upstream("z", {})).resolves.toBe("result for z");
     expect(requests).toEqual([]);
   });
 
@@ -533,10 +573,10 @@ describe("httpUpstream against a local HTTP server", () => {
     vi.spyOn(Math, "random").mockReturnValue(0.999_999);
     try {
       let answer: string | undefined;
-      const pending = createUpstream(
-        { kind: "simulator", maxMs: 50 },
-        { maxBytes: MiB, followRedirects: false },
-      )("z").then((value) => (answer = value));
+      const pending = createUpstream({ kind: "simulator", maxMs: 50 }, { maxBytes: MiB, followRedirects: false })(
+        "z",
+        {},
+      ).then((value) => (answer = value));
       await vi.advanceTimersByTimeAsync(49);
       expect(answer).toBeUndefined();
       await vi.advanceTimersByTimeAsync(1);

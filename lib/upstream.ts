@@ -1,5 +1,5 @@
 import "server-only";
-import { getConfig, type HttpLimits, type UpstreamConfig } from "./config";
+import { getConfig, PLACEHOLDER, type HttpLimits, type UpstreamConfig } from "./config";
 
 /** The slow external API answered with a failure, or could not be reached. */
 export class UpstreamError extends Error {
@@ -16,8 +16,12 @@ export class UpstreamRedirectError extends UpstreamError {
   override name = "UpstreamRedirectError";
 }
 
-/** Looks one query up in the slow external API and resolves with its text. */
-export type Upstream = (query: string, signal?: AbortSignal) => Promise<string>;
+/** Looks one query up in the slow external API, with the template's other parameters, and resolves with its text. */
+export type Upstream = (
+  query: string,
+  params: Readonly<Record<string, string>>,
+  signal?: AbortSignal,
+) => Promise<string>;
 
 function abortable(signal: AbortSignal | undefined, ms: number): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -41,7 +45,7 @@ export function simulatedLatency(minMs: number, maxMs: number, signal?: AbortSig
 
 /** A slow external API to try the app with: a random delay of 0 to `maxMs`, then `result for <query>`. */
 export function simulatedUpstream(maxMs: number): Upstream {
-  return async (query, signal) => {
+  return async (query, _params, signal) => {
     await simulatedLatency(0, maxMs, signal);
     return `result for ${query}`;
   };
@@ -67,14 +71,22 @@ export type FetchOptions = {
 
 /** Options of `httpUpstream`. */
 export type HttpUpstreamOptions = Omit<FetchOptions, "signal" | "label"> & {
-  /** URL of the API; every `{query}` is replaced by the URL-encoded query. */
+  /** URL of the API; every `{query}`, and every `{<name>}` of a parameter, is replaced by its value URL-encoded. */
   urlTemplate: string;
 };
 
-/** A real API: GET the template with `{query}` replaced by the URL-encoded query; a 2xx body is the result. */
+/**
+ * A real API: GET the template with each placeholder replaced by its value, URL-encoded, in one pass (a value
+ * that looks like a placeholder stays text); a 2xx body is the result.
+ */
 export function httpUpstream({ urlTemplate, ...limits }: HttpUpstreamOptions): Upstream {
-  return (query, signal) =>
-    fetchText(urlTemplate.replaceAll("{query}", encodeURIComponent(query)), { ...limits, signal, label: query });
+  return (query, params, signal) => {
+    const url = urlTemplate.replace(PLACEHOLDER, (placeholder, name: string) => {
+      const value = name === "query" ? query : params[name];
+      return value === undefined ? placeholder : encodeURIComponent(value);
+    });
+    return fetchText(url, { ...limits, signal, label: query });
+  };
 }
 
 /**

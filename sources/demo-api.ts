@@ -59,18 +59,126 @@ export type RawWeather = {
 
 const DAY_MS = 24 * HOUR_MS;
 
-/**
- * Lisbon's mild Atlantic climate: a daily mean near 11 °C in January and 22 °C in late July, coolest before
- * dawn and warmest mid-afternoon (the city runs on or near UTC).
- */
-function lisbonTemperature(at: Date): number {
-  const dayOfYear = (at.getTime() - Date.UTC(at.getUTCFullYear(), 0, 1)) / DAY_MS;
-  const seasonal = 16.5 + 5 * Math.cos(((dayOfYear - 205) / 365) * 2 * Math.PI);
-  return seasonal + 4 * Math.cos(((at.getUTCHours() - 15) / 24) * 2 * Math.PI);
+/** The cities the API knows, by the id a call names one with. */
+export const CITIES = ["lisbon", "porto", "madrid", "paris", "london"] as const;
+
+export type City = (typeof CITIES)[number];
+
+/** A city's weather, as a few numbers: enough for readings that look like its own. */
+type Climate = {
+  /** The year's mean daily temperature (°C), and how far the seasons move it either way (warmest late July). */
+  mean: number;
+  seasonal: number;
+  /** How far the hour moves it either way: coolest before dawn, warmest at 15:00 local time. */
+  daily: number;
+  /** Hours ahead of UTC (standard time): when the city's day comes round. */
+  utcOffset: number;
+  humidity: number;
+  windKph: number;
+  windDir: string;
+  /** The chance that a call finds the sky cloudy. */
+  cloudiness: number;
+};
+
+const PLACES: Record<City, { location: RawWeather["location"]; climate: Climate }> = {
+  // Mild and Atlantic: a daily mean near 11 °C in January and 22 °C in late July.
+  lisbon: {
+    location: { name: "Lisbon", region: "Lisboa", country: "Portugal", lat: 38.72, lon: -9.14, tz_id: "Europe/Lisbon" },
+    climate: {
+      mean: 16.5,
+      seasonal: 5,
+      daily: 4,
+      utcOffset: 0,
+      humidity: 68,
+      windKph: 14,
+      windDir: "NNW",
+      cloudiness: 0.3,
+    },
+  },
+  // Cooler and damper up the coast.
+  porto: {
+    location: { name: "Porto", region: "Porto", country: "Portugal", lat: 41.15, lon: -8.61, tz_id: "Europe/Lisbon" },
+    climate: {
+      mean: 15,
+      seasonal: 4.5,
+      daily: 4,
+      utcOffset: 0,
+      humidity: 76,
+      windKph: 12,
+      windDir: "NW",
+      cloudiness: 0.4,
+    },
+  },
+  // Inland and high: cold winter nights, hot dry summer afternoons.
+  madrid: {
+    location: { name: "Madrid", region: "Madrid", country: "Spain", lat: 40.42, lon: -3.7, tz_id: "Europe/Madrid" },
+    climate: {
+      mean: 15.5,
+      seasonal: 9.5,
+      daily: 5.5,
+      utcOffset: 1,
+      humidity: 52,
+      windKph: 10,
+      windDir: "NE",
+      cloudiness: 0.2,
+    },
+  },
+  paris: {
+    location: {
+      name: "Paris",
+      region: "Île-de-France",
+      country: "France",
+      lat: 48.86,
+      lon: 2.35,
+      tz_id: "Europe/Paris",
+    },
+    climate: {
+      mean: 12.5,
+      seasonal: 7.5,
+      daily: 4,
+      utcOffset: 1,
+      humidity: 72,
+      windKph: 13,
+      windDir: "SW",
+      cloudiness: 0.5,
+    },
+  },
+  london: {
+    location: {
+      name: "London",
+      region: "City of London, Greater London",
+      country: "United Kingdom",
+      lat: 51.51,
+      lon: -0.13,
+      tz_id: "Europe/London",
+    },
+    climate: {
+      mean: 11.5,
+      seasonal: 6.5,
+      daily: 4,
+      utcOffset: 0,
+      humidity: 75,
+      windKph: 16,
+      windDir: "WSW",
+      cloudiness: 0.55,
+    },
+  },
+};
+
+/** The hour on the city's clock (0–23), from its standard offset. */
+function localHour(at: Date, climate: Climate): number {
+  return (at.getUTCHours() + climate.utcOffset + 24) % 24;
 }
 
-function condition(at: Date, cloudy: boolean): { is_day: 0 | 1; condition: RawCondition } {
-  const day = at.getUTCHours() >= 7 && at.getUTCHours() < 19;
+function temperatureAt(at: Date, climate: Climate): number {
+  const dayOfYear = (at.getTime() - Date.UTC(at.getUTCFullYear(), 0, 1)) / DAY_MS;
+  const seasonal = climate.mean + climate.seasonal * Math.cos(((dayOfYear - 205) / 365) * 2 * Math.PI);
+  return seasonal + climate.daily * Math.cos(((localHour(at, climate) - 15) / 24) * 2 * Math.PI);
+}
+
+function condition(at: Date, climate: Climate, cloudy: boolean): { is_day: 0 | 1; condition: RawCondition } {
+  const hour = localHour(at, climate);
+  const day = hour >= 7 && hour < 19;
   const [text, code, icon] = cloudy ? ["Partly cloudy", 1003, 116] : [day ? "Sunny" : "Clear", 1000, 113];
   return {
     is_day: day ? 1 : 0,
@@ -78,32 +186,33 @@ function condition(at: Date, cloudy: boolean): { is_day: 0 | 1; condition: RawCo
   };
 }
 
-/** Current weather and the next six hours in Lisbon; 0.3–1.5 s. */
-export async function fetchLisbonWeather(signal: AbortSignal): Promise<RawWeather> {
+/** Current weather and the next six hours in `city`; 0.3–1.5 s. */
+export async function fetchWeather(city: City, signal: AbortSignal): Promise<RawWeather> {
   await latency(300, 1500, signal);
+  const { location, climate } = PLACES[city];
   const now = new Date();
-  const cloudy = Math.random() < 0.3;
-  const temperature = round(drift(lisbonTemperature(now), 1), 1);
+  const cloudy = Math.random() < climate.cloudiness;
+  const temperature = round(drift(temperatureAt(now, climate), 1), 1);
   const nextHour = Math.floor(now.getTime() / HOUR_MS + 1) * HOUR_MS;
   return {
-    location: { name: "Lisbon", region: "Lisboa", country: "Portugal", lat: 38.72, lon: -9.14, tz_id: "Europe/Lisbon" },
+    location,
     current: {
       last_updated: now.toISOString(),
       temp_c: temperature,
       feelslike_c: round(temperature - 0.8, 1),
-      humidity: Math.round(drift(68, 6)),
-      wind_kph: round(drift(14, 3), 1),
-      wind_dir: "NNW",
-      ...condition(now, cloudy),
+      humidity: Math.round(drift(climate.humidity, 6)),
+      wind_kph: round(drift(climate.windKph, 3), 1),
+      wind_dir: climate.windDir,
+      ...condition(now, climate, cloudy),
     },
     forecast: {
       hourly: Array.from({ length: 6 }, (_, index) => {
         const at = new Date(nextHour + index * HOUR_MS);
         return {
           time: at.toISOString(),
-          temp_c: round(drift(lisbonTemperature(at), 0.5), 1),
+          temp_c: round(drift(temperatureAt(at, climate), 0.5), 1),
           chance_of_rain: Math.round(drift(cloudy ? 25 : 5, 5)),
-          ...condition(at, cloudy && index < 3),
+          ...condition(at, climate, cloudy && index < 3),
         };
       }),
     },
@@ -269,11 +378,49 @@ const SEARCH_RESULTS = [
   },
 ];
 
-/** About 1.2 million results and the first three; 1–3 s. */
-export async function fetchSearch(signal: AbortSignal): Promise<RawSearch> {
+/** FNV-1a over the query's UTF-16 code units: a query gets about the same count on every call and every instance. */
+function hash(text: string): number {
+  let value = 0x811c9dc5;
+  for (let index = 0; index < text.length; index++) value = Math.imul(value ^ text.charCodeAt(index), 0x01000193);
+  return value >>> 0;
+}
+
+/**
+ * What the engine finds for `q`: the hand-written results for the demo's own query, nothing for a query with
+ * the word "nothing" (so the empty state can be seen), and for any other three results made from it.
+ */
+function find(q: string): { total: number; results: ReadonlyArray<{ title: string; link: string; snippet: string }> } {
+  if (q === SEARCH_QUERY) return { total: 1_230_000, results: SEARCH_RESULTS };
+  if (/\bnothing\b/i.test(q)) return { total: 0, results: [] };
+  const path = encodeURIComponent(q);
+  return {
+    total: 1_000 + (hash(q.toLowerCase()) % 2_000_000),
+    results: [
+      {
+        title: `${q}: a practical guide`,
+        link: `https://developer.example.com/guides/${path}`,
+        snippet: `Everything you need to know about ${q}, from the first steps to the details that matter in production.`,
+      },
+      {
+        title: `Questions tagged “${q}”`,
+        link: `https://forum.example.org/questions/tagged/${path}`,
+        snippet: `Answers from people who have worked with ${q}, sorted by votes.`,
+      },
+      {
+        title: `${q} - Example Encyclopedia`,
+        link: `https://encyclopedia.example.org/wiki/${path}`,
+        snippet: `An overview of ${q}: its history, how it works, and where to read more.`,
+      },
+    ],
+  };
+}
+
+/** The count of results for `q` and the first three; 1–3 s. */
+export async function fetchSearch(q: string, signal: AbortSignal): Promise<RawSearch> {
   const started = Date.now();
   await latency(1000, 3000, signal);
   const took = (Date.now() - started) / 1000;
+  const { total, results } = find(q);
   return {
     search_metadata: {
       id: `search-${started.toString(36)}`,
@@ -281,9 +428,9 @@ export async function fetchSearch(signal: AbortSignal): Promise<RawSearch> {
       created_at: new Date().toISOString(),
       total_time_taken: round(took, 2),
     },
-    search_parameters: { q: SEARCH_QUERY, hl: "en", num: SEARCH_RESULTS.length },
-    search_information: { total_results: Math.round(drift(1_230_000, 25_000)), time_taken_displayed: round(took, 2) },
-    organic_results: SEARCH_RESULTS.map((result, index) => ({
+    search_parameters: { q, hl: "en", num: results.length },
+    search_information: { total_results: Math.round(drift(total, total / 50)), time_taken_displayed: round(took, 2) },
+    organic_results: results.map((result, index) => ({
       position: index + 1,
       ...result,
       displayed_link: result.link.replace(/^https:\/\//, "").replaceAll("/", " › "),

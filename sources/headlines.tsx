@@ -53,7 +53,7 @@ export function HeadlinesView({ data }: { data: Headlines }) {
 export const headlines = defineSource({
   name: "headlines",
   title: "Headlines",
-  load: fetchHeadlines,
+  load: ({ signal }) => fetchHeadlines(signal),
   schema: headlinesSchema,
   render: HeadlinesView,
   freshSeconds: 120,

@@ -67,7 +67,7 @@ export function RatesView({ data }: { data: Rates }) {
 export const rates = defineSource({
   name: "rates",
   title: "Exchange rates (EUR)",
-  load: fetchEuroRates,
+  load: ({ signal }) => fetchEuroRates(signal),
   schema: ratesSchema,
   render: RatesView,
   freshSeconds: 30,

@@ -1,6 +1,24 @@
 import { z } from "zod";
-import { defineSource } from "@/lib/source";
+import { type ControlsProps, defineSource } from "@/lib/source";
 import { fetchSearch, SEARCH_QUERY } from "./demo-api";
+
+/** The longest query taken: the box stops there, and the schema refuses longer from a hand-made URL. */
+const QUERY_MAX_CHARS = 100;
+
+/** `?q=…`: the demo's own query when absent, or empty as an empty box submits it; blank or too long is refused. */
+const queryParams = z.object({
+  q: z.preprocess(
+    (value) => (value === "" ? undefined : value),
+    z
+      .string()
+      .trim()
+      .min(1, "must not be blank")
+      .max(QUERY_MAX_CHARS, `must be at most ${QUERY_MAX_CHARS} characters`)
+      .default(SEARCH_QUERY),
+  ),
+});
+
+type QueryParams = z.output<typeof queryParams>;
 
 /** Checks the search API's answer and keeps the count and each result's title, snippet and link. */
 export const searchSchema = z
@@ -50,13 +68,35 @@ export function SearchView({ data }: { data: Search }) {
   );
 }
 
+/**
+ * A search box that submits to the page itself: a GET form, so it works without JavaScript. Every other
+ * parameter of the page rides along hidden, so the other parts (the weather's `city`) stay as they were.
+ */
+function SearchControls({ params, search }: ControlsProps<QueryParams>) {
+  const kept = [...search].filter(([name]) => name !== "q");
+  return (
+    <form role="search" method="get" action="/" className="search-form">
+      {kept.map(([name, value], index) => (
+        <input key={`${index}:${name}`} type="hidden" name={name} value={value} />
+      ))}
+      <label className="search-field">
+        <span className="search-label">Search the web</span>
+        <input type="search" name="q" maxLength={QUERY_MAX_CHARS} defaultValue={params.q} />
+      </label>
+      <button type="submit">Search</button>
+    </form>
+  );
+}
+
 /** The slowest API: results hold for five minutes, and stale ones are shown for fifteen more. */
 export const search = defineSource({
   name: "search",
-  title: `Search: ${SEARCH_QUERY}`,
-  load: fetchSearch,
+  params: queryParams,
+  title: ({ q }) => `Search: ${q}`,
+  load: ({ params, signal }) => fetchSearch(params.q, signal),
   schema: searchSchema,
   render: SearchView,
+  controls: SearchControls,
   freshSeconds: 300,
   graceSeconds: 900,
   tags: ["news"],

@@ -8,18 +8,18 @@ import { noticeText } from "./fragment-notice";
  */
 export function fragmentHtml(result: FragmentResult): string {
   const name = escapeHtml(result.name);
-  switch (result.status) {
-    case "ready": {
-      const { data } = result;
-      const body =
-        typeof data === "string"
-          ? `<p class="fragment-value">${escapeHtml(data)}</p>`
-          : `<pre class="fragment-value">${escapeHtml(JSON.stringify(data, null, 2))}</pre>`;
-      return `<div data-fragment="${name}" data-origin="${result.origin}">${body}</div>\n`;
-    }
-    case "pending":
-      return `<div data-fragment="${name}"><p class="fragment-pending" role="status">${noticeText("pending", name)}</p></div>\n`;
-    case "error":
-      return `<div data-fragment="${name}"><p class="fragment-alert" role="alert">${noticeText("error", name)}</p></div>\n`;
+  if (result.status === "ready") {
+    const { data } = result;
+    const body =
+      typeof data === "string"
+        ? `<p class="fragment-value">${escapeHtml(data)}</p>`
+        : `<pre class="fragment-value">${escapeHtml(JSON.stringify(data, null, 2))}</pre>`;
+    return `<div data-fragment="${name}" data-origin="${result.origin}">${body}</div>\n`;
   }
+  const notice = escapeHtml(noticeText(result));
+  const quiet = result.status === "pending" || result.status === "busy";
+  const paragraph = quiet
+    ? `<p class="fragment-${result.status}" role="status">${notice}</p>`
+    : `<p class="fragment-alert" role="alert">${notice}</p>`;
+  return `<div data-fragment="${name}">${paragraph}</div>\n`;
 }

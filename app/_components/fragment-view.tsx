@@ -1,5 +1,5 @@
 import "server-only";
-import { outcomeOf, type Fragment, type FragmentResult } from "@/lib/fragments";
+import { outcomeOf, type FragmentResult, type Part } from "@/lib/fragments";
 import type { Outcome } from "@/lib/origin";
 import { FragmentNotice } from "./fragment-notice";
 
@@ -12,22 +12,24 @@ export const OUTCOME_LABELS = {
   refreshed: "refreshed while you waited",
   pending: "timed out, still working",
   error: "error",
+  busy: "busy, not looked up",
+  refused: "parameters refused, not looked up",
 } as const satisfies Record<Outcome, string>;
 
-/** One fragment's content for each of its states: for data, what its source renders. */
-export function FragmentView({ fragment, result }: { fragment: Fragment; result: FragmentResult }) {
+/** One part's content for each of its states: for data, what its source renders. */
+export function FragmentView({ part, result }: { part: Part; result: FragmentResult }) {
   const meta = (
     <p className="fragment-meta">{`${OUTCOME_LABELS[outcomeOf(result)]} · ${result.ms} ms on the server`}</p>
   );
   switch (result.status) {
     case "ready": {
-      const Render = fragment.render;
+      const Render = part.fragment.source.render;
       // Without JavaScript a streamed part stays where React sent it, at the end of the page, away from its
       // section's heading: public/noscript.css shows its title there (the other states name their part already).
       return (
         <>
           <p className="fragment-origin" hidden>
-            {fragment.title}
+            {part.title}
           </p>
           <div className="fragment-value" data-origin={result.origin}>
             <Render data={result.data} />
@@ -36,11 +38,10 @@ export function FragmentView({ fragment, result }: { fragment: Fragment; result:
         </>
       );
     }
-    case "pending":
-    case "error":
+    default:
       return (
         <>
-          <FragmentNotice status={result.status} name={result.name} />
+          <FragmentNotice result={result} />
           {meta}
         </>
       );

@@ -1,51 +1,53 @@
 import { Suspense } from "react";
-import type { Fragment, FragmentResult } from "@/lib/fragments";
+import type { FragmentResult, Part } from "@/lib/fragments";
 import { lookUpOnce } from "./fragment-data";
 import { FragmentView } from "./fragment-view";
 import { RetryableFragment } from "./retryable-fragment";
 
 /** One part of the page: suspends until its data is ready, or until its deadline passes. */
-export async function StreamedFragment({ fragment }: { fragment: Fragment }) {
-  const lookup = lookUpOnce(fragment);
-  return <FragmentOutcome fragment={fragment} result={await lookup.result} refreshed={lookup.refreshed} />;
+export async function StreamedFragment({ part }: { part: Part }) {
+  const lookup = lookUpOnce(part);
+  return <FragmentOutcome part={part} result={await lookup.result} refreshed={lookup.refreshed} />;
 }
 
 /**
- * A part whose lookup is over: its data, or the notice with a retry control. A stale value shows at once
- * and, when `refreshed` brings the fresh one before the deadline, is replaced by it in the same response.
+ * A part whose lookup is over: its data, or the notice with a retry control (none when its parameters were
+ * refused: asking again would be refused again). A stale value shows at once and, when `refreshed` brings
+ * the fresh one before the deadline, is replaced by it in the same response.
  */
 export function FragmentOutcome({
-  fragment,
+  part,
   result,
   refreshed,
 }: {
-  fragment: Fragment;
+  part: Part;
   result: FragmentResult;
   refreshed?: Promise<FragmentResult | undefined>;
 }) {
+  if (result.status === "refused") return <FragmentView part={part} result={result} />;
   if (result.status !== "ready") {
     return (
-      <RetryableFragment name={fragment.name} ready={false}>
-        <FragmentView fragment={fragment} result={result} />
+      <RetryableFragment name={part.name} input={part.input} ready={false}>
+        <FragmentView part={part} result={result} />
       </RetryableFragment>
     );
   }
-  if (result.origin !== "stale" || !refreshed) return <FragmentView fragment={fragment} result={result} />;
+  if (result.origin !== "stale" || !refreshed) return <FragmentView part={part} result={result} />;
   return (
-    <Suspense fallback={<FragmentView fragment={fragment} result={result} />}>
-      <Refreshed fragment={fragment} stale={result} refreshed={refreshed} />
+    <Suspense fallback={<FragmentView part={part} result={result} />}>
+      <Refreshed part={part} stale={result} refreshed={refreshed} />
     </Suspense>
   );
 }
 
 async function Refreshed({
-  fragment,
+  part,
   stale,
   refreshed,
 }: {
-  fragment: Fragment;
+  part: Part;
   stale: FragmentResult;
   refreshed: Promise<FragmentResult | undefined>;
 }) {
-  return <FragmentView fragment={fragment} result={(await refreshed) ?? stale} />;
+  return <FragmentView part={part} result={(await refreshed) ?? stale} />;
 }

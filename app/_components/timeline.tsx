@@ -1,4 +1,4 @@
-import { outcomeOf, type Fragment, type FragmentResult } from "@/lib/fragments";
+import { outcomeOf, type FragmentResult, type Part } from "@/lib/fragments";
 import { longestDeadlineMs } from "../page-fragments";
 import { lookUpOnce } from "./fragment-data";
 import { OUTCOME_LABELS } from "./fragment-view";
@@ -7,8 +7,8 @@ import { OUTCOME_LABELS } from "./fragment-view";
  * When each fragment was ready, relative to the shell (which left at 0 ms), drawn as bars. It streams in
  * after the last fragment, from the same lookups the fragments rendered.
  */
-export async function Timeline({ fragments }: { fragments: readonly Fragment[] }) {
-  return <TimelineView results={await Promise.all(fragments.map((fragment) => lookUpOnce(fragment).final))} />;
+export async function Timeline({ parts }: { parts: readonly Part[] }) {
+  return <TimelineView results={await Promise.all(parts.map((part) => lookUpOnce(part).final))} />;
 }
 
 /** A bar's share of the track, in percent: at least a sliver, so a 2 ms cache hit still shows. */

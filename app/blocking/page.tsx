@@ -1,17 +1,17 @@
 import { connection } from "next/server";
 import { FragmentView } from "../_components/fragment-view";
-import { pageFragments } from "../page-fragments";
+import { pageParts, searchOf } from "../page-fragments";
 import { lookUp } from "@/lib/fragments";
 
 /**
- * The contrast to `/`: the same fragments, awaited before anything is rendered, as a page without
- * Suspense does. No byte leaves until the slowest fragment is ready (the benchmark's "blocking").
+ * The contrast to `/`: the same parts, with the same parameters, awaited before anything is rendered, as a
+ * page without Suspense does. No byte leaves until the slowest part is ready (the benchmark's "blocking").
  */
-export default async function Blocking() {
+export default async function Blocking({ searchParams }: PageProps<"/blocking">) {
   // Rendered per request: fragment data must never be baked in at build time.
   await connection();
-  const fragments = pageFragments();
-  const results = await Promise.all(fragments.map((fragment) => lookUp(fragment).result));
+  const parts = pageParts(searchOf(await searchParams));
+  const results = await Promise.all(parts.map((part) => lookUp(part).result));
   return (
     <main>
       <h1>Workerless, blocking</h1>
@@ -28,8 +28,8 @@ export default async function Blocking() {
             data-fragment={result.name}
             aria-labelledby={`fragment-${result.name}`}
           >
-            <h2 id={`fragment-${result.name}`}>{fragments[index]!.title}</h2>
-            <FragmentView fragment={fragments[index]!} result={result} />
+            <h2 id={`fragment-${result.name}`}>{parts[index]!.title}</h2>
+            <FragmentView part={parts[index]!} result={result} />
           </section>
         ))}
       </div>

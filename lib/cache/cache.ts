@@ -6,6 +6,7 @@ import { keyLayout, type KeyLayout } from "../stores/keys";
 import type { MemoryStore } from "../stores/memory";
 import type { CacheEntry } from "../stores/store";
 import { Backoff } from "./backoff";
+import { isBusyError } from "./errors";
 import { countInto, emptyStats, logLoads, type CacheEvent, type CacheListener, type CacheStats } from "./events";
 import { Loads, type FirstResult, type Load } from "./loads";
 import type { Loader, Policy } from "./policy";
@@ -36,7 +37,7 @@ export type CacheOptions = {
   local: MemoryStore;
   /** The store shared by every instance; without it the local tier is the only one. */
   shared?: GuardedStore;
-  /** Prefix of every key this cache writes. @default the current namespace, `workerless:v3` */
+  /** Prefix of every key this cache writes. @default the current namespace, `workerless:v4` */
   namespace?: string;
   /**
    * With a shared store: how long this process trusts its own copy before checking the store again, so
@@ -90,13 +91,12 @@ export class Cache {
     const inBackground = (task: Promise<unknown>) => keepAlive?.(task);
     this.layout = keyLayout(options.namespace);
     this.backoff = new Backoff({ baseMs: options.backoffBaseMs, maxMs: options.backoffMaxMs, now });
-    this.tags = new TagIndex(shared, this.layout);
+    this.tags = new TagIndex(shared, this.layout, now);
     this.tiers = new Tiers({
       local,
       shared,
       layout: this.layout,
       localTrustMs: options.localTrustMs ?? 5000,
-      heldOff: (key) => this.backoff.holding(key) !== undefined,
       now,
       inBackground,
     });
@@ -117,7 +117,8 @@ export class Cache {
   /** The value for `key`: from a cache when usable, otherwise from the one load under way for it. */
   async get(key: string, loader: Loader, policy: Policy, { onWaiting }: GetOptions = {}): Promise<Answer> {
     this.tags.note(key, policy.tags);
-    const read = this.tiers.read(key);
+    const canLoad = !this.backoff.holding(key) && (this.loads.current(key) !== undefined || !this.loads.full(policy));
+    const read = this.tiers.read(key, canLoad);
     const entry = read instanceof Promise ? await read : read;
     const now = this.now();
     if (entry && entry.freshUntil > now) {
@@ -142,7 +143,8 @@ export class Cache {
     try {
       first = await load.first;
     } catch (error) {
-      if (!joined) this.emit(MISS);
+      // A refused (busy) lookup started nothing: it is counted as busy, not as a miss.
+      if (!joined && !isBusyError(error)) this.emit(MISS);
       throw error;
     }
     if ("stale" in first) {
@@ -198,7 +200,8 @@ export class Cache {
   /** The load refreshing `key`: the one under way, or a new one unless the key is backing off. */
   private revalidate(key: string, loader: Loader, policy: Policy): Load | undefined {
     const underWay = this.loads.current(key);
-    if (underWay || this.backoff.holding(key)) return underWay;
+    // A refresh its group has no room for waits for a later view: the stale value stands meanwhile.
+    if (underWay || this.backoff.holding(key) || this.loads.full(policy)) return underWay;
     return this.loads.start(key, loader, policy);
   }
 

@@ -44,6 +44,25 @@ export class SharedLoadError extends LoadError {
   override name = "SharedLoadError";
 }
 
+/**
+ * No load was started: its group already has its most loads under way in this process. Nothing was called,
+ * recorded or backed off; the caller may ask again after `retryAfterMs`, when one of those loads must be over.
+ */
+export class BusyError extends LoadError {
+  override name = "BusyError";
+  constructor(
+    message: string,
+    readonly retryAfterMs: number,
+  ) {
+    super(message);
+  }
+}
+
+/** Whether `error` is a `BusyError` made by any copy of this module (see `isLoadError`). */
+export function isBusyError(error: unknown): error is BusyError {
+  return isLoadError(error) && error.name === "BusyError";
+}
+
 /** A loader's own failure, wrapped so callers test one class; its message and its log line are the loader's error. */
 class LoaderError extends LoadError {
   override name = "LoaderError";

@@ -11,6 +11,8 @@ export type CacheEvent =
   | { type: "load" }
   /** No loader call: the key is backing off after a failure, here or on another instance. */
   | { type: "load-skipped" }
+  /** No load started: its group has its most loads under way in this process. */
+  | { type: "busy"; group: string }
   | { type: "loaded"; key: string; ms: number; bytes: number }
   | { type: "load-failed"; key: string; ms: number; error: LoadError; retryInMs: number };
 
@@ -25,6 +27,8 @@ export type CacheStats = {
   loadErrors: number;
   loadTimeouts: number;
   skippedLoads: number;
+  /** Lookups refused at once because their group had its most loads under way. */
+  busy: number;
   /** Loaded values too large to cache as JSON. */
   uncacheable: number;
 };
@@ -39,6 +43,7 @@ export function emptyStats(): CacheStats {
     loadErrors: 0,
     loadTimeouts: 0,
     skippedLoads: 0,
+    busy: 0,
     uncacheable: 0,
   };
 }
@@ -67,6 +72,9 @@ export function countInto(stats: CacheStats): CacheListener {
         return;
       case "load-skipped":
         stats.skippedLoads += 1;
+        return;
+      case "busy":
+        stats.busy += 1;
         return;
       case "load-failed": {
         const counter = FAILURE_COUNTERS.find(([kind]) => event.error instanceof kind)?.[1] ?? "loadErrors";

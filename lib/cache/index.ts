@@ -1,5 +1,7 @@
 export { Cache, type Answer, type CacheOptions, type GetOptions, type PurgeTarget } from "./cache";
 export {
+  BusyError,
+  isBusyError,
   isLoadError,
   LoadError,
   LoadTimeoutError,

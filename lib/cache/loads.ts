@@ -7,7 +7,7 @@ import type { CacheEntry } from "../stores/store";
 import { sleep, withTimeout } from "../timeout";
 import { traceUpstream } from "../tracing";
 import type { Backoff } from "./backoff";
-import { asLoadError, LoadTimeoutError, NotJsonError, ValueTooLargeError } from "./errors";
+import { asLoadError, BusyError, LoadTimeoutError, NotJsonError, ValueTooLargeError } from "./errors";
 import type { CacheListener } from "./events";
 import type { Loader, Policy } from "./policy";
 import type { TagIndex } from "./tags";
@@ -60,6 +60,8 @@ const MAX_FAILED_CLAIMS = 2;
  */
 export class Loads {
   private readonly underWay = new Map<string, Load>();
+  /** When each load under way started, by group: how many there are, and when the oldest must be over. */
+  private readonly groups = new Map<string, Map<Load, number>>();
 
   constructor(private readonly options: LoadsOptions) {}
 
@@ -68,20 +70,41 @@ export class Loads {
     return this.underWay.get(key);
   }
 
-  /** Starts the load of `key`; while the key backs off, one that fails at once with its failure. */
+  /** Whether `policy`'s group has its most loads under way in this process. */
+  full(policy: Policy): boolean {
+    return (this.groups.get(policy.group.name)?.size ?? 0) >= policy.group.maxInFlight;
+  }
+
+  /**
+   * Starts the load of `key`; one that fails at once while the key backs off (with its failure) or while its
+   * group has its most loads under way (with a `BusyError`).
+   */
   start(key: string, loader: Loader, policy: Policy): Load {
     const held = this.options.backoff.holding(key);
     if (held) {
       this.options.emit({ type: "load-skipped" });
-      const refused = Promise.reject(held.error);
-      return { outcome: refused, first: refused, waiting: new Promise<void>(() => {}), purged: false };
+      return refusedLoad(held.error);
+    }
+    const { name: groupName, maxInFlight } = policy.group;
+    const group = this.groups.get(groupName) ?? new Map<Load, number>();
+    if (group.size >= maxInFlight) {
+      this.options.emit({ type: "busy", group: groupName });
+      const oldest = Math.min(...group.values());
+      const retryAfterMs = Math.max(1000, oldest + policy.upstreamTimeoutMs + LEASE_MARGIN_MS - this.options.now());
+      return refusedLoad(
+        new BusyError(`"${groupName}" has ${group.size} loads under way, its most in this process`, retryAfterMs),
+      );
     }
     const notices = {} as Notices;
     const stale = new Promise<CacheEntry>((resolve) => (notices.stale = resolve));
     const waiting = new Promise<void>((resolve) => (notices.waiting = resolve));
     const load = { waiting, purged: false } as Load;
+    group.set(load, this.options.now());
+    this.groups.set(groupName, group);
     load.outcome = this.claimOrLoad(key, loader, policy, load, notices).finally(() => {
       if (this.underWay.get(key) === load) this.underWay.delete(key);
+      group.delete(load);
+      if (group.size === 0 && this.groups.get(groupName) === group) this.groups.delete(groupName);
     });
     load.first = Promise.race([
       stale.then((entry) => ({ stale: entry })),
@@ -136,8 +159,8 @@ export class Loads {
     if (!shared) return loadHere();
     const keys = layout.item(key);
     // In the tags' indexes before the lease is taken, so a purge by tag reaches this load too.
-    await tags.index(key, policy.tags);
     const leaseMs = policy.upstreamTimeoutMs + LEASE_MARGIN_MS;
+    await tags.index(key, policy.tags, leaseMs + policy.freshMs + policy.graceMs);
     const giveUpAt = now() + leaseMs + LEASE_MARGIN_MS;
     let pause = POLL_FIRST_MS;
     let failedClaims = 0;
@@ -242,6 +265,12 @@ export class Loads {
     if (shared) this.options.inBackground(shared.fill(layout.item(key), token, text, freshMs, graceMs));
     return entry;
   }
+}
+
+/** A load that fails at once with `error`, starting nothing. */
+function refusedLoad(error: Error): Load {
+  const refused = Promise.reject(error);
+  return { outcome: refused, first: refused, waiting: new Promise<void>(() => {}), purged: false };
 }
 
 /** The value as JSON text; throws a `NotJsonError` for a value JSON would change or drop. */

@@ -13,4 +13,10 @@ export type Policy = {
   upstreamTimeoutMs: number;
   /** Names a purge can address this key by, with every other key that carries them. */
   tags: readonly string[];
+  /**
+   * Keys sharing an upstream (a source's parameter sets): at most `maxInFlight` of their loads are under way
+   * in this process at once; a lookup that would start one more, with nothing cached to answer, is refused
+   * with a `BusyError`, and a stale value is served without a refresh.
+   */
+  group: { name: string; maxInFlight: number };
 };

@@ -4,6 +4,8 @@ import type { KeyLayout } from "../stores/keys";
 
 /** How long this process trusts that a key is in its tags' indexes in the store before adding it again. */
 const INDEX_TRUST_MS = 60_000;
+/** Slack for instances' clocks, which date the members of a tag's index. */
+const CLOCK_SLACK_MS = 300_000;
 
 /**
  * Which keys carry which tags, so a purge by tag finds them: the keys this process has seen, and, through a
@@ -18,26 +20,34 @@ export class TagIndex {
   constructor(
     private readonly shared: GuardedStore | undefined,
     private readonly layout: KeyLayout,
+    private readonly now: () => number,
   ) {}
 
-  /** Remembers `key`'s tags. A source hands the same array every time: the hot path writes only when it changes. */
+  /** Remembers `key`'s tags. They rarely change, so the hot path only reads. */
   note(key: string, tags: readonly string[]): void {
-    if (this.tagsOf.peek(key) === tags) return;
+    // `get`, not `peek`: a key still looked up stays known however many others pass through.
+    const known = this.tagsOf.get(key);
+    if (known === tags || (known && sameTags(known, tags))) return;
     if (tags.length > 0) this.tagsOf.set(key, tags);
     else this.tagsOf.delete(key);
   }
 
-  /** Adds `key` to its tags' indexes in the store, unless this process did so recently. */
-  async index(key: string, tags: readonly string[]): Promise<void> {
+  /**
+   * Adds `key` to its tags' indexes in the store, unless this process did so recently, for as long as an
+   * entry stored now may live (`lifetimeMs`), and the time until this process adds it again. So the indexes
+   * stay as small as the keys that may still have entries, however many keys a flood of parameters made.
+   */
+  async index(key: string, tags: readonly string[], lifetimeMs: number): Promise<void> {
     const { shared, layout } = this;
     if (!shared || tags.length === 0 || this.indexed.has(key)) return;
-    if (
-      await shared.index(
-        tags.map((tag) => layout.tagIndex(tag)),
-        key,
-      )
-    )
-      this.indexed.set(key, true);
+    const now = this.now();
+    const term = {
+      untilMs: now + lifetimeMs + INDEX_TRUST_MS,
+      dropBeforeMs: now - CLOCK_SLACK_MS,
+      keepMs: lifetimeMs + INDEX_TRUST_MS + CLOCK_SLACK_MS,
+    };
+    const sets = tags.map((tag) => layout.tagIndex(tag));
+    if (await shared.index(sets, key, term)) this.indexed.set(key, true);
   }
 
   /** The keys carrying `tag`: those this process has seen, and those in the tag's index in the store. */
@@ -46,4 +56,8 @@ export class TagIndex {
     const indexed = this.shared ? await this.shared.members(this.layout.tagIndex(tag)) : [];
     return [...new Set([...known, ...indexed])];
   }
+}
+
+function sameTags(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((tag, index) => tag === b[index]);
 }

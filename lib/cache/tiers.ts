@@ -10,8 +10,6 @@ export type TiersOptions = {
   layout: KeyLayout;
   /** How long this process trusts its own copy before checking the shared store again; 0: on every lookup. */
   localTrustMs: number;
-  /** Whether `key` is backing off after a failure: no load may start, so only a read can find a value. */
-  heldOff: (key: string) => boolean;
   now: () => number;
   /** Keeps a background check alive past the response that started it. */
   inBackground: (task: Promise<unknown>) => void;
@@ -29,12 +27,13 @@ export class Tiers {
   /**
    * This process's usable entry for `key`. A stale copy is first checked against the shared store, which may
    * hold a newer one, and so is a fresh one when the trust window is 0. With no copy at all the store is not
-   * read here (a load's claim reads it in the same round trip that takes the lease) unless the key is backing
-   * off, when no load may start and only a read can still find a value to serve. Synchronous unless
-   * the store is read, so the lookups of one page view reach the store in the same tick and share one round trip.
+   * read here (a load's claim reads it in the same round trip that takes the lease) unless no load may start
+   * (`canLoad` false: the key is backing off, or its group has its most loads under way), when only a read can
+   * still find a value to serve. Synchronous unless the store is read, so the lookups of one page view reach
+   * the store in the same tick and share one round trip.
    */
-  read(key: string): CacheEntry | undefined | Promise<CacheEntry | undefined> {
-    const { local, shared, localTrustMs, heldOff, now } = this.options;
+  read(key: string, canLoad: boolean): CacheEntry | undefined | Promise<CacheEntry | undefined> {
+    const { local, shared, localTrustMs, now } = this.options;
     const slot = local.slot(key);
     if (!shared) return slot?.entry;
     const at = now();
@@ -44,7 +43,7 @@ export class Tiers {
       if (at - slot.storedAt >= localTrustMs) this.recheck(key);
       return slot.entry;
     }
-    return slot || heldOff(key) ? this.readShared(key) : undefined;
+    return slot || !canLoad ? this.readShared(key) : undefined;
   }
 
   /**

@@ -3,7 +3,7 @@ import type { BreakerState, CircuitBreaker, Permit } from "../circuit-breaker";
 import { describeError, logEvent } from "../log";
 import { TimeoutError, withTimeout } from "../timeout";
 import { traceStoreCall } from "../tracing";
-import type { Claim, FailureRecord, ItemKeys, SharedStore, StoredEntry, StoreKind } from "./store";
+import type { Claim, FailureRecord, IndexTerm, ItemKeys, SharedStore, StoredEntry, StoreKind } from "./store";
 
 export class StoreTimeoutError extends TimeoutError {
   override name = "StoreTimeoutError";
@@ -92,8 +92,8 @@ export class GuardedStore {
   }
 
   /** Whether `member` is now in every set; false when the call failed or was skipped. */
-  index(sets: readonly string[], member: string): Promise<boolean> {
-    return this.guard("index", member, () => this.store.index(sets, member).then(() => true), false, false);
+  index(sets: readonly string[], member: string, term: IndexTerm): Promise<boolean> {
+    return this.guard("index", member, () => this.store.index(sets, member, term).then(() => true), false, false);
   }
 
   /** Administrative reads and deletes are not guarded: the caller must learn that they failed. */

@@ -1,7 +1,7 @@
 import type { ItemKeys } from "./store";
 
 /** Versioned so a change of entry format or key layout never reads old entries. */
-export const NAMESPACE = "workerless:v3";
+export const NAMESPACE = "workerless:v4";
 
 /**
  * Where the cache keeps things in Redis. A key's entry, lease and failure record share the `{key}` hash tag,

@@ -72,6 +72,40 @@ describe("RedisStore on one server", () => {
     expect((await store.claim(KEYS, "second", 5000)).leased).toBe(false);
   });
 
+  it("indexes a key in each tag's sorted set until its term, never moving a term earlier", async () => {
+    const store = connect();
+    const [news, world] = ["t:tag:{news}", "t:tag:{world}"];
+    await store.index([news, world], "a", { untilMs: 5000, dropBeforeMs: 0, keepMs: 60_000 });
+    // An instance whose clock is behind adds it again: the later term stands.
+    await store.index([news], "a", { untilMs: 4000, dropBeforeMs: 0, keepMs: 60_000 });
+    expect(await target.client.zscore(news, "a")).toBe("5000");
+    expect(await target.client.zscore(world, "a")).toBe("5000");
+    await store.index([news], "a", { untilMs: 7000, dropBeforeMs: 0, keepMs: 60_000 });
+    expect(await target.client.zscore(news, "a")).toBe("7000");
+    expect(await store.members(news)).toEqual(["a"]);
+  });
+
+  it("drops the members past their term as it adds one, and lengthens the set's life, never shortens it", async () => {
+    const store = connect();
+    const set = "t:tag:{news}";
+    await store.index([set], "old", { untilMs: 1000, dropBeforeMs: 0, keepMs: 60_000 });
+    await store.index([set], "kept", { untilMs: 3000, dropBeforeMs: 0, keepMs: 60_000 });
+    await store.index([set], "new", { untilMs: 9000, dropBeforeMs: 2000, keepMs: 1000 });
+    expect(await store.members(set)).toEqual(["kept", "new"]);
+    expect(await target.client.pttl(set)).toBeGreaterThan(55_000);
+    await store.index([set], "later", { untilMs: 9000, dropBeforeMs: 0, keepMs: 120_000 });
+    expect(await target.client.pttl(set)).toBeGreaterThan(115_000);
+  });
+
+  it("lets a tag's set expire with the last of its members", async () => {
+    const store = connect();
+    const set = "t:tag:{brief}";
+    await store.index([set], "a", { untilMs: 1000, dropBeforeMs: 0, keepMs: 50 });
+    expect(await store.members(set)).toEqual(["a"]);
+    await vi.waitFor(async () => expect(await target.client.exists(set)).toBe(0), { timeout: 2000, interval: 25 });
+    expect(await store.members(set)).toEqual([]);
+  });
+
   it("treats a malformed entry or failure record as absent", async () => {
     const store = connect();
     await target.client.set(KEYS.entry, "not json", "PX", 60_000);

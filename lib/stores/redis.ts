@@ -9,6 +9,8 @@ import {
   failArgs,
   FILL,
   fillArgs,
+  INDEX,
+  indexArgs,
   itemKeys,
   ms,
   parseClaim,
@@ -16,7 +18,7 @@ import {
   parseWritten,
   READ,
 } from "./scripts";
-import type { Claim, FailureRecord, ItemKeys, SharedStore, StoredEntry } from "./store";
+import type { Claim, FailureRecord, IndexTerm, ItemKeys, SharedStore, StoredEntry } from "./store";
 
 declare module "ioredis" {
   interface RedisCommander<Context extends ClientContext = { type: "default" }> {
@@ -25,6 +27,7 @@ declare module "ioredis" {
     workerlessFill(...keysAndArgs: string[]): Result<unknown, Context>;
     workerlessFail(...keysAndArgs: string[]): Result<unknown, Context>;
     workerlessDeleteItem(...keys: string[]): Result<number, Context>;
+    workerlessIndex(...keysAndArgs: string[]): Result<unknown, Context>;
   }
 }
 
@@ -67,6 +70,7 @@ export class RedisStore implements SharedStore {
     this.client.defineCommand("workerlessFill", { numberOfKeys: 3, lua: FILL });
     this.client.defineCommand("workerlessFail", { numberOfKeys: 3, lua: FAIL });
     this.client.defineCommand("workerlessDeleteItem", { numberOfKeys: 3, lua: DELETE_ITEM });
+    this.client.defineCommand("workerlessIndex", { numberOfKeys: 1, lua: INDEX });
     // Without a listener ioredis prints every reconnection failure; one line per outage is enough.
     this.client.on("error", (error: unknown) => {
       if (this.reportedDown) return;
@@ -103,15 +107,15 @@ export class RedisStore implements SharedStore {
     return this.client.workerlessDeleteItem(...itemKeys(keys));
   }
 
-  async index(sets: readonly string[], member: string): Promise<void> {
+  async index(sets: readonly string[], member: string, term: IndexTerm): Promise<void> {
     await this.connected();
     // Each set may live on its own node of a cluster: one command per set.
-    await Promise.all(sets.map((set) => this.client.sadd(set, member)));
+    await Promise.all(sets.map((set) => this.client.workerlessIndex(set, ...indexArgs(member, term))));
   }
 
   async members(set: string): Promise<string[]> {
     await this.connected();
-    return this.client.smembers(set);
+    return this.client.zrange(set, "0", "-1");
   }
 
   async deleteMatching(pattern: string): Promise<number> {

@@ -1,4 +1,4 @@
-import type { Claim, FailureRecord, ItemKeys, StoredEntry, StoredFailure } from "./store";
+import type { Claim, FailureRecord, IndexTerm, ItemKeys, StoredEntry, StoredFailure } from "./store";
 
 /**
  * The Lua scripts both Redis stores run, and the parsing of their replies. Time is never read from a clock:
@@ -89,6 +89,18 @@ redis.call("set", KEYS[3], cjson.encode(record), "PX", ARGV[5])
 redis.call("del", KEYS[2])
 return 1`;
 
+/**
+ * Adds ARGV[1] to the tag index KEYS[1] (a sorted set) until ARGV[2] (ms since the epoch, on the adding
+ * instance's clock, so the script itself reads none), keeping the later time when it is there already;
+ * drops members whose time is before ARGV[3]; makes the set live at least ARGV[4] ms more. A set holds the
+ * keys whose entries may still live, and goes away with the last of them.
+ */
+export const INDEX = `redis.call("zadd", KEYS[1], "GT", ARGV[2], ARGV[1])
+redis.call("zremrangebyscore", KEYS[1], "-inf", "(" .. ARGV[3])
+local ttl = redis.call("pttl", KEYS[1])
+if ttl == -1 or ttl < tonumber(ARGV[4]) then redis.call("pexpire", KEYS[1], ARGV[4]) end
+return 1`;
+
 /** Deletes the entry, the lease and the failure record. Reply: entries deleted (0 or 1). */
 export const DELETE_ITEM = `local deleted = redis.call("del", KEYS[1])
 redis.call("del", KEYS[2], KEYS[3])
@@ -163,6 +175,11 @@ export function itemKeys({ entry, lease, failure }: ItemKeys): string[] {
 /** ARGV of FILL. */
 export function fillArgs(token: string, value: string, freshMs: number, graceMs: number): string[] {
   return [token, value, ms(freshMs), String(Math.max(0, Math.ceil(graceMs)))];
+}
+
+/** ARGV of INDEX. */
+export function indexArgs(member: string, { untilMs, dropBeforeMs, keepMs }: IndexTerm): string[] {
+  return [member, String(Math.round(untilMs)), String(Math.round(dropBeforeMs)), String(Math.round(keepMs))];
 }
 
 /** ARGV of FAIL. */

@@ -40,6 +40,16 @@ export type Claim = {
 
 export type StoreKind = "upstash" | "redis" | "redis-cluster";
 
+/** How long a key stays in a tag's index, in ms since the epoch (the adding instance's clock) and ms. */
+export type IndexTerm = {
+  /** Until when `member` is listed. */
+  untilMs: number;
+  /** Members listed until before this are dropped. */
+  dropBeforeMs: number;
+  /** The set lives at least this much longer. */
+  keepMs: number;
+};
+
 /** A store shared by every instance of the app; every key it writes expires on the store's clock. */
 export type SharedStore = {
   readonly kind: StoreKind;
@@ -64,9 +74,9 @@ export type SharedStore = {
   fail(keys: ItemKeys, token: string, failure: FailureRecord): Promise<boolean>;
   /** Deletes the item's entry, lease and failure record; resolves with how many entries were deleted. */
   delete(keys: ItemKeys): Promise<number>;
-  /** Adds `member` to each set in `sets` (a tag's index of keys); sets never expire. */
-  index(sets: readonly string[], member: string): Promise<void>;
-  /** The members of a set (a tag's index). */
+  /** Adds `member` to each tag index in `sets` for `term` (the `INDEX` script); a set expires after its last member. */
+  index(sets: readonly string[], member: string, term: IndexTerm): Promise<void>;
+  /** The members of a tag index (those past their term included, until the next `index` drops them). */
   members(set: string): Promise<string[]>;
   /** Deletes every key matching a glob `pattern`, on every node, in batches; resolves with how many were deleted. */
   deleteMatching(pattern: string): Promise<number>;

@@ -7,6 +7,8 @@ import {
   failArgs,
   FILL,
   fillArgs,
+  INDEX,
+  indexArgs,
   itemKeys,
   ms,
   parseClaim,
@@ -14,7 +16,7 @@ import {
   parseWritten,
   READ,
 } from "./scripts";
-import type { Claim, FailureRecord, ItemKeys, SharedStore, StoredEntry } from "./store";
+import type { Claim, FailureRecord, IndexTerm, ItemKeys, SharedStore, StoredEntry } from "./store";
 
 export type UpstashStoreOptions = {
   url: string;
@@ -65,12 +67,12 @@ export class UpstashStore implements SharedStore {
     return this.redis.eval<string[], number>(DELETE_ITEM, itemKeys(keys), []);
   }
 
-  async index(sets: readonly string[], member: string): Promise<void> {
-    await Promise.all(sets.map((set) => this.redis.sadd(set, member)));
+  async index(sets: readonly string[], member: string, term: IndexTerm): Promise<void> {
+    await Promise.all(sets.map((set) => this.redis.eval(INDEX, [set], indexArgs(member, term))));
   }
 
   members(set: string): Promise<string[]> {
-    return this.redis.smembers(set);
+    return this.redis.zrange<string[]>(set, 0, -1);
   }
 
   async deleteMatching(pattern: string): Promise<number> {

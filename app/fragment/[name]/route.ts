@@ -1,9 +1,10 @@
 import { fragmentHtml } from "@/app/_components/fragment-html";
 import { fragmentNamed } from "@/app/page-fragments";
 import { FRAGMENT_NAME_RULE, isFragmentName } from "@/lib/fragment-name";
-import { lookUp, outcomeOf, type FragmentResult } from "@/lib/fragments";
+import { lookUp, outcomeOf, partOf, type FragmentResult } from "@/lib/fragments";
+import { inputOf } from "@/lib/params";
 
-const STATUS = { ready: 200, pending: 202, error: 502 } as const;
+const STATUS = { ready: 200, pending: 202, error: 502, busy: 503, refused: 400 } as const;
 
 // Streaming needs the Node.js runtime; on Vercel a function may run this long (the fragment deadline plus
 // the background refresh that after() keeps alive).
@@ -16,31 +17,42 @@ const plain = (text: string, status: number) =>
     headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" },
   });
 
-/** A fragment's result as JSON: its data when ready. */
+/** A fragment's result as JSON: its data when ready, the reason when refused. */
 function fragmentJson(result: FragmentResult) {
-  return result.status === "ready"
-    ? { name: result.name, status: result.status, origin: result.origin, data: result.data }
-    : { name: result.name, status: result.status };
+  switch (result.status) {
+    case "ready":
+      return { name: result.name, status: result.status, origin: result.origin, data: result.data };
+    case "busy":
+      return { name: result.name, status: result.status, retryAfterSeconds: result.retryAfterSeconds };
+    case "refused":
+      return { name: result.name, status: result.status, error: result.message };
+    default:
+      return { name: result.name, status: result.status };
+  }
 }
 
 /**
- * One fragment from the same cached lookup the page uses: an HTML snippet, or JSON when the client asks for
- * it (`Accept: application/json`). Only the page's own sources are served: any other name is refused
- * before the cache or the upstream is touched.
+ * One fragment from the same cached lookup the page uses, with the parameters of the URL's query
+ * (`/fragment/weather?city=porto`): an HTML snippet, or JSON when the client asks for it (`Accept:
+ * application/json`). Only the page's own sources are served, with parameters their schema accepts: any other
+ * name or value is refused before the cache or the upstream is touched.
  */
 export async function GET(request: Request, context: RouteContext<"/fragment/[name]">) {
   const { name } = await context.params;
   if (!isFragmentName(name)) return plain(`Bad fragment name: use ${FRAGMENT_NAME_RULE}`, 400);
   const fragment = fragmentNamed(name);
   if (!fragment) return plain(`No fragment named ${name}`, 404);
-  const result = await lookUp(fragment).result;
+  const part = partOf(fragment, inputOf(new URL(request.url).searchParams));
+  const result = await lookUp(part).result;
+  if (result.status === "refused") return plain(`Bad parameters for ${name}: ${result.message}`, 400);
   const wantsJson = /\bapplication\/json\b/.test(request.headers.get("accept") ?? "");
-  const headers = {
+  const headers: Record<string, string> = {
     "cache-control": "no-store",
     vary: "accept",
     // Shown in the browser's network panel: where the value came from, and the lookup's time on the server.
     "server-timing": `cache;desc="${outcomeOf(result)}", lookup;desc="fragment lookup";dur=${result.ms}`,
   };
+  if (result.status === "busy") headers["retry-after"] = String(result.retryAfterSeconds);
   if (wantsJson) return Response.json(fragmentJson(result), { status: STATUS[result.status], headers });
   return new Response(fragmentHtml(result), {
     status: STATUS[result.status],

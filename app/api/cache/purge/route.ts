@@ -1,7 +1,8 @@
-import { fragmentNamed, isKnownTag } from "@/app/page-fragments";
+import { fragmentNamed, mayCarryTag } from "@/app/page-fragments";
 import { checkAdmin, purge } from "@/lib/admin";
 import type { PurgeTarget } from "@/lib/cache";
-import { isFragmentName } from "@/lib/fragment-name";
+import { isFragmentName, isTag } from "@/lib/fragment-name";
+import { everyKeyOf, partOf } from "@/lib/fragments";
 import { describeError, logEvent } from "@/lib/log";
 import { PURGE_BODY_MAX_BYTES } from "@/lib/request-bodies";
 
@@ -22,18 +23,44 @@ async function readBounded(request: Request, limit: number): Promise<string | un
   return Buffer.concat(chunks).toString("utf8");
 }
 
-/** What a purge request names: one fragment, the fragments carrying a tag, or all of them. */
-type PurgeRequest = { fragment: string } | { tag: string } | { all: true };
+/**
+ * What a purge request names: one fragment (with parameters, one of its keys; without, every key it has),
+ * the keys carrying a tag, or all of them.
+ */
+type PurgeRequest = { fragment: string; params?: Record<string, unknown> } | { tag: string } | { all: true };
 
-/** The cache's target for a request, or undefined when it names a fragment or tag the page does not have. */
-function purgeTarget(request: PurgeRequest): PurgeTarget | undefined {
+/** A purge the request cannot get: its answer's status and message. */
+type Refusal = { status: 400 | 404; error: string };
+
+/** The cache's target for a request, or why there is none. */
+function purgeTarget(request: PurgeRequest): PurgeTarget | Refusal {
   if ("all" in request) return request;
-  if ("tag" in request) return isKnownTag(request.tag) ? request : undefined;
+  if ("tag" in request) {
+    return mayCarryTag(request.tag)
+      ? request
+      : { status: 404, error: `No source has the tag ${JSON.stringify(request.tag)}` };
+  }
   const fragment = fragmentNamed(request.fragment);
-  return fragment && { key: fragment.key };
+  if (!fragment) return { status: 404, error: `No source has the name ${JSON.stringify(request.fragment)}` };
+  if (!fragment.params) {
+    return request.params === undefined
+      ? { key: fragment.key }
+      : { status: 400, error: `${fragment.name} takes no parameters` };
+  }
+  if (request.params === undefined) return { tag: everyKeyOf(fragment) };
+  const part = partOf(fragment, request.params);
+  if (part.refused) return { status: 400, error: `Bad parameters for ${fragment.name}: ${part.refused.message}` };
+  // A source that fails on these parameters (logged) has never stored a value for them.
+  return part.broken ? { status: 400, error: `${fragment.name} cannot key these parameters` } : { key: part.key };
 }
 
-/** `{ "fragment": "<name>" }`, `{ "tag": "<tag>" }` or `{ "all": true }`; anything else is undefined. */
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+
+/**
+ * `{ "fragment": "<name>" }`, `{ "fragment": "<name>", "params": { … } }`, `{ "tag": "<tag>" }` or
+ * `{ "all": true }`; anything else is undefined.
+ */
 async function readRequest(request: Request): Promise<PurgeRequest | undefined> {
   const text = await readBounded(request, PURGE_BODY_MAX_BYTES);
   if (text === undefined) return undefined;
@@ -43,20 +70,21 @@ async function readRequest(request: Request): Promise<PurgeRequest | undefined> 
   } catch {
     return undefined;
   }
-  if (typeof body !== "object" || body === null || Array.isArray(body)) return undefined;
-  const fields = Object.entries(body as Record<string, unknown>);
-  if (fields.length !== 1) return undefined;
-  const [[field, value]] = fields as [[string, unknown]];
-  if (field === "all" && value === true) return { all: true };
-  if (field === "fragment" && isFragmentName(value)) return { fragment: value };
-  if (field === "tag" && isFragmentName(value)) return { tag: value };
+  if (!isObject(body)) return undefined;
+  const fields = Object.keys(body).sort().join(",");
+  if (fields === "all" && body.all === true) return { all: true };
+  if (fields === "tag" && isTag(body.tag)) return { tag: body.tag };
+  if (fields === "fragment" && isFragmentName(body.fragment)) return { fragment: body.fragment };
+  if (fields === "fragment,params" && isFragmentName(body.fragment) && isObject(body.params))
+    return { fragment: body.fragment, params: body.params };
   return undefined;
 }
 
-/** How a purge is named in its answer and in the log. */
+/** How a purge is named in its answer and in the log (parameters as JSON, which the log escapes). */
 function describe(request: PurgeRequest): string {
   if ("all" in request) return "all";
-  return "tag" in request ? `tag:${request.tag}` : request.fragment;
+  if ("tag" in request) return `tag:${request.tag}`;
+  return request.params ? `${request.fragment} ${JSON.stringify(request.params)}` : request.fragment;
 }
 
 /** Drops cached fragments on demand, so the next view fetches them fresh. Enabled by CACHE_ADMIN_TOKEN. */
@@ -68,13 +96,13 @@ export async function POST(request: Request) {
   if (auth === "wrong") return json({ error: "Wrong token" }, 403);
 
   const asked = await readRequest(request);
-  if (!asked) return json({ error: 'Send {"fragment": "<name>"}, {"tag": "<tag>"} or {"all": true}' }, 400);
+  if (!asked) {
+    const shapes = '{"fragment": "<name>"}, {"fragment": "<name>", "params": {…}}, {"tag": "<tag>"} or {"all": true}';
+    return json({ error: `Send ${shapes}` }, 400);
+  }
   const target = purgeTarget(asked);
   const name = describe(asked);
-  if (!target) {
-    const unknown = "tag" in asked ? `the tag ${JSON.stringify(asked.tag)}` : `the name ${JSON.stringify(name)}`;
-    return json({ error: `No source has ${unknown}` }, 404);
-  }
+  if ("status" in target) return json({ error: target.error }, target.status);
   const started = performance.now();
   try {
     const deleted = await purge(target);
