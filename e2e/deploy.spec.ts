@@ -220,11 +220,11 @@ test.describe("graceful shutdown", () => {
 
       await stopped;
       const exitedAfter = performance.now() - started;
-      const stored = JSON.parse((await redisStack!.client.get("workerless:v3:find:{bg}")) ?? "{}") as {
+      const stored = JSON.parse((await redisStack!.client.get("workerless:v4:find:{bg}")) ?? "{}") as {
         value?: string;
       };
       expect(JSON.parse(stored.value ?? "null"), "the refresh landed in Redis").toBe("second");
-      expect(await redisStack!.client.keys("workerless:v3:lease:*"), "its lease was released").toEqual([]);
+      expect(await redisStack!.client.keys("workerless:v4:lease:*"), "its lease was released").toEqual([]);
       expect(app.events().filter((event) => event.event === "upstream_call" && event.outcome === "ok")).toHaveLength(2);
       expect(app.events().filter((event) => event.event === "shutdown" && event.outcome === "forced")).toEqual([]);
       expect(exitedAfter, "exits on its own once the refresh is done, within the bound").toBeLessThan(

@@ -44,6 +44,7 @@ type Counters = Record<
   | "loadErrors"
   | "loadTimeouts"
   | "skippedLoads"
+  | "busy"
   | "uncacheable"
   | "storeErrors"
   | "storeSkipped",
@@ -73,6 +74,7 @@ const METRIC_OF: Record<keyof Counters, string> = {
   loadErrors: "workerless_upstream_errors_total",
   loadTimeouts: "workerless_upstream_timeouts_total",
   skippedLoads: "workerless_upstream_backoff_total",
+  busy: "workerless_cache_busy_total",
   uncacheable: "workerless_cache_uncacheable_total",
   storeErrors: "workerless_store_errors_total",
   storeSkipped: "workerless_store_skipped_total",
@@ -443,12 +445,12 @@ test.describe("the purge route", () => {
 
       const foreign = {
         "other-app:cache:q1": "theirs",
-        "workerless:v3:findings": "not an entry",
-        "workerless:v2:find:{q1}": "an older version",
-        "workerless:v4:find:{q1}": "a newer version",
+        "workerless:v4:findings": "not an entry",
+        "workerless:v3:find:{q1}": "an older version",
+        "workerless:v5:find:{q1}": "a newer version",
       };
       for (const [key, value] of Object.entries(foreign)) await client.set(key, value);
-      await client.set("workerless:v3:lease:{q9}", "someone-else", "PX", 60_000);
+      await client.set("workerless:v4:lease:{q9}", "someone-else", "PX", 60_000);
 
       upstream.script("q2", { body: "q2 after purge" });
       const response = await purgeCache(first, JSON.stringify({ all: true }), `Bearer ${ADMIN_TOKEN}`);
@@ -456,10 +458,10 @@ test.describe("the purge route", () => {
       expect(response.status).toBe(200);
       expect(await response.json()).toEqual({ purged: "all", deleted: 2 });
 
-      expect(await client.keys("workerless:v3:find:*")).toEqual([]);
+      expect(await client.keys("workerless:v4:find:*")).toEqual([]);
       for (const [key, value] of Object.entries(foreign)) expect(await client.get(key), key).toBe(value);
       // A lease goes too: the load holding it then writes nothing back.
-      expect(await client.get("workerless:v3:lease:{q9}")).toBeNull();
+      expect(await client.get("workerless:v4:lease:{q9}")).toBeNull();
 
       // The purging instance forgot its own copies at once.
       expect((await fetchFragment(first, "q1")).origin).toBe("miss");

@@ -21,15 +21,15 @@ for (const storeKind of SHARED_STORES) {
       const { client, keys } = sharedRedis!;
       // Written to Redis right after the value reached the page.
       await expect
-        .poll(async () => (await keys("workerless:v3:find:*")).sort())
-        .toEqual(["workerless:v3:find:{k1}", "workerless:v3:find:{k2}"]);
-      const ttl = await client.pttl("workerless:v3:find:{k1}");
+        .poll(async () => (await keys("workerless:v4:find:*")).sort())
+        .toEqual(["workerless:v4:find:{k1}", "workerless:v4:find:{k2}"]);
+      const ttl = await client.pttl("workerless:v4:find:{k1}");
       expect(ttl).toBeGreaterThan(80_000);
       expect(ttl).toBeLessThanOrEqual(90_000);
-      const stored = JSON.parse((await client.get("workerless:v3:find:{k1}")) ?? "{}") as { value?: string };
+      const stored = JSON.parse((await client.get("workerless:v4:find:{k1}")) ?? "{}") as { value?: string };
       // Values are kept as JSON text: a text fragment's is a JSON string.
       expect(JSON.parse(stored.value ?? "null")).toBe("result for k1");
-      await expect.poll(() => keys("workerless:v3:lease:*"), { message: "leases are released" }).toEqual([]);
+      await expect.poll(() => keys("workerless:v4:lease:*"), { message: "leases are released" }).toEqual([]);
 
       const health = await (await fetch(`${app.url}/api/health`)).json();
       expect(health).toMatchObject({ store: storeKind, ok: true, breaker: "closed" });
@@ -64,7 +64,7 @@ test.describe("on Upstash", () => {
     const env = { FRAGMENTS: "r1,r2", CACHE_FRESH_SECONDS: "60", SHELL_HOLD_MS: "1000" };
     const first = await launch(env);
     await (await fetch(first.url)).text();
-    await expect.poll(async () => (await redisStack!.client.keys("workerless:v3:find:*")).length).toBe(2);
+    await expect.poll(async () => (await redisStack!.client.keys("workerless:v4:find:*")).length).toBe(2);
 
     const second = await launch(env);
     const response = await timeChunks(`${second.url}/`);

@@ -33,7 +33,7 @@ async function expectCachingResumes(app: AppServer, stack: RedisStack) {
     .poll(
       async () => {
         await (await fetch(`${app.url}/fragment/f2`)).text();
-        return stack.client.exists("workerless:v3:find:{f2}").catch(() => 0);
+        return stack.client.exists("workerless:v4:find:{f2}").catch(() => 0);
       },
       { timeout: 15_000 },
     )

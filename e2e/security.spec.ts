@@ -85,7 +85,7 @@ test.describe("secrets", () => {
         "CACHE_ADMIN_TOKEN",
         "SLOW_API_URL",
         "@upstash/redis",
-        "workerless:v3",
+        "workerless:v4",
       ]) {
         if (text.includes(marker)) leaks.push(`${marker} in ${file}`);
       }
@@ -266,6 +266,12 @@ test.describe("server action calls", () => {
 
     const cases = [
       { what: "a known name", body: '["ra"]', status: 200, shows: "result for ra" },
+      {
+        what: "a known name and its input, as the retry control sends them",
+        body: '["ra",{}]',
+        status: 200,
+        shows: "result for ra",
+      },
       { what: "an unknown name", body: '["zz"]', status: 200, shows: "This part (zz) could not be loaded." },
       { what: "a number", body: "[42]", status: 200, shows: "This part (unknown) could not be loaded." },
       { what: "an object", body: '[{"name":"ra"}]', status: 400 },

@@ -28,7 +28,7 @@ test.describe("the defined sources", () => {
 
     const weather = region(page, "Weather in Lisbon");
     await expect(weather.getByText(/°C/).first()).toBeVisible();
-    await expect(weather.getByRole("list")).toBeVisible();
+    await expect(weather.getByRole("list").last()).toBeVisible();
 
     const rates = region(page, "Exchange rates (EUR)");
     await expect(rates.getByRole("table")).toBeVisible();
@@ -77,9 +77,17 @@ test.describe("the defined sources", () => {
     const app = await launch(DEMO);
     expect((await purge(app, { tag: "news" })).status).toBe(200);
     expect(await (await purge(app, { fragment: "weather" })).json()).toMatchObject({ purged: "weather" });
-    expect((await purge(app, { tag: "sports" })).status).toBe(404);
+    expect(await (await purge(app, { fragment: "weather", params: { city: "porto" } })).json()).toMatchObject({
+      purged: 'weather {"city":"porto"}',
+    });
+    // The weather's tags are made from its city: any well-formed tag may be one of them, so none is unknown.
+    expect(await (await purge(app, { tag: "sports" })).json()).toMatchObject({ purged: "tag:sports", deleted: 0 });
     expect((await purge(app, { fragment: "nowhere" })).status).toBe(404);
-    expect((await purge(app, { tag: "../news" })).status).toBe(400);
+    expect((await purge(app, { fragment: "weather", params: { city: "atlantis" } })).status).toBe(400);
+    expect((await purge(app, { fragment: "rates", params: {} })).status).toBe(400);
+    expect((await purge(app, { fragment: "weather", params: "porto" })).status).toBe(400);
+    for (const tag of ["news tag", "news{x}", "t".repeat(129)])
+      expect((await purge(app, { tag })).status, tag).toBe(400);
     expect((await purge(app, { tag: "news", fragment: "weather" })).status).toBe(400);
   });
 });
@@ -126,9 +134,9 @@ test.describe("a purge during a load", () => {
     release();
     expect(await inFlight).toContain("before the purge");
     await expect
-      .poll(() => sharedRedis!.keys("workerless:v3:lease:*"), { message: "the purged load's lease is gone" })
+      .poll(() => sharedRedis!.keys("workerless:v4:lease:*"), { message: "the purged load's lease is gone" })
       .toEqual([]);
-    expect(await sharedRedis!.keys("workerless:v3:find:*")).toEqual([]);
+    expect(await sharedRedis!.keys("workerless:v4:find:*")).toEqual([]);
 
     upstream.script("slowp", { body: "after the purge" });
     for (const app of [purging, loading]) {

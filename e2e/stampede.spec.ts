@@ -36,7 +36,7 @@ for (const storeKind of SHARED_STORES) {
         expect(upstream.calls(key), `upstream calls for ${key}`).toBe(1);
       }
       await expect
-        .poll(() => sharedRedis!.keys("workerless:v3:lease:*"), { message: "leases are released" })
+        .poll(() => sharedRedis!.keys("workerless:v4:lease:*"), { message: "leases are released" })
         .toEqual([]);
       console.info(
         `stampede on ${storeKind}: 200 page loads over 3 instances, upstream calls per key ${JSON.stringify(Object.fromEntries(keys.map((key) => [key, upstream.calls(key)])))}`,

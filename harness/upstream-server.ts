@@ -7,65 +7,114 @@ export type Script = {
   latencyMs?: number;
   /** HTTP status of the answer. @default 200 */
   status?: number;
-  /** Body of the answer. @default `result for <query>` */
+  /**
+   * Body of the answer. @default `result for <query>`, followed by `?<name>=<value>&…` (decoded) when the
+   * request has a query string
+   */
   body?: string;
   /** Destroy the socket instead of answering (a network error). */
   drop?: boolean;
 };
 
+/**
+ * Which requests a method is about: `<query>` names every request for `/find/<query>`, whatever its query
+ * string; `<query>?<name>=<value>&…` only those whose query string has each of these parameters with that
+ * value (a URL-encoded selector, compared decoded), so calls per parameter set can be told apart.
+ */
+export type Selector = string;
+
+/** One request received, as the upstream saw it. */
+export type UpstreamRequest = {
+  /** The path's `{query}` segment, decoded. */
+  query: string;
+  /** The path and query string as sent: `/find/a?city=porto`. */
+  url: string;
+  /** The query string's parameters, decoded. */
+  search: URLSearchParams;
+  /** When it arrived and was answered, on this process's `performance.now()` clock. */
+  arrivedAt: number;
+  answeredAt?: number;
+};
+
 export type ScriptedUpstream = {
-  /** `SLOW_API_URL` for the app: `http://127.0.0.1:PORT/find/{query}`. */
+  /** `SLOW_API_URL` for the app: `http://127.0.0.1:PORT/find/{query}`; append `?city={city}` for parameters. */
   urlTemplate: string;
-  script(query: string, script: Script): void;
-  /** Holds every request for `query` open until the returned function is called. */
-  hold(query: string): () => void;
-  /** Requests received for `query` (all queries when omitted). */
-  calls(query?: string): number;
-  /** Requests for `query` answered so far (a dropped one counts too). */
-  answered(query: string): number;
-  /** When the latest request for `query` arrived and was answered, on this process's `performance.now()` clock. */
-  lastCall(query: string): { arrivedAt: number; answeredAt?: number } | undefined;
-  /** Requests for `query` currently waiting on a hold. */
-  waiting(query: string): number;
-  /** Resolves once `count` requests for `query` have arrived. */
-  waitForCalls(query: string, count: number, timeoutMs?: number): Promise<void>;
+  /** How to answer the requests `selector` names; a selector with parameters wins over the bare query. */
+  script(selector: Selector, script: Script): void;
+  /** Holds every request `selector` names open until the returned function is called. */
+  hold(selector: Selector): () => void;
+  /** Requests received that `selector` names (all requests when omitted). */
+  calls(selector?: Selector): number;
+  /** The requests `selector` names (all when omitted), in arrival order. */
+  requests(selector?: Selector): UpstreamRequest[];
+  /** Requests `selector` names answered so far (a dropped one counts too). */
+  answered(selector: Selector): number;
+  /** When the latest request `selector` names arrived and was answered, on this process's `performance.now()` clock. */
+  lastCall(selector: Selector): { arrivedAt: number; answeredAt?: number } | undefined;
+  /** Requests `selector` names currently waiting on a hold. */
+  waiting(selector: Selector): number;
+  /** Resolves once `count` requests that `selector` names have arrived. */
+  waitForCalls(selector: Selector, count: number, timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 };
 
+type Match = { query: string; params: Array<[string, string]> };
+
+function parseSelector(selector: Selector): Match {
+  const mark = selector.indexOf("?");
+  if (mark === -1) return { query: selector, params: [] };
+  return { query: selector.slice(0, mark), params: [...new URLSearchParams(selector.slice(mark + 1))] };
+}
+
+const matches = (match: Match, request: { query: string; search: URLSearchParams }) =>
+  request.query === match.query && match.params.every(([name, value]) => request.search.getAll(name).includes(value));
+
+/** The default body: `result for <query>`, and the query string's parameters decoded when there are any. */
+function defaultBody(query: string, search: URLSearchParams): string {
+  const pairs = [...search].map(([name, value]) => `${name}=${value}`);
+  return pairs.length === 0 ? `result for ${query}` : `result for ${query}?${pairs.join("&")}`;
+}
+
 /**
  * A stand-in for the slow external API that a test scripts per query (latency, status, body) and that
- * counts the calls it receives, so tests assert cache behaviour without sleeping in app code.
+ * records the requests it receives, so tests assert cache behaviour without sleeping in app code.
  */
 export async function startScriptedUpstream(): Promise<ScriptedUpstream> {
-  const scripts = new Map<string, Script>();
-  const holds = new Map<string, { release: Promise<void>; waiting: number; open: () => void }>();
-  const counts = new Map<string, number>();
-  const answers = new Map<string, number>();
-  const lastCalls = new Map<string, { arrivedAt: number; answeredAt?: number }>();
+  const scripts: Array<{ match: Match; script: Script }> = [];
+  const holds: Array<{ match: Match; release: Promise<void>; open: () => void }> = [];
+  const log: Array<UpstreamRequest & { waiting: boolean }> = [];
   const listeners = new Set<() => void>();
-  let total = 0;
+
+  const scriptFor = (request: UpstreamRequest): Script =>
+    scripts
+      .filter(({ match }) => matches(match, request))
+      .sort((a, b) => b.match.params.length - a.match.params.length)[0]?.script ?? {};
 
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
-    const match = /^\/find\/([^/?]*)/.exec(request.url ?? "");
+    const url = request.url ?? "";
+    const match = /^\/find\/([^/?]*)/.exec(url);
     if (!match?.[1]) {
       response.writeHead(404).end();
       return;
     }
-    const query = decodeURIComponent(match[1]);
-    const call: { arrivedAt: number; answeredAt?: number } = { arrivedAt: performance.now() };
-    lastCalls.set(query, call);
-    counts.set(query, (counts.get(query) ?? 0) + 1);
-    total += 1;
+    const call = {
+      query: decodeURIComponent(match[1]),
+      url,
+      search: new URL(url, "http://upstream").searchParams,
+      arrivedAt: performance.now(),
+      answeredAt: undefined as number | undefined,
+      waiting: false,
+    };
+    log.push(call);
     for (const listener of listeners) listener();
-    const hold = holds.get(query);
-    if (hold) {
-      hold.waiting += 1;
-      await hold.release;
-      hold.waiting -= 1;
+    const holding = holds.filter((hold) => matches(hold.match, call));
+    if (holding.length > 0) {
+      call.waiting = true;
+      await Promise.all(holding.map((hold) => hold.release));
+      call.waiting = false;
     }
-    const { latencyMs = 0, status = 200, body = `result for ${query}`, drop = false } = scripts.get(query) ?? {};
+    const { latencyMs = 0, status = 200, body = defaultBody(call.query, call.search), drop = false } = scriptFor(call);
     if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
-    answers.set(query, (answers.get(query) ?? 0) + 1);
     call.answeredAt = performance.now();
     if (drop) {
       request.socket.destroy();
@@ -78,26 +127,49 @@ export async function startScriptedUpstream(): Promise<ScriptedUpstream> {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
 
+  const named = (selector?: Selector) => {
+    if (selector === undefined) return log;
+    const match = parseSelector(selector);
+    return log.filter((call) => matches(match, call));
+  };
+
   return {
     urlTemplate: `http://127.0.0.1:${port}/find/{query}`,
-    script: (query, script) => scripts.set(query, script),
-    hold(query) {
+    script(selector, script) {
+      const match = parseSelector(selector);
+      const same = scripts.findIndex((entry) => JSON.stringify(entry.match) === JSON.stringify(match));
+      if (same !== -1) scripts.splice(same, 1);
+      scripts.push({ match, script });
+    },
+    hold(selector) {
       let open!: () => void;
-      const held = { release: new Promise<void>((resolve) => (open = resolve)), waiting: 0, open };
-      holds.set(query, held);
+      const held = { match: parseSelector(selector), release: new Promise<void>((resolve) => (open = resolve)), open };
+      holds.push(held);
       return () => {
-        if (holds.get(query) === held) holds.delete(query);
+        const index = holds.indexOf(held);
+        if (index !== -1) holds.splice(index, 1);
         open();
       };
     },
-    calls: (query) => (query === undefined ? total : (counts.get(query) ?? 0)),
-    answered: (query) => answers.get(query) ?? 0,
-    lastCall: (query) => lastCalls.get(query),
-    waiting: (query) => holds.get(query)?.waiting ?? 0,
-    waitForCalls(query, count, timeoutMs = 10_000) {
+    calls: (selector) => named(selector).length,
+    requests: (selector) =>
+      named(selector).map(({ query, url, search, arrivedAt, answeredAt }) => ({
+        query,
+        url,
+        search,
+        arrivedAt,
+        answeredAt,
+      })),
+    answered: (selector) => named(selector).filter((call) => call.answeredAt !== undefined).length,
+    lastCall(selector) {
+      const call = named(selector).at(-1);
+      return call && { arrivedAt: call.arrivedAt, answeredAt: call.answeredAt };
+    },
+    waiting: (selector) => named(selector).filter((call) => call.waiting).length,
+    waitForCalls(selector, count, timeoutMs = 10_000) {
       return new Promise((resolve, reject) => {
         const check = () => {
-          if ((counts.get(query) ?? 0) < count) return false;
+          if (named(selector).length < count) return false;
           listeners.delete(check);
           clearTimeout(timer);
           resolve();
@@ -105,14 +177,13 @@ export async function startScriptedUpstream(): Promise<ScriptedUpstream> {
         };
         const timer = setTimeout(() => {
           listeners.delete(check);
-          reject(new Error(`expected ${count} upstream calls for "${query}", saw ${counts.get(query) ?? 0}`));
+          reject(new Error(`expected ${count} upstream calls for "${selector}", saw ${named(selector).length}`));
         }, timeoutMs);
         if (!check()) listeners.add(check);
       });
     },
     close() {
-      for (const held of holds.values()) held.open();
-      holds.clear();
+      for (const held of holds.splice(0)) held.open();
       server.closeAllConnections();
       return new Promise((resolve) => server.close(() => resolve()));
     },

@@ -38,7 +38,17 @@ describe("isForeignOrigin", () => {
 });
 
 describe("isPlainActionCall", () => {
-  it.each(['["rates"]', '["unknown-name"]', "[42]", "[true]", "[null]", '[""]'])("takes %s", (body) => {
+  it.each([
+    '["rates"]',
+    '["unknown-name"]',
+    "[42]",
+    "[true]",
+    "[null]",
+    '[""]',
+    '["weather",{}]',
+    '["weather",{"city":"porto"}]',
+    '["search",{"q":["a","b"]}]',
+  ])("takes %s", (body) => {
     expect(isPlainActionCall(body)).toBe(true);
   });
 
@@ -48,7 +58,13 @@ describe("isPlainActionCall", () => {
     ["no array", '"rates"'],
     ["an object", '{"name":"rates"}'],
     ["no argument", "[]"],
-    ["two arguments", '["rates","news"]'],
+    ["a second argument that is no object", '["rates","news"]'],
+    ["three arguments", '["rates",{},{}]'],
+    ["parameters with a reference", '["rates",{"city":"$1"}]'],
+    ["parameters nested deeper", '["rates",{"city":{"name":"porto"}}]'],
+    ["parameters with a list of lists", '["rates",{"q":[["a"]]}]'],
+    ["parameters with a number", '["rates",{"page":2}]'],
+    ["parameters as a list", '["rates",["porto"]]'],
     ["an object argument", '[{"name":"rates"}]'],
     ["a nested array", '[["rates"]]'],
     ["a deeply nested array", `${"[".repeat(100_000)}${"]".repeat(100_000)}`],

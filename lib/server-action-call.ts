@@ -17,11 +17,20 @@ export function isForeignOrigin(headers: Headers): boolean {
   return !URL.canParse(origin) || new URL(origin).host !== host;
 }
 
+/** A string React's decoder reads as text: one starting with `$` is a reference to another part of the call. */
+const isText = (value: unknown): value is string => typeof value === "string" && !value.startsWith("$");
+
+/** The retry control's parameters: names to text, or to a list of texts. Nothing deeper. */
+function isFlatInput(value: unknown): boolean {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  return Object.values(value).every((item) => isText(item) || (Array.isArray(item) && item.every(isText)));
+}
+
 /**
- * Whether a body is what the retry control sends: React's encoding of one plain argument, a JSON array of a
- * string, number, boolean or null. React's decoder reads nested arrays and objects recursively (a deep one
- * overflows the stack) and a string starting with `$` as a reference to another part of the call; a body
- * that is not JSON fails inside Next.
+ * Whether a body is what the retry control sends: React's encoding of a plain first argument (a string,
+ * number, boolean or null) and, optionally, the part's parameters (an object of texts or lists of texts).
+ * React's decoder reads nested arrays and objects recursively (a deep one overflows the stack) and a string
+ * starting with `$` as a reference to another part of the call; a body that is not JSON fails inside Next.
  */
 export function isPlainActionCall(body: string): boolean {
   let parsed: unknown;
@@ -30,8 +39,9 @@ export function isPlainActionCall(body: string): boolean {
   } catch {
     return false;
   }
-  if (!Array.isArray(parsed) || parsed.length !== 1) return false;
-  const [argument] = parsed as unknown[];
-  if (typeof argument === "string") return !argument.startsWith("$");
+  if (!Array.isArray(parsed) || parsed.length < 1 || parsed.length > 2) return false;
+  const [argument, input] = parsed as unknown[];
+  if (parsed.length === 2 && !isFlatInput(input)) return false;
+  if (typeof argument === "string") return isText(argument);
   return argument === null || typeof argument === "number" || typeof argument === "boolean";
 }

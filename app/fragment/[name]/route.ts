@@ -44,8 +44,8 @@ export async function GET(request: Request, context: RouteContext<"/fragment/[na
   if (!fragment) return plain(`No fragment named ${name}`, 404);
   const part = partOf(fragment, inputOf(new URL(request.url).searchParams));
   const result = await lookUp(part).result;
-  if (result.status === "refused") return plain(`Bad parameters for ${name}: ${result.message}`, 400);
   const wantsJson = /\bapplication\/json\b/.test(request.headers.get("accept") ?? "");
+  if (result.status === "refused" && !wantsJson) return plain(`Bad parameters for ${name}: ${result.message}`, 400);
   const headers: Record<string, string> = {
     "cache-control": "no-store",
     vary: "accept",
