@@ -4,7 +4,7 @@ import { ConfigError } from "./config-error";
 import { FRAGMENT_NAME, FRAGMENT_NAME_RULE, TAG, TAG_RULE } from "./fragment-name";
 import type { Json } from "./json";
 import type { ParamInput, Params, ParamsSchema } from "./params";
-import { UpstreamError } from "./upstream";
+import { UpstreamError, UpstreamNotFoundError } from "./upstream";
 
 /** A source definition that cannot work: a bad name or option, or a name defined twice. The message names it. */
 export class SourceDefinitionError extends ConfigError {
@@ -57,6 +57,17 @@ export type SourceDefinition<Data extends Json, P extends Params = Record<string
    * heading whatever state the data is in. A server component; a GET form or links work without JavaScript.
    */
   controls?: (props: ControlsProps<P>) => ReactNode;
+  /**
+   * How long a "not found" is kept: an upstream's 404 (`fetchJson` throws `UpstreamNotFoundError`), or a
+   * loader's `notFound()`. The part shows "nothing found", never an error. @default CACHE_NOT_FOUND_SECONDS
+   */
+  notFoundSeconds?: number;
+  /**
+   * The share of its freshness after which a value served is refreshed in the background, by one instance of
+   * the fleet, so a steadily read key never goes stale and nobody waits for it; `false`: never.
+   * @default CACHE_EAGER_REFRESH_PERCENT / 100 (0.8)
+   */
+  eagerRefresh?: number | false;
   /** How long its data stays fresh. @default CACHE_FRESH_SECONDS */
   freshSeconds?: number;
   /** How long after that its stale data is still shown while one refresh runs. @default CACHE_GRACE_SECONDS */
@@ -71,6 +82,12 @@ export type SourceDefinition<Data extends Json, P extends Params = Record<string
    */
   maxInFlight?: number;
   /**
+   * Most calls to the upstream in any `perSeconds`, counted across the fleet through Redis (on the embedded
+   * store, in this process): a load past it does not call, and the part serves its stale value or answers
+   * "busy". For an API's quota. @default UPSTREAM_RATE (none)
+   */
+  rate?: { calls: number; perSeconds: number };
+  /**
    * Names a purge can address entries by (1–128 characters of `A-Z a-z 0-9 _ - . : /`): fixed, or made from the parameters, such as
    * `({ id }) => ["product", \`product:${id}\`]`.
    */
@@ -84,7 +101,17 @@ export type SourceDefinition<Data extends Json, P extends Params = Record<string
 
 /** The settings a source may give itself, each defaulting to the configuration's value when the page is made. */
 export type SourceSettings = Readonly<
-  Pick<SourceDefinition<Json>, "freshSeconds" | "graceSeconds" | "deadlineMs" | "upstreamTimeoutMs" | "maxInFlight">
+  Pick<
+    SourceDefinition<Json>,
+    | "freshSeconds"
+    | "graceSeconds"
+    | "deadlineMs"
+    | "upstreamTimeoutMs"
+    | "maxInFlight"
+    | "rate"
+    | "notFoundSeconds"
+    | "eagerRefresh"
+  >
 >;
 
 /** A checked definition, its data and parameter types erased so sources of every type sit in one list. */
@@ -105,6 +132,11 @@ export type Source = {
   readonly controls: ((props: ControlsProps<Params>) => ReactNode) | undefined;
   readonly settings: SourceSettings;
 };
+
+/** A loader's way to say there is nothing for these parameters: cached a short while, shown as "nothing found". */
+export function notFound(what = "nothing found"): never {
+  throw new UpstreamNotFoundError(what);
+}
 
 /** The source answered data its schema refuses: an upstream failure like any other. The message says where. */
 export class SourceDataError extends UpstreamError {
@@ -128,9 +160,14 @@ const definitionSchema = z.strictObject({
   controls: fn.optional(),
   freshSeconds: seconds.min(1).optional(),
   graceSeconds: seconds.optional(),
+  notFoundSeconds: seconds.min(1).max(86_400).optional(),
+  eagerRefresh: z.union([z.literal(false), z.number().gt(0).lt(1)]).optional(),
   deadlineMs: milliseconds.optional(),
   upstreamTimeoutMs: milliseconds.optional(),
   maxInFlight: z.number().int().min(1).max(10_000).optional(),
+  rate: z
+    .strictObject({ calls: z.number().int().min(1).max(1_000_000), perSeconds: z.number().positive().max(86_400) })
+    .optional(),
   tags: z.union([uniqueTags, fn]).optional(),
   version: z.number().int().min(1).max(1_000_000).optional(),
 });
@@ -175,6 +212,9 @@ export function defineSource<Data extends Json, P extends Params = Record<string
       deadlineMs: definition.deadlineMs,
       upstreamTimeoutMs: definition.upstreamTimeoutMs,
       maxInFlight: definition.maxInFlight,
+      rate: definition.rate,
+      notFoundSeconds: definition.notFoundSeconds,
+      eagerRefresh: definition.eagerRefresh,
     },
   };
 }

@@ -1,7 +1,7 @@
 import "server-only";
 import { outcomeOf, type FragmentResult, type Part } from "@/lib/fragments";
 import type { Outcome } from "@/lib/origin";
-import { FragmentNotice } from "./fragment-notice";
+import { FragmentNotice, notFoundText } from "./fragment-notice";
 
 /** How each outcome is named to a person, beside the value and on the timeline. */
 export const OUTCOME_LABELS = {
@@ -38,6 +38,15 @@ export function FragmentView({ part, result }: { part: Part; result: FragmentRes
         </>
       );
     }
+    case "not-found":
+      return (
+        <>
+          <div className="fragment-value" data-origin={result.origin}>
+            <p className="fragment-empty">{notFoundText(part.title)}</p>
+          </div>
+          {meta}
+        </>
+      );
     default:
       return (
         <>

@@ -9,6 +9,13 @@ export type Policy = {
   freshMs: number;
   /** How long after that a stale value may still be served while one refresh runs. */
   graceMs: number;
+  /** How long a "not found" answer (a 404, or the loader's `notFound()`) is kept, fresh, with no grace. */
+  notFoundMs: number;
+  /**
+   * A value served once this share of its freshness has passed is refreshed in the background, through the
+   * lease, so a key read steadily never goes stale; 0: never (it waits until it is stale).
+   */
+  eagerRefresh: number;
   /** Budget of one loader call; a slower one is aborted and counts as a failure. */
   upstreamTimeoutMs: number;
   /** Names a purge can address this key by, with every other key that carries them. */
@@ -18,5 +25,14 @@ export type Policy = {
    * in this process at once; a lookup that would start one more, with nothing cached to answer, is refused
    * with a `BusyError`, and a stale value is served without a refresh.
    */
-  group: { name: string; maxInFlight: number };
+  group: Group;
+};
+
+/** Keys sharing an upstream (a source's parameter sets), bounded together. */
+export type Group = {
+  name: string;
+  /** Most loads under way at once in this process. */
+  maxInFlight: number;
+  /** Most calls to the upstream in any `perMs`, across the fleet; none when absent. */
+  rate?: { calls: number; perMs: number };
 };

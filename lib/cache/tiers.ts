@@ -4,6 +4,9 @@ import type { KeyLayout } from "../stores/keys";
 import type { MemoryStore } from "../stores/memory";
 import type { CacheEntry, StoredEntry } from "../stores/store";
 
+/** How a "not found" answer is stored: no JSON text is empty, so it can be no value's. */
+export const NOT_FOUND_TEXT = "";
+
 export type TiersOptions = {
   local: MemoryStore;
   shared: GuardedStore | undefined;
@@ -87,6 +90,7 @@ export class Tiers {
       const held = this.options.local.slot(key)?.entry;
       return held?.version === version ? { ...held, ...lifetimes } : undefined;
     }
+    if (value === NOT_FOUND_TEXT) return { value: null, notFound: true, version, bytes: 0, ...lifetimes };
     try {
       return { value: JSON.parse(value) as Json, version, bytes: Buffer.byteLength(value), ...lifetimes };
     } catch {

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, it, expect, vi, type MockInstance } fr
 import { CircuitBreaker } from "../circuit-breaker";
 import { TimeoutError } from "../timeout";
 import { GuardedStore, StoreTimeoutError } from "./guarded";
-import type { Claim, ItemKeys, SharedStore, StoredEntry, StoredFailure } from "./store";
+import type { Claim, GateAnswer, GateKeys, ItemKeys, SharedStore, StoredEntry, StoredFailure } from "./store";
 
 const ENTRY = { value: "v", version: "t", ageMs: 1, freshForMs: 2, staleForMs: 3 } satisfies StoredEntry;
 const FAILURE: StoredFailure & { keepMs: number } = {
@@ -56,6 +56,18 @@ class FakeStore implements SharedStore {
 
   members(set: string): Promise<string[]> {
     return this.act(`members ${set}`, ["a"]);
+  }
+
+  gate(keys: GateKeys, windowMs: number): Promise<GateAnswer> {
+    return this.act(`gate ${keys.hold} ${keys.slots.length} ${windowMs}`, { open: true });
+  }
+
+  hold(keys: GateKeys, ms: number): Promise<void> {
+    return this.act(`hold ${keys.hold} ${ms}`, undefined);
+  }
+
+  release(keys: ItemKeys, token: string): Promise<void> {
+    return this.act(`release ${keys.lease} ${token}`, undefined);
   }
 
   delete(keys: ItemKeys): Promise<number> {

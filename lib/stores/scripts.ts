@@ -1,4 +1,4 @@
-import type { Claim, FailureRecord, IndexTerm, ItemKeys, StoredEntry, StoredFailure } from "./store";
+import type { Claim, FailureRecord, GateAnswer, IndexTerm, ItemKeys, StoredEntry, StoredFailure } from "./store";
 
 /**
  * The Lua scripts both Redis stores run, and the parsing of their replies. Time is never read from a clock:
@@ -43,14 +43,15 @@ if ARGV[1] ~= "" and version == ARGV[1] then value = false end
 return {value, version, age, fresh_for, stale_for}`;
 
 /**
- * ARGV: token, lease ms. Reply: [leased 0|1, value | nil, version | nil, ageMs, freshForMs, staleForMs,
- * error | nil, attempts, retryInMs]. A fresh entry comes back alone; otherwise the failure record (if any) and, unless
+ * ARGV: token, lease ms, and how much freshness left counts as due for an eager refresh (0: none). Reply:
+ * [leased 0|1, value | nil, version | nil, ageMs, freshForMs, staleForMs, error | nil, attempts, retryInMs].
+ * A fresh entry not yet due comes back alone; otherwise the failure record (if any) and, unless
  * its backoff lasts, the lease: taken when free, kept when it already holds this token (a retry whose
  * first reply was lost must not wait on its own lease).
  */
 export const CLAIM = `${PRELUDE}
 local value, version, age, fresh_for, stale_for = entry_at(KEYS[1])
-if value and fresh_for > 0 then return {0, value, version, age, fresh_for, stale_for, false, 0, 0} end
+if value and fresh_for > math.max(tonumber(ARGV[3]), 0) then return {0, value, version, age, fresh_for, stale_for, false, 0, 0} end
 local failed_with, attempts, retry_in = false, 0, 0
 local failure = decode(redis.call("get", KEYS[3]))
 if failure and type(failure.error) == "string" and tonumber(failure.attempts) and tonumber(failure.retryMs)
@@ -101,6 +102,31 @@ local ttl = redis.call("pttl", KEYS[1])
 if ttl == -1 or ttl < tonumber(ARGV[4]) then redis.call("pexpire", KEYS[1], ARGV[4]) end
 return 1`;
 
+/**
+ * The gate of a source's calls to its upstream. KEYS[1]: the source's hold (set when the upstream asked to
+ * wait); KEYS[2..]: its rate slots, each taken for ARGV[1] ms by one call, so no more calls than slots start
+ * within any such window, on Redis' clock. Reply: [open 0|1, wait ms, "held" | "rate" | ""].
+ */
+export const GATE = `local held = redis.call("pttl", KEYS[1])
+if held > 0 then return {0, held, "held"} end
+local wait = -1
+for i = 2, #KEYS do
+  if redis.call("set", KEYS[i], "1", "NX", "PX", ARGV[1]) then return {1, 0, ""} end
+  local left = redis.call("pttl", KEYS[i])
+  if wait < 0 or left < wait then wait = left end
+end
+if #KEYS == 1 then return {1, 0, ""} end
+return {0, math.max(wait, 1), "rate"}`;
+
+/** Holds the source KEYS[1] off its upstream for ARGV[1] ms, unless a longer hold is already there. Reply: 1. */
+export const HOLD = `if redis.call("pttl", KEYS[1]) < tonumber(ARGV[1]) then redis.call("set", KEYS[1], "1", "PX", ARGV[1]) end
+return 1`;
+
+/** Frees the lease KEYS[1] if it holds the token ARGV[1]: a load that did not call writes nothing. Reply: 1 or 0. */
+export const RELEASE = `if redis.call("get", KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call("del", KEYS[1])
+return 1`;
+
 /** Deletes the entry, the lease and the failure record. Reply: entries deleted (0 or 1). */
 export const DELETE_ITEM = `local deleted = redis.call("del", KEYS[1])
 redis.call("del", KEYS[2], KEYS[3])
@@ -140,6 +166,12 @@ function failureOf(error: Reply, attempts: Reply, retryInMs: Reply): StoredFailu
 function fields(reply: Reply, length: number): Reply[] {
   if (!Array.isArray(reply) || reply.length !== length) throw new TypeError("unexpected shape of a script reply");
   return reply as Reply[];
+}
+
+export function parseGate(reply: Reply): GateAnswer {
+  const [open, wait, reason] = fields(reply, 3);
+  if (integer(open) === 1) return { open: true };
+  return { open: false, reason: reason === "held" ? "held" : "rate", retryInMs: integer(wait) };
 }
 
 export function parseRead(reply: Reply): StoredEntry | null {

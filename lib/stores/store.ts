@@ -5,7 +5,10 @@ import type { Json } from "../json";
  * (epoch ms). `version` names the load that made it; `bytes` is the size of its JSON text.
  */
 export type CacheEntry = {
+  /** Null for a "not found" answer, which is cached for a short while like a value. */
   value: Json;
+  /** The upstream found nothing for this key (a 404, or the loader said so). */
+  notFound?: true;
   version: string;
   bytes: number;
   createdAt: number;
@@ -40,6 +43,12 @@ export type Claim = {
 
 export type StoreKind = "upstash" | "redis" | "redis-cluster";
 
+/** Where a source's gate lives: its hold and its rate slots (one hash tag: one script, one Cluster slot). */
+export type GateKeys = { hold: string; slots: readonly string[] };
+
+/** Whether a call may go to the upstream now; if not, why, and how long until it may. */
+export type GateAnswer = { open: true } | { open: false; reason: "held" | "rate"; retryInMs: number };
+
 /** How long a key stays in a tag's index, in ms since the epoch (the adding instance's clock) and ms. */
 export type IndexTerm = {
   /** Until when `member` is listed. */
@@ -60,7 +69,7 @@ export type SharedStore = {
    * failure record, and (unless a failure's backoff lasts) an attempt at the lease, set-if-absent with an
    * expiry. A lease that already holds `token` is the caller's: a retry after a lost reply keeps it.
    */
-  claim(keys: ItemKeys, token: string, leaseMs: number): Promise<Claim>;
+  claim(keys: ItemKeys, token: string, leaseMs: number, dueWithinMs?: number): Promise<Claim>;
   /**
    * After a load succeeded, if the lease still holds `token`: stores `value` (version `token`) fresh for
    * `freshMs` then stale for `graceMs`, forgets the key's failure and frees
@@ -72,6 +81,12 @@ export type SharedStore = {
    * `keepMs`, so attempts keep counting across backoffs) and frees the lease; false as for `fill`.
    */
   fail(keys: ItemKeys, token: string, failure: FailureRecord): Promise<boolean>;
+  /** Takes a rate slot for `windowMs` unless the source is held or has no slot free (the `GATE` script). */
+  gate(keys: GateKeys, windowMs: number): Promise<GateAnswer>;
+  /** Holds the source off its upstream for `ms`, unless it is held longer already. */
+  hold(keys: GateKeys, ms: number): Promise<void>;
+  /** Frees the lease if it still holds `token`, writing nothing: a load that never called. */
+  release(keys: ItemKeys, token: string): Promise<void>;
   /** Deletes the item's entry, lease and failure record; resolves with how many entries were deleted. */
   delete(keys: ItemKeys): Promise<number>;
   /** Adds `member` to each tag index in `sets` for `term` (the `INDEX` script); a set expires after its last member. */
