@@ -30,6 +30,7 @@ const DEFAULTS: Config = {
   upstreamMaxInFlight: 16,
   upstreamRate: undefined,
   cacheNotFoundSeconds: 60,
+  cacheFailSafeSeconds: 86_400,
   cacheEagerRefresh: 0.8,
   redisTimeoutMs: 300,
   redisCoolDownMs: 5000,

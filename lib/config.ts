@@ -71,6 +71,7 @@ const envSchema = z.object({
   CACHE_FRESH_SECONDS: integer(1, 31_536_000).default(60),
   CACHE_GRACE_SECONDS: integer(0, 31_536_000).default(300),
   CACHE_NOT_FOUND_SECONDS: integer(1, 86_400).default(60),
+  CACHE_FAIL_SAFE_SECONDS: integer(0, 31_536_000).default(86_400),
   CACHE_EAGER_REFRESH_PERCENT: integer(0, 99).default(80),
   FRAGMENT_DEADLINE_MS: integer(1, 600_000).default(4000),
   SHELL_HOLD_MS: integer(0, 1000).default(50),
@@ -174,6 +175,8 @@ const configSchema = envSchema.transform((env) => ({
   cacheGraceSeconds: env.CACHE_GRACE_SECONDS,
   /** How long an upstream's "not found" (404) is kept, unless its source says otherwise. */
   cacheNotFoundSeconds: env.CACHE_NOT_FOUND_SECONDS,
+  /** How long past grace the last good value is kept and served while refreshes fail, unless its source says otherwise. */
+  cacheFailSafeSeconds: env.CACHE_FAIL_SAFE_SECONDS,
   /** Share of its freshness after which a value served is refreshed in the background, unless its source says otherwise; 0: never. */
   cacheEagerRefresh: env.CACHE_EAGER_REFRESH_PERCENT / 100,
   /** When a fragment stops holding the stream open and shows "still working". */

@@ -110,6 +110,7 @@ describe("fragmentsOf", () => {
         rate: { calls: 10, perSeconds: 2 },
         notFoundSeconds: 5,
         eagerRefresh: false,
+        failSafeSeconds: 0,
         version: 2,
       }),
     ]);
@@ -119,6 +120,7 @@ describe("fragmentsOf", () => {
       graceMs: 300_000,
       upstreamTimeoutMs: 10_000,
       notFoundMs: 60_000,
+      failSafeMs: 86_400_000,
       eagerRefresh: 0.8,
       group: { name: "plain", maxInFlight: 16, rate: undefined },
     });
@@ -128,6 +130,7 @@ describe("fragmentsOf", () => {
       graceMs: 0,
       upstreamTimeoutMs: 700,
       notFoundMs: 5000,
+      failSafeMs: 0,
       eagerRefresh: 0,
       group: { name: "own@2", maxInFlight: 3, rate: { calls: 10, perMs: 2000 } },
     });

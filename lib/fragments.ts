@@ -13,7 +13,8 @@ import { ATTRIBUTES, recordFailure, traceLookup } from "./tracing";
 
 /** What a page renders for one fragment; never a wire format. */
 export type FragmentResult =
-  | { status: "ready"; name: string; data: Json; origin: Origin; ms: number }
+  /** `asOf`, for a value kept past its grace (`fail-safe`): when it was loaded, which the page tells. */
+  | { status: "ready"; name: string; data: Json; origin: Origin; ms: number; asOf?: number }
   /** The upstream found nothing for these parameters: an answer, cached a short while like data. */
   | { status: "not-found"; name: string; origin: Origin; ms: number }
   | { status: "pending"; name: string; ms: number }
@@ -65,6 +66,7 @@ export function fragmentsOf(sources: readonly Source[], config: Config = getConf
         freshMs: (settings.freshSeconds ?? config.cacheFreshSeconds) * 1000,
         graceMs: (settings.graceSeconds ?? config.cacheGraceSeconds) * 1000,
         notFoundMs: (settings.notFoundSeconds ?? config.cacheNotFoundSeconds) * 1000,
+        failSafeMs: (settings.failSafeSeconds ?? config.cacheFailSafeSeconds) * 1000,
         eagerRefresh: settings.eagerRefresh === false ? 0 : (settings.eagerRefresh ?? config.cacheEagerRefresh),
         upstreamTimeoutMs: settings.upstreamTimeoutMs ?? config.upstreamTimeoutMs,
         group: {
@@ -237,10 +239,17 @@ async function settle(part: Asked, span: Span, onWaiting: () => void): Promise<S
       deadlineMs,
       () => new FragmentDeadlineError(`fragment "${name}" passed its ${deadlineMs} ms deadline`),
     );
-    const ready = ({ value, origin, notFound }: Answer): FragmentResult =>
+    const ready = ({ value, origin, notFound, createdAt }: Answer): FragmentResult =>
       notFound
         ? { status: "not-found", name, origin, ms: elapsed() }
-        : { status: "ready", name, data: value, origin, ms: elapsed() };
+        : {
+            status: "ready",
+            name,
+            data: value,
+            origin,
+            ms: elapsed(),
+            ...(origin === "fail-safe" && { asOf: createdAt }),
+          };
     // A refresh that misses the deadline leaves the stale value on the page; it still fills the cache.
     const untilDeadline = () => new FragmentDeadlineError(`the refresh of "${name}" passed the deadline`);
     const refreshed = lookup.refreshed

@@ -31,6 +31,11 @@ const COUNTERS: Array<[keyof Counters, string, string]> = [
     "Refreshes started in the background while the value was still fresh, past its share of freshness.",
   ],
   [
+    "failSafe",
+    "workerless_cache_fail_safe_total",
+    "Lookups answered with a value past its grace, kept for fail-safe, because its refresh failed.",
+  ],
+  [
     "gateClosed",
     "workerless_upstream_gate_closed_total",
     "Loads that did not call: their source's upstream asked to wait (Retry-After), or the source was at its rate.",

@@ -68,6 +68,11 @@ export type SourceDefinition<Data extends Json, P extends Params = Record<string
    * @default CACHE_EAGER_REFRESH_PERCENT / 100 (0.8)
    */
   eagerRefresh?: number | false;
+  /**
+   * How long past its grace the last good value is kept, and shown with its age, while refreshes fail: an
+   * outage of the upstream is outlived. 0: past grace the part shows the error. @default CACHE_FAIL_SAFE_SECONDS (a day)
+   */
+  failSafeSeconds?: number;
   /** How long its data stays fresh. @default CACHE_FRESH_SECONDS */
   freshSeconds?: number;
   /** How long after that its stale data is still shown while one refresh runs. @default CACHE_GRACE_SECONDS */
@@ -111,6 +116,7 @@ export type SourceSettings = Readonly<
     | "rate"
     | "notFoundSeconds"
     | "eagerRefresh"
+    | "failSafeSeconds"
   >
 >;
 
@@ -161,6 +167,7 @@ const definitionSchema = z.strictObject({
   freshSeconds: seconds.min(1).optional(),
   graceSeconds: seconds.optional(),
   notFoundSeconds: seconds.min(1).max(86_400).optional(),
+  failSafeSeconds: seconds.optional(),
   eagerRefresh: z.union([z.literal(false), z.number().gt(0).lt(1)]).optional(),
   deadlineMs: milliseconds.optional(),
   upstreamTimeoutMs: milliseconds.optional(),
@@ -215,6 +222,7 @@ export function defineSource<Data extends Json, P extends Params = Record<string
       rate: definition.rate,
       notFoundSeconds: definition.notFoundSeconds,
       eagerRefresh: definition.eagerRefresh,
+      failSafeSeconds: definition.failSafeSeconds,
     },
   };
 }

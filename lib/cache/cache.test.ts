@@ -70,6 +70,7 @@ function memoryCache({
   group = { name: "test", maxInFlight: 1000 },
   notFoundMs = 60_000,
   eagerRefresh = 0,
+  failSafeMs = 0,
   ...options
 }: TestOptions = {}) {
   const cache = new Cache({
@@ -80,7 +81,7 @@ function memoryCache({
     backoffMaxMs: 8000,
     ...options,
   });
-  const defaults: Policy = { freshMs, graceMs, upstreamTimeoutMs, tags, group, notFoundMs, eagerRefresh };
+  const defaults: Policy = { freshMs, graceMs, upstreamTimeoutMs, tags, group, notFoundMs, eagerRefresh, failSafeMs };
   return {
     stats: cache.stats,
     purge: (target: PurgeTarget) => cache.purge(target),
@@ -445,6 +446,43 @@ describe("Cache's eager refresh", () => {
     loader.release();
     await settle();
     expect(await cache.get("k", loader.load)).toMatchObject({ value: "value 2", origin: "hit" });
+  });
+});
+
+describe("Cache's fail-safe", () => {
+  it("serves the last good value past its grace while refreshes fail, until the fail-safe window ends", async () => {
+    const clock = manualClock();
+    const cache = memoryCache({ now: clock.now, freshMs: 1000, graceMs: 2000, failSafeMs: 60_000 });
+    let down = false;
+    const loader = countingLoader((call) => (down ? new UpstreamDown("outage") : `value ${call}`));
+    await cache.get("k", loader.load);
+    down = true;
+    clock.advance(5000);
+    // Past grace: the refresh is tried, fails, and the old value answers, saying so.
+    expect(await cache.get("k", loader.load)).toMatchObject({
+      value: "value 1",
+      origin: "fail-safe",
+      createdAt: 1_000_000,
+    });
+    // While the key backs off, no call at all, the same answer.
+    expect(await cache.get("k", loader.load)).toMatchObject({ value: "value 1", origin: "fail-safe" });
+    expect(loader.calls()).toBe(2);
+    expect(cache.stats).toMatchObject({ failSafe: 2 });
+    clock.advance(60_000);
+    await expect(cache.get("k", loader.load)).rejects.toThrow("outage");
+    down = false;
+    clock.advance(10_000);
+    expect(await cache.get("k", loader.load)).toMatchObject({ origin: "miss" });
+  });
+
+  it("never serves a purged value as fail-safe", async () => {
+    const clock = manualClock();
+    const cache = memoryCache({ now: clock.now, freshMs: 1000, graceMs: 0, failSafeMs: 60_000 });
+    const loader = countingLoader((call) => (call === 1 ? "old" : new UpstreamDown("outage")));
+    await cache.get("k", loader.load);
+    await cache.purge({ key: "k" });
+    clock.advance(2000);
+    await expect(cache.get("k", loader.load)).rejects.toThrow("outage");
   });
 });
 
@@ -996,6 +1034,24 @@ describe.each(STORE_KINDS)("Cache shared through %s", (kind) => {
     expect(loader.calls()).toBe(2);
     // Stored anew by the refresh: a whole fresh + grace ahead again.
     expect(await backend.client.pttl(`${NAMESPACE}:find:{k}`)).toBeGreaterThan(61_000);
+  });
+
+  it("keeps an entry for fresh + fail-safe, and another instance serves it past grace while the upstream is down", async () => {
+    const policy = { freshMs: 500, graceMs: 500, failSafeMs: 30_000 };
+    const [first, second] = [await warmInstance(policy), await warmInstance(policy)];
+    await first.get("k", countingLoader().load, policy);
+    await drained();
+    const ttl = await backend.client.pttl(`${NAMESPACE}:find:{k}`);
+    expect(ttl).toBeGreaterThan(29_000);
+    expect(ttl).toBeLessThanOrEqual(30_500);
+    await sleep(1100);
+    const down = countingLoader(() => new UpstreamDown("outage"));
+    expect(await second.get("k", down.load, policy)).toMatchObject({ value: "value 1", origin: "fail-safe" });
+    expect(down.calls()).toBe(1);
+    await drained();
+    // The failure is the fleet's: the first instance does not call either, and answers the same.
+    expect(await first.get("k", down.load, policy)).toMatchObject({ value: "value 1", origin: "fail-safe" });
+    expect(down.calls()).toBe(1);
   });
 
   it("shares a not-found answer with the fleet, without grace, as an empty text no value can have", async () => {

@@ -74,6 +74,7 @@ const STALE: CacheEvent = { type: "stale" };
 const MISS: CacheEvent = { type: "miss" };
 const COALESCED: CacheEvent = { type: "coalesced" };
 const EAGER: CacheEvent = { type: "eager-refresh" };
+const FAIL_SAFE: CacheEvent = { type: "fail-safe" };
 
 /**
  * A two-tier cache with stale-while-revalidate, stale-if-error and single-flight loads: one load per
@@ -141,6 +142,8 @@ export class Cache {
       const refresh = this.revalidate(key, loader, policy);
       return { ...answerOf(entry, "stale"), refreshed: refresh && this.fresherThan(entry, refresh) };
     }
+    // Past its grace, an entry kept for fail-safe is served only if the load fails.
+    const kept = entry && entry.safeUntil > now ? entry : undefined;
     const joined = this.loads.current(key);
     if (joined) this.emit(COALESCED);
     const load = joined ?? this.loads.start(key, loader, policy);
@@ -149,6 +152,12 @@ export class Cache {
     try {
       first = await load.first;
     } catch (error) {
+      const fallback = load.purged ? undefined : (kept ?? load.fallback);
+      if (fallback) {
+        // The failure was logged where it happened; the last good value outlives the outage.
+        this.emit(FAIL_SAFE);
+        return answerOf(fallback, "fail-safe");
+      }
       // A refused (busy) lookup started nothing: it is counted as busy, not as a miss.
       if (!joined && !isBusyError(error)) this.emit(MISS);
       throw error;

@@ -9,6 +9,8 @@ export type CacheEvent =
   | { type: "hit" | "stale" | "miss" | "coalesced" }
   /** A fresh value past its share of freshness was served, and its refresh started in the background. */
   | { type: "eager-refresh" }
+  /** A value past its grace was served because its load failed (or could not start): fail-safe. */
+  | { type: "fail-safe" }
   /** The loader is called. */
   | { type: "load" }
   /** No loader call: the key is backing off after a failure, here or on another instance. */
@@ -35,6 +37,8 @@ export type CacheStats = {
   busy: number;
   /** Refreshes started early, while the value was still fresh. */
   eagerRefreshes: number;
+  /** Values served past their grace because their refresh failed. */
+  failSafe: number;
   /** Loads that did not call because their source was held (`Retry-After`) or at its rate. */
   gateClosed: number;
   /** Loaded values too large to cache as JSON. */
@@ -53,6 +57,7 @@ export function emptyStats(): CacheStats {
     skippedLoads: 0,
     busy: 0,
     eagerRefreshes: 0,
+    failSafe: 0,
     gateClosed: 0,
     uncacheable: 0,
   };
@@ -88,6 +93,9 @@ export function countInto(stats: CacheStats): CacheListener {
         return;
       case "eager-refresh":
         stats.eagerRefreshes += 1;
+        return;
+      case "fail-safe":
+        stats.failSafe += 1;
         return;
       case "gate-closed":
         stats.gateClosed += 1;

@@ -31,6 +31,8 @@ export type Load = {
   waiting: Promise<void>;
   /** Set by a purge of its key: the load then serves its callers and stores nothing. */
   purged: boolean;
+  /** An entry past its grace the store still keeps (fail-safe): what callers get if this load fails. */
+  fallback?: CacheEntry;
 };
 
 type Notices = { stale(entry: CacheEntry): void; waiting(): void };
@@ -132,11 +134,12 @@ export class Loads {
     const load = this.underWay.get(key);
     if (!load) return;
     load.purged = true;
+    load.fallback = undefined;
     this.underWay.delete(key);
   }
 
   purgeAll(): void {
-    for (const load of this.underWay.values()) load.purged = true;
+    for (const load of this.underWay.values()) Object.assign(load, { purged: true, fallback: undefined });
     this.underWay.clear();
   }
 
@@ -169,7 +172,7 @@ export class Loads {
     const keys = layout.item(key);
     // In the tags' indexes before the lease is taken, so a purge by tag reaches this load too.
     const leaseMs = policy.upstreamTimeoutMs + LEASE_MARGIN_MS;
-    await tags.index(key, policy.tags, leaseMs + policy.freshMs + policy.graceMs);
+    await tags.index(key, policy.tags, leaseMs + policy.freshMs + Math.max(policy.graceMs, policy.failSafeMs));
     // Asked in the same round trip as the first claim: whether the upstream asked the source to wait.
     const held = gate.held(policy.group);
     const giveUpAt = now() + leaseMs + LEASE_MARGIN_MS;
@@ -184,7 +187,10 @@ export class Loads {
       // page on a store that does not answer.
       if (!claim && ++failedClaims >= MAX_FAILED_CLAIMS) return loadHere(held);
       const { entry: stored, leased, failure } = claim ?? {};
-      const entry = stored && tiers.reconcile(key, stored);
+      const kept = stored && tiers.reconcile(key, stored);
+      // Past its grace an entry is served only if this load fails: the caller keeps it for that.
+      if (kept && kept.staleUntil <= now()) load.fallback = kept;
+      const entry = kept && kept.staleUntil > now() ? kept : undefined;
       const fresh = entry !== undefined && entry.freshUntil > now();
       // A fresh entry comes with the lease only to an eager refresh, when it is due.
       if (fresh && !leased) return { entry, loadedHere: false, waited };
@@ -268,7 +274,9 @@ export class Loads {
     }
     const at = now();
     const bytes = Buffer.byteLength(text);
-    const [keptFreshMs, keptGraceMs] = notFound ? [policy.notFoundMs, 0] : [freshMs, graceMs];
+    const lifetimes = notFound
+      ? { freshMs: policy.notFoundMs, graceMs: 0, failSafeMs: 0 }
+      : { freshMs, graceMs, failSafeMs: policy.failSafeMs };
     // Parsed back from its JSON, so this caller sees exactly what every later reader of the cache will.
     const entry: CacheEntry = {
       value: notFound ? null : (JSON.parse(text) as Json),
@@ -276,8 +284,9 @@ export class Loads {
       version: token,
       bytes,
       createdAt: at,
-      freshUntil: at + keptFreshMs,
-      staleUntil: at + keptFreshMs + keptGraceMs,
+      freshUntil: at + lifetimes.freshMs,
+      staleUntil: at + lifetimes.freshMs + lifetimes.graceMs,
+      safeUntil: at + lifetimes.freshMs + Math.max(lifetimes.graceMs, lifetimes.failSafeMs),
     };
     emit({ type: "loaded", key, ms: at - started, bytes, notFound });
     if (bytes > maxValueBytes) {
@@ -292,7 +301,7 @@ export class Loads {
       // A load purged while under way serves its callers but keeps nothing: the next lookup loads again.
       local.set(key, entry, at);
     }
-    if (shared) this.options.inBackground(shared.fill(layout.item(key), token, text, keptFreshMs, keptGraceMs));
+    if (shared) this.options.inBackground(shared.fill(layout.item(key), token, text, lifetimes));
     return entry;
   }
 }

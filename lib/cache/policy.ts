@@ -9,6 +9,11 @@ export type Policy = {
   freshMs: number;
   /** How long after that a stale value may still be served while one refresh runs. */
   graceMs: number;
+  /**
+   * How long past its grace a value is kept, to be served (labelled with its age) while refreshes fail: an
+   * upstream's outage is outlived. 0: never served past grace.
+   */
+  failSafeMs: number;
   /** How long a "not found" answer (a 404, or the loader's `notFound()`) is kept, fresh, with no grace. */
   notFoundMs: number;
   /**

@@ -83,9 +83,17 @@ export class Tiers {
   }
 
   /** An entry of the store, placed on this process's clock (the store measures ages and lifetimes on its own). */
-  private placed(key: string, { value, version, ageMs, freshForMs, staleForMs }: StoredEntry): CacheEntry | undefined {
+  private placed(
+    key: string,
+    { value, version, ageMs, freshForMs, staleForMs, safeForMs }: StoredEntry,
+  ): CacheEntry | undefined {
     const now = this.options.now();
-    const lifetimes = { createdAt: now - ageMs, freshUntil: now + freshForMs, staleUntil: now + staleForMs };
+    const lifetimes = {
+      createdAt: now - ageMs,
+      freshUntil: now + freshForMs,
+      staleUntil: now + staleForMs,
+      safeUntil: now + safeForMs,
+    };
     if (value === undefined) {
       const held = this.options.local.slot(key)?.entry;
       return held?.version === version ? { ...held, ...lifetimes } : undefined;

@@ -10,6 +10,7 @@ import type {
   GateKeys,
   IndexTerm,
   ItemKeys,
+  Lifetimes,
   SharedStore,
   StoredEntry,
   StoreKind,
@@ -81,11 +82,11 @@ export class GuardedStore {
   }
 
   /** Whether the load's value was written; undefined when the call failed. */
-  fill(keys: ItemKeys, token: string, value: string, freshMs: number, graceMs: number): Promise<boolean | undefined> {
+  fill(keys: ItemKeys, token: string, value: string, lifetimes: Lifetimes): Promise<boolean | undefined> {
     return this.guard<boolean | undefined>(
       "fill",
       keys.entry,
-      () => this.store.fill(keys, token, value, freshMs, graceMs),
+      () => this.store.fill(keys, token, value, lifetimes),
       undefined,
       undefined,
     );

@@ -29,6 +29,7 @@ import type {
   GateKeys,
   IndexTerm,
   ItemKeys,
+  Lifetimes,
   SharedStore,
   StoredEntry,
 } from "./store";
@@ -111,11 +112,9 @@ export class RedisStore implements SharedStore {
     );
   }
 
-  async fill(keys: ItemKeys, token: string, value: string, freshMs: number, graceMs: number): Promise<boolean> {
+  async fill(keys: ItemKeys, token: string, value: string, lifetimes: Lifetimes): Promise<boolean> {
     await this.connected();
-    return parseWritten(
-      await this.client.workerlessFill(...itemKeys(keys), ...fillArgs(token, value, freshMs, graceMs)),
-    );
+    return parseWritten(await this.client.workerlessFill(...itemKeys(keys), ...fillArgs(token, value, lifetimes)));
   }
 
   async fail(keys: ItemKeys, token: string, failure: FailureRecord): Promise<boolean> {

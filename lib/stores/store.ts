@@ -14,6 +14,8 @@ export type CacheEntry = {
   createdAt: number;
   freshUntil: number;
   staleUntil: number;
+  /** Until when it is kept, past its grace, to be served while refreshes fail (fail-safe). */
+  safeUntil: number;
 };
 
 /**
@@ -21,7 +23,15 @@ export type CacheEntry = {
  * ages and remaining lifetimes measured on the store's own clock, so instances whose clocks disagree still
  * agree on what is fresh. `value` is left out of a read's answer when the reader already holds `version`.
  */
-export type StoredEntry = { value?: string; version: string; ageMs: number; freshForMs: number; staleForMs: number };
+export type StoredEntry = {
+  value?: string;
+  version: string;
+  ageMs: number;
+  freshForMs: number;
+  /** Negative once grace has passed: the entry is kept only for fail-safe, for `safeForMs` more. */
+  staleForMs: number;
+  safeForMs: number;
+};
 
 /** A failed load recorded for the whole fleet; `retryInMs` ≤ 0 once its backoff has passed. */
 export type StoredFailure = { error: string; attempts: number; retryInMs: number };
@@ -42,6 +52,9 @@ export type Claim = {
 };
 
 export type StoreKind = "upstash" | "redis" | "redis-cluster";
+
+/** How long a stored value is fresh, then stale for a refresh, then kept for when refreshes fail. */
+export type Lifetimes = { freshMs: number; graceMs: number; failSafeMs: number };
 
 /** Where a source's gate lives: its hold and its rate slots (one hash tag: one script, one Cluster slot). */
 export type GateKeys = { hold: string; slots: readonly string[] };
@@ -75,7 +88,7 @@ export type SharedStore = {
    * `freshMs` then stale for `graceMs`, forgets the key's failure and frees
    * the lease. Resolves false when the lease did not hold the token (the key was purged): nothing written.
    */
-  fill(keys: ItemKeys, token: string, value: string, freshMs: number, graceMs: number): Promise<boolean>;
+  fill(keys: ItemKeys, token: string, value: string, lifetimes: Lifetimes): Promise<boolean>;
   /**
    * After a load failed, if the lease still holds `token`: records the failure for the fleet (kept
    * `keepMs`, so attempts keep counting across backoffs) and frees the lease; false as for `fill`.

@@ -27,6 +27,7 @@ import type {
   GateKeys,
   IndexTerm,
   ItemKeys,
+  Lifetimes,
   SharedStore,
   StoredEntry,
 } from "./store";
@@ -70,8 +71,8 @@ export class UpstashStore implements SharedStore {
     );
   }
 
-  async fill(keys: ItemKeys, token: string, value: string, freshMs: number, graceMs: number): Promise<boolean> {
-    return parseWritten(await this.redis.eval(FILL, itemKeys(keys), fillArgs(token, value, freshMs, graceMs)));
+  async fill(keys: ItemKeys, token: string, value: string, lifetimes: Lifetimes): Promise<boolean> {
+    return parseWritten(await this.redis.eval(FILL, itemKeys(keys), fillArgs(token, value, lifetimes)));
   }
 
   async fail(keys: ItemKeys, token: string, failure: FailureRecord): Promise<boolean> {
