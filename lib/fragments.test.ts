@@ -111,6 +111,9 @@ describe("fragmentsOf", () => {
         notFoundSeconds: 5,
         eagerRefresh: false,
         failSafeSeconds: 0,
+        httpCaching: false,
+        minFreshSeconds: 2,
+        maxFreshSeconds: 30,
         version: 2,
       }),
     ]);
@@ -121,6 +124,7 @@ describe("fragmentsOf", () => {
       upstreamTimeoutMs: 10_000,
       notFoundMs: 60_000,
       failSafeMs: 86_400_000,
+      http: { obey: true, minFreshMs: 1000, maxFreshMs: 86_400_000 },
       eagerRefresh: 0.8,
       group: { name: "plain", maxInFlight: 16, rate: undefined },
     });
@@ -131,6 +135,7 @@ describe("fragmentsOf", () => {
       upstreamTimeoutMs: 700,
       notFoundMs: 5000,
       failSafeMs: 0,
+      http: { obey: false, minFreshMs: 2000, maxFreshMs: 30_000 },
       eagerRefresh: 0,
       group: { name: "own@2", maxInFlight: 3, rate: { calls: 10, perMs: 2000 } },
     });

@@ -1,6 +1,14 @@
 import "server-only";
 import type { Span } from "@opentelemetry/api";
-import { isBusyError, isLoadError, originalError, type Answer, type BusyReason, type Policy } from "./cache";
+import {
+  isBusyError,
+  isLoadError,
+  originalError,
+  type Answer,
+  type BusyReason,
+  type Loader,
+  type Policy,
+} from "./cache";
 import { getConfig, type Config } from "./config";
 import type { Json } from "./json";
 import { describeError, logEvent } from "./log";
@@ -67,6 +75,11 @@ export function fragmentsOf(sources: readonly Source[], config: Config = getConf
         graceMs: (settings.graceSeconds ?? config.cacheGraceSeconds) * 1000,
         notFoundMs: (settings.notFoundSeconds ?? config.cacheNotFoundSeconds) * 1000,
         failSafeMs: (settings.failSafeSeconds ?? config.cacheFailSafeSeconds) * 1000,
+        http: {
+          obey: settings.httpCaching ?? true,
+          minFreshMs: (settings.minFreshSeconds ?? 1) * 1000,
+          maxFreshMs: (settings.maxFreshSeconds ?? 86_400) * 1000,
+        },
         eagerRefresh: settings.eagerRefresh === false ? 0 : (settings.eagerRefresh ?? config.cacheEagerRefresh),
         upstreamTimeoutMs: settings.upstreamTimeoutMs ?? config.upstreamTimeoutMs,
         group: {
@@ -106,7 +119,7 @@ export type Part = {
       readonly key: string;
       readonly tags: readonly string[];
       readonly policy: Policy;
-      readonly load: (signal: AbortSignal) => Promise<Json>;
+      readonly load: Loader;
       readonly refused?: undefined;
       readonly broken?: undefined;
     }
@@ -152,7 +165,7 @@ function askedPart(fragment: Fragment, params: Params, input: Part["input"], sea
     key,
     tags,
     policy: { ...fragment.policy, tags },
-    load: (signal) => source.loadData(params, signal),
+    load: (signal, set) => source.loadData(params, signal, set),
   };
 }
 

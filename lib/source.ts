@@ -3,6 +3,7 @@ import { z } from "zod";
 import { ConfigError } from "./config-error";
 import { FRAGMENT_NAME, FRAGMENT_NAME_RULE, TAG, TAG_RULE } from "./fragment-name";
 import type { Json } from "./json";
+import type { LoadSettings } from "./cache";
 import type { ParamInput, Params, ParamsSchema } from "./params";
 import { UpstreamError, UpstreamNotFoundError } from "./upstream";
 
@@ -17,6 +18,11 @@ export type LoadCall<P> = {
   params: P;
   /** Aborts when the call passes its timeout, and its answer would be thrown away: pass it to `fetch`. */
   signal: AbortSignal;
+  /**
+   * Decides this answer's freshness, or adds tags, from what was loaded (`set({ freshSeconds: 30 })`,
+   * `set({ tags: ["author:7"] })`): freshness set here wins over the upstream's headers and the source's own.
+   */
+  set: (settings: LoadSettings) => void;
 };
 
 /** What a source's `controls` receive: its parameters, and the page's own search parameters to build links from. */
@@ -73,6 +79,17 @@ export type SourceDefinition<Data extends Json, P extends Params = Record<string
    * outage of the upstream is outlived. 0: past grace the part shows the error. @default CACHE_FAIL_SAFE_SECONDS (a day)
    */
   failSafeSeconds?: number;
+  /**
+   * Whether the upstream's caching headers decide how long an answer stays fresh: `Cache-Control`
+   * (`s-maxage`, `max-age`, `no-cache`, `no-store`), `Expires` and `Age` of what `fetchJson` fetched, within
+   * `minFreshSeconds`…`maxFreshSeconds`; `freshSeconds` when they say nothing. `no-store` is served, never
+   * cached. `false` ignores them. @default true
+   */
+  httpCaching?: boolean;
+  /** The least freshness the upstream's headers may give. @default 1 */
+  minFreshSeconds?: number;
+  /** The most freshness the upstream's headers may give. @default 86400 (a day) */
+  maxFreshSeconds?: number;
   /** How long its data stays fresh. @default CACHE_FRESH_SECONDS */
   freshSeconds?: number;
   /** How long after that its stale data is still shown while one refresh runs. @default CACHE_GRACE_SECONDS */
@@ -117,6 +134,9 @@ export type SourceSettings = Readonly<
     | "notFoundSeconds"
     | "eagerRefresh"
     | "failSafeSeconds"
+    | "httpCaching"
+    | "minFreshSeconds"
+    | "maxFreshSeconds"
   >
 >;
 
@@ -133,7 +153,7 @@ export type Source = {
   /** Its tags when they are fixed; undefined when they are made from the parameters. */
   readonly fixedTags: readonly string[] | undefined;
   /** Loads and checks the data; rejects with what `load` threw or a `SourceDataError`. */
-  readonly loadData: (params: Params, signal: AbortSignal) => Promise<Json>;
+  readonly loadData: (params: Params, signal: AbortSignal, set: LoadCall<Params>["set"]) => Promise<Json>;
   readonly render: (props: { data: Json }) => ReactNode | Promise<ReactNode>;
   readonly controls: ((props: ControlsProps<Params>) => ReactNode) | undefined;
   readonly settings: SourceSettings;
@@ -168,6 +188,9 @@ const definitionSchema = z.strictObject({
   graceSeconds: seconds.optional(),
   notFoundSeconds: seconds.min(1).max(86_400).optional(),
   failSafeSeconds: seconds.optional(),
+  httpCaching: z.boolean().optional(),
+  minFreshSeconds: seconds.optional(),
+  maxFreshSeconds: seconds.min(1).optional(),
   eagerRefresh: z.union([z.literal(false), z.number().gt(0).lt(1)]).optional(),
   deadlineMs: milliseconds.optional(),
   upstreamTimeoutMs: milliseconds.optional(),
@@ -200,8 +223,8 @@ export function defineSource<Data extends Json, P extends Params = Record<string
     title: typeof title === "string" ? () => title : erased(title),
     tags: typeof tags === "function" ? computedTags(definition.name, erased(tags)) : () => tags,
     fixedTags: typeof tags === "function" ? undefined : tags,
-    loadData: async (params, signal) => {
-      const answer = await load({ params: params as P, signal });
+    loadData: async (params, signal, set) => {
+      const answer = await load({ params: params as P, signal, set });
       if (!schema) return answer as Json;
       const checked = schema.safeParse(answer);
       if (checked.success) return checked.data;
@@ -223,6 +246,9 @@ export function defineSource<Data extends Json, P extends Params = Record<string
       notFoundSeconds: definition.notFoundSeconds,
       eagerRefresh: definition.eagerRefresh,
       failSafeSeconds: definition.failSafeSeconds,
+      httpCaching: definition.httpCaching,
+      minFreshSeconds: definition.minFreshSeconds,
+      maxFreshSeconds: definition.maxFreshSeconds,
     },
   };
 }

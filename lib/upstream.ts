@@ -1,5 +1,6 @@
 import "server-only";
 import { getConfig, PLACEHOLDER, type HttpLimits, type UpstreamConfig } from "./config";
+import { reportHttpAnswer } from "./upstream-advice";
 
 /** The slow external API answered with a failure, or could not be reached. */
 export class UpstreamError extends Error {
@@ -164,6 +165,8 @@ export async function fetchText(
     if (status === 404) throw new UpstreamNotFoundError(`upstream answered 404 (nothing found) for "${query}"`);
     throw new UpstreamError(`upstream answered ${status} for "${query}"`);
   }
+  // How long the answer stays good, told to the load under way (the cache decides what to do with it).
+  reportHttpAnswer(response.headers);
   const tooLarge = () => new UpstreamTooLargeError(`upstream answer for "${query}" is over ${maxBytes} bytes`);
   // A compressed body's Content-Length counts wire bytes, not the answer's, so only the read below can judge it.
   if (!response.headers.has("content-encoding") && Number(response.headers.get("content-length")) > maxBytes) {

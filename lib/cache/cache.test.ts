@@ -7,6 +7,7 @@ import { GuardedStore } from "../stores/guarded";
 import { NAMESPACE } from "../stores/keys";
 import { MemoryStore } from "../stores/memory";
 import { sleep } from "../timeout";
+import { reportHttpAnswer } from "../upstream-advice";
 import {
   BusyError,
   Cache,
@@ -71,6 +72,7 @@ function memoryCache({
   notFoundMs = 60_000,
   eagerRefresh = 0,
   failSafeMs = 0,
+  http = { obey: true, minFreshMs: 1000, maxFreshMs: 86_400_000 },
   ...options
 }: TestOptions = {}) {
   const cache = new Cache({
@@ -81,7 +83,17 @@ function memoryCache({
     backoffMaxMs: 8000,
     ...options,
   });
-  const defaults: Policy = { freshMs, graceMs, upstreamTimeoutMs, tags, group, notFoundMs, eagerRefresh, failSafeMs };
+  const defaults: Policy = {
+    freshMs,
+    graceMs,
+    upstreamTimeoutMs,
+    tags,
+    group,
+    notFoundMs,
+    eagerRefresh,
+    failSafeMs,
+    http,
+  };
   return {
     stats: cache.stats,
     purge: (target: PurgeTarget) => cache.purge(target),
@@ -446,6 +458,59 @@ describe("Cache's eager refresh", () => {
     loader.release();
     await settle();
     expect(await cache.get("k", loader.load)).toMatchObject({ value: "value 2", origin: "hit" });
+  });
+});
+
+describe("Cache's freshness from the upstream and from the loader", () => {
+  it("takes a value's freshness from the upstream's headers, within the policy's bounds", async () => {
+    const clock = manualClock();
+    const cache = memoryCache({ now: clock.now, freshMs: 60_000, graceMs: 0 });
+    const saying = (cacheControl: string) => async () => {
+      reportHttpAnswer(new Headers({ "cache-control": cacheControl }));
+      return "v";
+    };
+    await cache.get("short", saying("max-age=2"));
+    await cache.get("long", saying("max-age=31536000"));
+    await cache.get("zero", saying("no-cache"));
+    clock.advance(2500);
+    expect(await cache.get("short", saying("max-age=2"))).toMatchObject({ origin: "miss" });
+    // A year is capped at the bound (a day here), and no-cache raised to the least freshness (a second).
+    clock.advance(86_000_000);
+    expect(await cache.get("long", saying("max-age=1"))).toMatchObject({ origin: "hit" });
+    expect(await cache.get("zero", saying("no-cache"))).toMatchObject({ origin: "miss" });
+    // A policy that does not obey them keeps its own freshness.
+    const deaf = memoryCache({ now: clock.now, freshMs: 60_000, http: { obey: false, minFreshMs: 0, maxFreshMs: 1 } });
+    await deaf.get("k", saying("max-age=1"));
+    clock.advance(2000);
+    expect(await deaf.get("k", saying("max-age=1"))).toMatchObject({ origin: "hit" });
+  });
+
+  it("serves a no-store answer and keeps nothing", async () => {
+    const cache = memoryCache();
+    let calls = 0;
+    const load = async () => {
+      calls += 1;
+      reportHttpAnswer(new Headers({ "cache-control": "no-store" }));
+      return `v${calls}`;
+    };
+    expect(await cache.get("k", load)).toMatchObject({ value: "v1", origin: "miss" });
+    expect(await cache.get("k", load)).toMatchObject({ value: "v2", origin: "miss" });
+  });
+
+  it("lets the loader set its entry's freshness and add tags from what it loaded", async () => {
+    const clock = manualClock();
+    const cache = memoryCache({ now: clock.now, freshMs: 60_000, graceMs: 0 });
+    const load: Loader = async (_signal, set) => {
+      set({ freshSeconds: 5, tags: ["author:7"] });
+      return "story";
+    };
+    await cache.get("story-1", load, { tags: ["news"] });
+    clock.advance(4000);
+    expect(await cache.get("story-1", load, { tags: ["news"] })).toMatchObject({ origin: "hit" });
+    expect(await cache.purge({ tag: "author:7" })).toBe(1);
+    expect(await cache.get("story-1", load, { tags: ["news"] })).toMatchObject({ origin: "miss" });
+    clock.advance(5500);
+    expect(await cache.get("story-1", load, { tags: ["news"] })).toMatchObject({ origin: "miss" });
   });
 });
 
@@ -1052,6 +1117,22 @@ describe.each(STORE_KINDS)("Cache shared through %s", (kind) => {
     // The failure is the fleet's: the first instance does not call either, and answers the same.
     expect(await first.get("k", down.load, policy)).toMatchObject({ value: "value 1", origin: "fail-safe" });
     expect(down.calls()).toBe(1);
+  });
+
+  it("indexes tags a loader added, so a purge by one on another instance reaches the key", async () => {
+    const [first, second] = [await warmInstance(), await warmInstance()];
+    await first.get("story-1", async (_signal, set) => (set({ tags: ["author:7"] }), "story"), { tags: ["news"] });
+    await drained();
+    expect(await second.purge({ tag: "author:7" })).toBe(1);
+    expect(await backend.keys(`${NAMESPACE}:find:{story-1}`)).toEqual([]);
+  });
+
+  it("gives a no-store answer's lease back and stores nothing", async () => {
+    const cache = await warmInstance();
+    const load = async () => (reportHttpAnswer(new Headers({ "cache-control": "no-store" })), "v");
+    expect(await cache.get("k", load)).toMatchObject({ value: "v", origin: "miss" });
+    await drained();
+    expect(await backend.keys(`${NAMESPACE}:*:{k}`)).toEqual([]);
   });
 
   it("shares a not-found answer with the fleet, without grace, as an empty text no value can have", async () => {

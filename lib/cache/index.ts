@@ -12,4 +12,4 @@ export {
 } from "./errors";
 export type { BusyReason } from "./errors";
 export type { CacheEvent, CacheListener, CacheStats } from "./events";
-export type { Loader, Policy } from "./policy";
+export type { Loader, LoadSettings, Policy } from "./policy";

@@ -10,7 +10,8 @@ import type { Backoff } from "./backoff";
 import { asLoadError, BusyError, LoadTimeoutError, NotJsonError, originalError, ValueTooLargeError } from "./errors";
 import type { Gate } from "./gate";
 import type { CacheListener } from "./events";
-import type { Loader, Policy } from "./policy";
+import { adviseInto, type LoadAdvice } from "../upstream-advice";
+import type { Loader, LoadSettings, Policy } from "./policy";
 import type { TagIndex } from "./tags";
 import { NOT_FOUND_TEXT, type Tiers } from "./tiers";
 
@@ -229,8 +230,8 @@ export class Loads {
     token: string,
     held: Promise<BusyError | undefined>,
   ): Promise<CacheEntry> {
-    const { local, shared, layout, maxValueBytes, gate, now, emit } = this.options;
-    const { upstreamTimeoutMs, freshMs, graceMs } = policy;
+    const { local, shared, layout, maxValueBytes, gate, tags, now, emit } = this.options;
+    const { upstreamTimeoutMs, graceMs } = policy;
     // A source with a rate takes its slot now, when it is sure to call: a claim that found the value takes none.
     const closed = (await held) ?? (policy.group.rate ? await gate.take(policy.group) : undefined);
     if (closed) {
@@ -253,11 +254,18 @@ export class Loads {
       return failure;
     };
     const controller = new AbortController();
+    const advice: LoadAdvice = {};
+    const set = ({ freshSeconds, tags: extra }: LoadSettings) => {
+      if (freshSeconds !== undefined && Number.isFinite(freshSeconds) && freshSeconds > 0) {
+        advice.freshMs = freshSeconds * 1000;
+      }
+      if (extra) advice.tags = [...(advice.tags ?? []), ...extra];
+    };
     let text: string;
     let notFound = false;
     try {
       const value = await withTimeout(
-        traceUpstream(key, () => loader(controller.signal)),
+        traceUpstream(key, () => adviseInto(advice, () => loader(controller.signal, set))),
         upstreamTimeoutMs,
         () => {
           const error = new LoadTimeoutError(`load of "${key}" took over ${upstreamTimeoutMs} ms`);
@@ -276,7 +284,9 @@ export class Loads {
     const bytes = Buffer.byteLength(text);
     const lifetimes = notFound
       ? { freshMs: policy.notFoundMs, graceMs: 0, failSafeMs: 0 }
-      : { freshMs, graceMs, failSafeMs: policy.failSafeMs };
+      : { freshMs: freshnessOf(policy, advice), graceMs, failSafeMs: policy.failSafeMs };
+    // The upstream said `no-store`: its callers are served, nothing is kept, and the lease goes back unwritten.
+    const keep = !(policy.http.obey && advice.noStore);
     // Parsed back from its JSON, so this caller sees exactly what every later reader of the cache will.
     const entry: CacheEntry = {
       value: notFound ? null : (JSON.parse(text) as Json),
@@ -296,11 +306,19 @@ export class Loads {
       );
       return entry;
     }
-    if (!load.purged) {
-      this.options.backoff.clear(key);
-      // A load purged while under way serves its callers but keeps nothing: the next lookup loads again.
-      local.set(key, entry, at);
+    if (!load.purged) this.options.backoff.clear(key);
+    if (!keep) {
+      if (shared) this.options.inBackground(shared.release(layout.item(key), token));
+      return entry;
     }
+    // A load purged while under way serves its callers but keeps nothing: the next lookup loads again.
+    if (!load.purged) local.set(key, entry, at);
+    // Tags the loader added are in their indexes before the value is, so a purge by them always reaches it;
+    // so are all its tags again when it lives longer than its policy said (the upstream's headers, `set`).
+    const added = advice.tags ?? [];
+    const indexed = lifetimes.freshMs > policy.freshMs ? [...policy.tags, ...added] : added;
+    const lifetimeMs = lifetimes.freshMs + Math.max(lifetimes.graceMs, lifetimes.failSafeMs);
+    if (indexed.length > 0) await tags.add(key, indexed, lifetimeMs);
     if (shared) this.options.inBackground(shared.fill(layout.item(key), token, text, lifetimes));
     return entry;
   }
@@ -314,6 +332,16 @@ function retryAfterOf(error: unknown): number | undefined {
   if (!(error instanceof Error) || error.name !== "UpstreamThrottledError") return undefined;
   const { retryAfterMs } = error as Error & { retryAfterMs?: unknown };
   return typeof retryAfterMs === "number" && Number.isFinite(retryAfterMs) ? retryAfterMs : undefined;
+}
+
+/**
+ * How long a loaded value is fresh: what the loader set, else what the upstream's headers said (within the
+ * policy's bounds, unless it opted out), else the policy's own freshness.
+ */
+function freshnessOf({ freshMs, http }: Policy, advice: LoadAdvice): number {
+  if (advice.freshMs !== undefined) return advice.freshMs;
+  if (!http.obey || advice.httpFreshMs === undefined) return freshMs;
+  return Math.min(Math.max(advice.httpFreshMs, http.minFreshMs), http.maxFreshMs);
 }
 
 /** Whether the loader's error says there is nothing: a 404 (`UpstreamNotFoundError`) or its `notFound()`. */

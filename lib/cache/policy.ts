@@ -1,7 +1,13 @@
 import type { Json } from "../json";
 
-/** Produces the value for one key, which must survive JSON as it is; must stop work when `signal` aborts. */
-export type Loader = (signal: AbortSignal) => Promise<Json>;
+/** What a loader may decide from what it loaded: its entry's freshness, and tags to add. */
+export type LoadSettings = { freshSeconds?: number; tags?: readonly string[] };
+
+/**
+ * Produces the value for one key, which must survive JSON as it is; must stop work when `signal` aborts. It
+ * may call `set` to decide its entry's freshness or add tags from the value.
+ */
+export type Loader = (signal: AbortSignal, set: (settings: LoadSettings) => void) => Promise<Json>;
 
 /** How one key is cached, decided once (a source's settings over the configuration's) and taken whole. */
 export type Policy = {
@@ -14,6 +20,12 @@ export type Policy = {
    * upstream's outage is outlived. 0: never served past grace.
    */
   failSafeMs: number;
+  /**
+   * Whether the upstream's caching headers (`Cache-Control`, `Expires`, `Age`, reported by `fetchJson` and
+   * text fragments) decide a value's freshness, within `minFreshMs`…`maxFreshMs`; `freshMs` stays the
+   * default when they say nothing. `no-store` is served and not cached.
+   */
+  http: { obey: boolean; minFreshMs: number; maxFreshMs: number };
   /** How long a "not found" answer (a 404, or the loader's `notFound()`) is kept, fresh, with no grace. */
   notFoundMs: number;
   /**
