@@ -28,7 +28,8 @@ export async function retryFragment(name: unknown, input: unknown = {}): Promise
   if (!fragment || !isInput(input)) return refused(name);
   const part = partOf(fragment, input);
   const result = await lookUp(part).final;
-  return { ready: result.status === "ready", view: <FragmentView part={part} result={result} /> };
+  const ready = result.status === "ready" || result.status === "not-found";
+  return { ready, view: <FragmentView part={part} result={result} /> };
 }
 
 /**

@@ -70,12 +70,26 @@ const envSchema = z.object({
     .optional(),
   CACHE_FRESH_SECONDS: integer(1, 31_536_000).default(60),
   CACHE_GRACE_SECONDS: integer(0, 31_536_000).default(300),
+  CACHE_NOT_FOUND_SECONDS: integer(1, 86_400).default(60),
+  CACHE_FAIL_SAFE_SECONDS: integer(0, 31_536_000).default(86_400),
+  CACHE_EAGER_REFRESH_PERCENT: integer(0, 99).default(80),
   FRAGMENT_DEADLINE_MS: integer(1, 600_000).default(4000),
   SHELL_HOLD_MS: integer(0, 1000).default(50),
   IDLE_TIMEOUT_MS: integer(1, 3_600_000).optional(),
   REQUEST_TIMEOUT_MS: integer(1, 600_000).default(10_000),
   UPSTREAM_TIMEOUT_MS: integer(1, 600_000).default(10_000),
   UPSTREAM_MAX_IN_FLIGHT: integer(1, 10_000).default(16),
+  UPSTREAM_RATE: z
+    .string()
+    .trim()
+    .regex(/^\d{1,6}\/\d{1,6}[smh]$/, "must be <calls>/<time> such as 10/1s, 100/1m or 1000/1h")
+    .transform((text) => {
+      const [, calls, amount, unit] = /^(\d+)\/(\d+)([smh])$/.exec(text)!;
+      const unitMs = { s: 1000, m: 60_000, h: 3_600_000 }[unit as "s" | "m" | "h"];
+      return { calls: Number(calls), perMs: Number(amount) * unitMs };
+    })
+    .refine(({ calls, perMs }) => calls >= 1 && perMs >= 1, "must allow at least one call in a time above 0")
+    .optional(),
   REDIS_TIMEOUT_MS: integer(1, 60_000).default(300),
   REDIS_COOLDOWN_MS: integer(0, 600_000).default(5000),
   CACHE_MAX_ENTRIES: integer(1, 10_000_000).default(10_000),
@@ -159,6 +173,12 @@ const configSchema = envSchema.transform((env) => ({
   cacheFreshSeconds: env.CACHE_FRESH_SECONDS,
   /** How long after that a stale result is still served while one refresh runs. */
   cacheGraceSeconds: env.CACHE_GRACE_SECONDS,
+  /** How long an upstream's "not found" (404) is kept, unless its source says otherwise. */
+  cacheNotFoundSeconds: env.CACHE_NOT_FOUND_SECONDS,
+  /** How long past grace the last good value is kept and served while refreshes fail, unless its source says otherwise. */
+  cacheFailSafeSeconds: env.CACHE_FAIL_SAFE_SECONDS,
+  /** Share of its freshness after which a value served is refreshed in the background, unless its source says otherwise; 0: never. */
+  cacheEagerRefresh: env.CACHE_EAGER_REFRESH_PERCENT / 100,
   /** When a fragment stops holding the stream open and shows "still working". */
   fragmentDeadlineMs: env.FRAGMENT_DEADLINE_MS,
   /**
@@ -180,6 +200,8 @@ const configSchema = envSchema.transform((env) => ({
    * part with nothing cached answers "busy" at once, so a flood of distinct parameters cannot pile calls up.
    */
   upstreamMaxInFlight: env.UPSTREAM_MAX_IN_FLIGHT,
+  /** Most calls one source makes to its upstream in a time, across the fleet, unless it says otherwise; none: no limit. */
+  upstreamRate: env.UPSTREAM_RATE,
   /** Budget for one Redis round trip; a slower call is a miss. */
   redisTimeoutMs: env.REDIS_TIMEOUT_MS,
   /** How long Redis is skipped after repeated failures before one probe. */

@@ -107,6 +107,13 @@ describe("fragmentsOf", () => {
         deadlineMs: 900,
         upstreamTimeoutMs: 700,
         maxInFlight: 3,
+        rate: { calls: 10, perSeconds: 2 },
+        notFoundSeconds: 5,
+        eagerRefresh: false,
+        failSafeSeconds: 0,
+        httpCaching: false,
+        minFreshSeconds: 2,
+        maxFreshSeconds: 30,
         version: 2,
       }),
     ]);
@@ -115,14 +122,22 @@ describe("fragmentsOf", () => {
       freshMs: 30_000,
       graceMs: 300_000,
       upstreamTimeoutMs: 10_000,
-      group: { name: "plain", maxInFlight: 16 },
+      notFoundMs: 60_000,
+      failSafeMs: 86_400_000,
+      http: { obey: true, minFreshMs: 1000, maxFreshMs: 86_400_000 },
+      eagerRefresh: 0.8,
+      group: { name: "plain", maxInFlight: 16, rate: undefined },
     });
     expect(own).toMatchObject({ key: "own@2", deadlineMs: 900 });
     expect(own!.policy).toEqual({
       freshMs: 5000,
       graceMs: 0,
       upstreamTimeoutMs: 700,
-      group: { name: "own@2", maxInFlight: 3 },
+      notFoundMs: 5000,
+      failSafeMs: 0,
+      http: { obey: false, minFreshMs: 2000, maxFreshMs: 30_000 },
+      eagerRefresh: 0,
+      group: { name: "own@2", maxInFlight: 3, rate: { calls: 10, perMs: 2000 } },
     });
     expect(asked(fragments.partOf(plain!)).policy).toEqual({ ...plain!.policy, tags: ["news"] });
     expect(asked(fragments.partOf(own!)).policy).toEqual({ ...own!.policy, tags: [] });

@@ -1,6 +1,14 @@
 import "server-only";
 import type { Span } from "@opentelemetry/api";
-import { isBusyError, isLoadError, originalError, type Answer, type Policy } from "./cache";
+import {
+  isBusyError,
+  isLoadError,
+  originalError,
+  type Answer,
+  type BusyReason,
+  type Loader,
+  type Policy,
+} from "./cache";
 import { getConfig, type Config } from "./config";
 import type { Json } from "./json";
 import { describeError, logEvent } from "./log";
@@ -13,17 +21,23 @@ import { ATTRIBUTES, recordFailure, traceLookup } from "./tracing";
 
 /** What a page renders for one fragment; never a wire format. */
 export type FragmentResult =
-  | { status: "ready"; name: string; data: Json; origin: Origin; ms: number }
+  /** `asOf`, for a value kept past its grace (`fail-safe`): when it was loaded, which the page tells. */
+  | { status: "ready"; name: string; data: Json; origin: Origin; ms: number; asOf?: number }
+  /** The upstream found nothing for these parameters: an answer, cached a short while like data. */
+  | { status: "not-found"; name: string; origin: Origin; ms: number }
   | { status: "pending"; name: string; ms: number }
   | { status: "error"; name: string; ms: number }
-  /** Its source has its most loads under way here and nothing was cached: ask again after `retryAfterSeconds`. */
-  | { status: "busy"; name: string; ms: number; retryAfterSeconds: number }
+  /**
+   * Nothing was cached and its source may not call now: it has its most loads under way here (`in-flight`),
+   * is at its rate, or its upstream asked to wait (`held`). Ask again after `retryAfterSeconds`.
+   */
+  | { status: "busy"; name: string; ms: number; retryAfterSeconds: number; reason: BusyReason }
   /** The request's parameters were refused by the source's schema: nothing was looked up. */
   | { status: "refused"; name: string; ms: number; message: string };
 
 /** How a result is named in the page, the timeline, headers and traces. */
 export function outcomeOf(result: FragmentResult): Outcome {
-  return result.status === "ready" ? result.origin : result.status;
+  return result.status === "ready" || result.status === "not-found" ? result.origin : result.status;
 }
 
 /** The fragment passed its deadline; its load goes on and fills the cache. */
@@ -59,8 +73,22 @@ export function fragmentsOf(sources: readonly Source[], config: Config = getConf
       policy: {
         freshMs: (settings.freshSeconds ?? config.cacheFreshSeconds) * 1000,
         graceMs: (settings.graceSeconds ?? config.cacheGraceSeconds) * 1000,
+        notFoundMs: (settings.notFoundSeconds ?? config.cacheNotFoundSeconds) * 1000,
+        failSafeMs: (settings.failSafeSeconds ?? config.cacheFailSafeSeconds) * 1000,
+        http: {
+          obey: settings.httpCaching ?? true,
+          minFreshMs: (settings.minFreshSeconds ?? 1) * 1000,
+          maxFreshMs: (settings.maxFreshSeconds ?? 86_400) * 1000,
+        },
+        eagerRefresh: settings.eagerRefresh === false ? 0 : (settings.eagerRefresh ?? config.cacheEagerRefresh),
         upstreamTimeoutMs: settings.upstreamTimeoutMs ?? config.upstreamTimeoutMs,
-        group: { name: key, maxInFlight: settings.maxInFlight ?? config.upstreamMaxInFlight },
+        group: {
+          name: key,
+          maxInFlight: settings.maxInFlight ?? config.upstreamMaxInFlight,
+          rate: settings.rate
+            ? { calls: settings.rate.calls, perMs: settings.rate.perSeconds * 1000 }
+            : config.upstreamRate,
+        },
       },
       deadlineMs: settings.deadlineMs ?? config.fragmentDeadlineMs,
     };
@@ -91,7 +119,7 @@ export type Part = {
       readonly key: string;
       readonly tags: readonly string[];
       readonly policy: Policy;
-      readonly load: (signal: AbortSignal) => Promise<Json>;
+      readonly load: Loader;
       readonly refused?: undefined;
       readonly broken?: undefined;
     }
@@ -137,7 +165,7 @@ function askedPart(fragment: Fragment, params: Params, input: Part["input"], sea
     key,
     tags,
     policy: { ...fragment.policy, tags },
-    load: (signal) => source.loadData(params, signal),
+    load: (signal, set) => source.loadData(params, signal, set),
   };
 }
 
@@ -224,13 +252,17 @@ async function settle(part: Asked, span: Span, onWaiting: () => void): Promise<S
       deadlineMs,
       () => new FragmentDeadlineError(`fragment "${name}" passed its ${deadlineMs} ms deadline`),
     );
-    const ready = ({ value, origin }: Answer): FragmentResult => ({
-      status: "ready",
-      name,
-      data: value,
-      origin,
-      ms: elapsed(),
-    });
+    const ready = ({ value, origin, notFound, createdAt }: Answer): FragmentResult =>
+      notFound
+        ? { status: "not-found", name, origin, ms: elapsed() }
+        : {
+            status: "ready",
+            name,
+            data: value,
+            origin,
+            ms: elapsed(),
+            ...(origin === "fail-safe" && { asOf: createdAt }),
+          };
     // A refresh that misses the deadline leaves the stale value on the page; it still fills the cache.
     const untilDeadline = () => new FragmentDeadlineError(`the refresh of "${name}" passed the deadline`);
     const refreshed = lookup.refreshed
@@ -245,8 +277,8 @@ async function settle(part: Asked, span: Span, onWaiting: () => void): Promise<S
       return { result: outcome({ status: "pending", name, ms: elapsed() }), refreshed: noRefresh };
     // Refused at once, calling nothing: counted, never logged per view (a flood would fill the log).
     if (isBusyError(error)) {
-      const retryAfterSeconds = Math.ceil(error.retryAfterMs / 1000);
-      return { result: outcome({ status: "busy", name, ms: elapsed(), retryAfterSeconds }), refreshed: noRefresh };
+      const busy = { retryAfterSeconds: Math.ceil(error.retryAfterMs / 1000), reason: error.reason };
+      return { result: outcome({ status: "busy", name, ms: elapsed(), ...busy }), refreshed: noRefresh };
     }
     // Load failures were logged once where they happened (a shared one on the instance that called);
     // anything else is logged here.

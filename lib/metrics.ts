@@ -26,6 +26,21 @@ const COUNTERS: Array<[keyof Counters, string, string]> = [
     "Lookups answered busy at once, with nothing cached: their source had its most loads under way here (UPSTREAM_MAX_IN_FLIGHT).",
   ],
   [
+    "eagerRefreshes",
+    "workerless_cache_eager_refreshes_total",
+    "Refreshes started in the background while the value was still fresh, past its share of freshness.",
+  ],
+  [
+    "failSafe",
+    "workerless_cache_fail_safe_total",
+    "Lookups answered with a value past its grace, kept for fail-safe, because its refresh failed.",
+  ],
+  [
+    "gateClosed",
+    "workerless_upstream_gate_closed_total",
+    "Loads that did not call: their source's upstream asked to wait (Retry-After), or the source was at its rate.",
+  ],
+  [
     "uncacheable",
     "workerless_cache_uncacheable_total",
     "Loaded values served but not cached for being over CACHE_MAX_VALUE_BYTES as JSON; their key backs off.",

@@ -4,6 +4,9 @@ import { ConfigError } from "./config-error";
 import { checkSources, defineSource, SourceDataError, SourceDefinitionError, type SourceDefinition } from "./source";
 import { UpstreamError } from "./upstream";
 
+/** A loader's `set`, for calls whose settings no test reads. */
+const noSettings = () => {};
+
 type Reading = { celsius: number };
 
 const base: SourceDefinition<Reading> = {
@@ -50,12 +53,14 @@ describe("defineSource", () => {
 
   it("loads through the schema: only its output comes back", async () => {
     const source = defineSource(base);
-    await expect(source.loadData({}, new AbortController().signal)).resolves.toEqual({ celsius: 21.5 });
+    await expect(source.loadData({}, new AbortController().signal, noSettings)).resolves.toEqual({ celsius: 21.5 });
   });
 
   it("fails an answer the schema refuses as an upstream failure, saying where", async () => {
     const source = defineSource({ ...base, load: async () => ({ current: { temp_c: "warm" } }) });
-    const error = await source.loadData({}, new AbortController().signal).catch((caught: unknown) => caught);
+    const error = await source
+      .loadData({}, new AbortController().signal, noSettings)
+      .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(SourceDataError);
     expect(error).toBeInstanceOf(UpstreamError);
     expect((error as Error).message).toContain('source "weather"');
@@ -67,7 +72,7 @@ describe("defineSource", () => {
     let seen: AbortSignal | undefined;
     const failure = new UpstreamError("down");
     const source = defineSource({ ...base, load: async ({ signal }) => ((seen = signal), Promise.reject(failure)) });
-    await expect(source.loadData({}, controller.signal)).rejects.toBe(failure);
+    await expect(source.loadData({}, controller.signal, noSettings)).rejects.toBe(failure);
     expect(seen).toBe(controller.signal);
   });
 
@@ -78,7 +83,7 @@ describe("defineSource", () => {
       load: async () => "text",
       render: ({ data }) => data,
     });
-    await expect(source.loadData({}, new AbortController().signal)).resolves.toBe("text");
+    await expect(source.loadData({}, new AbortController().signal, noSettings)).resolves.toBe("text");
   });
 
   it.each([
@@ -161,7 +166,7 @@ describe("defineSource with parameters", () => {
     expect(made).toThrow('Source "product": a computed tag must be 1-128 characters of A-Z a-z 0-9 _ - . : /');
   });
 
-  it("hands the loader the parameters it is given, with the signal", async () => {
+  it("hands the loader the parameters it is given, with the signal and the cache's set", async () => {
     const controller = new AbortController();
     let call: unknown;
     const source = defineSource({
@@ -171,8 +176,11 @@ describe("defineSource with parameters", () => {
       load: async (given) => ((call = given), given.params),
       render: () => null,
     });
-    await expect(source.loadData({ id: "3", page: 4 }, controller.signal)).resolves.toEqual({ id: "3", page: 4 });
-    expect(call).toEqual({ params: { id: "3", page: 4 }, signal: controller.signal });
+    await expect(source.loadData({ id: "3", page: 4 }, controller.signal, noSettings)).resolves.toEqual({
+      id: "3",
+      page: 4,
+    });
+    expect(call).toEqual({ params: { id: "3", page: 4 }, signal: controller.signal, set: noSettings });
   });
 
   it("keeps a source's controls and its own most loads in flight", () => {

@@ -3,8 +3,9 @@ import { z } from "zod";
 import { ConfigError } from "./config-error";
 import { FRAGMENT_NAME, FRAGMENT_NAME_RULE, TAG, TAG_RULE } from "./fragment-name";
 import type { Json } from "./json";
+import type { LoadSettings } from "./cache";
 import type { ParamInput, Params, ParamsSchema } from "./params";
-import { UpstreamError } from "./upstream";
+import { UpstreamError, UpstreamNotFoundError } from "./upstream";
 
 /** A source definition that cannot work: a bad name or option, or a name defined twice. The message names it. */
 export class SourceDefinitionError extends ConfigError {
@@ -17,6 +18,11 @@ export type LoadCall<P> = {
   params: P;
   /** Aborts when the call passes its timeout, and its answer would be thrown away: pass it to `fetch`. */
   signal: AbortSignal;
+  /**
+   * Decides this answer's freshness, or adds tags, from what was loaded (`set({ freshSeconds: 30 })`,
+   * `set({ tags: ["author:7"] })`): freshness set here wins over the upstream's headers and the source's own.
+   */
+  set: (settings: LoadSettings) => void;
 };
 
 /** What a source's `controls` receive: its parameters, and the page's own search parameters to build links from. */
@@ -57,6 +63,33 @@ export type SourceDefinition<Data extends Json, P extends Params = Record<string
    * heading whatever state the data is in. A server component; a GET form or links work without JavaScript.
    */
   controls?: (props: ControlsProps<P>) => ReactNode;
+  /**
+   * How long a "not found" is kept: an upstream's 404 (`fetchJson` throws `UpstreamNotFoundError`), or a
+   * loader's `notFound()`. The part shows "nothing found", never an error. @default CACHE_NOT_FOUND_SECONDS
+   */
+  notFoundSeconds?: number;
+  /**
+   * The share of its freshness after which a value served is refreshed in the background, by one instance of
+   * the fleet, so a steadily read key never goes stale and nobody waits for it; `false`: never.
+   * @default CACHE_EAGER_REFRESH_PERCENT / 100 (0.8)
+   */
+  eagerRefresh?: number | false;
+  /**
+   * How long past its grace the last good value is kept, and shown with its age, while refreshes fail: an
+   * outage of the upstream is outlived. 0: past grace the part shows the error. @default CACHE_FAIL_SAFE_SECONDS (a day)
+   */
+  failSafeSeconds?: number;
+  /**
+   * Whether the upstream's caching headers decide how long an answer stays fresh: `Cache-Control`
+   * (`s-maxage`, `max-age`, `no-cache`, `no-store`), `Expires` and `Age` of what `fetchJson` fetched, within
+   * `minFreshSeconds`…`maxFreshSeconds`; `freshSeconds` when they say nothing. `no-store` is served, never
+   * cached. `false` ignores them. @default true
+   */
+  httpCaching?: boolean;
+  /** The least freshness the upstream's headers may give. @default 1 */
+  minFreshSeconds?: number;
+  /** The most freshness the upstream's headers may give. @default 86400 (a day) */
+  maxFreshSeconds?: number;
   /** How long its data stays fresh. @default CACHE_FRESH_SECONDS */
   freshSeconds?: number;
   /** How long after that its stale data is still shown while one refresh runs. @default CACHE_GRACE_SECONDS */
@@ -71,6 +104,12 @@ export type SourceDefinition<Data extends Json, P extends Params = Record<string
    */
   maxInFlight?: number;
   /**
+   * Most calls to the upstream in any `perSeconds`, counted across the fleet through Redis (on the embedded
+   * store, in this process): a load past it does not call, and the part serves its stale value or answers
+   * "busy". For an API's quota. @default UPSTREAM_RATE (none)
+   */
+  rate?: { calls: number; perSeconds: number };
+  /**
    * Names a purge can address entries by (1–128 characters of `A-Z a-z 0-9 _ - . : /`): fixed, or made from the parameters, such as
    * `({ id }) => ["product", \`product:${id}\`]`.
    */
@@ -84,7 +123,21 @@ export type SourceDefinition<Data extends Json, P extends Params = Record<string
 
 /** The settings a source may give itself, each defaulting to the configuration's value when the page is made. */
 export type SourceSettings = Readonly<
-  Pick<SourceDefinition<Json>, "freshSeconds" | "graceSeconds" | "deadlineMs" | "upstreamTimeoutMs" | "maxInFlight">
+  Pick<
+    SourceDefinition<Json>,
+    | "freshSeconds"
+    | "graceSeconds"
+    | "deadlineMs"
+    | "upstreamTimeoutMs"
+    | "maxInFlight"
+    | "rate"
+    | "notFoundSeconds"
+    | "eagerRefresh"
+    | "failSafeSeconds"
+    | "httpCaching"
+    | "minFreshSeconds"
+    | "maxFreshSeconds"
+  >
 >;
 
 /** A checked definition, its data and parameter types erased so sources of every type sit in one list. */
@@ -100,11 +153,16 @@ export type Source = {
   /** Its tags when they are fixed; undefined when they are made from the parameters. */
   readonly fixedTags: readonly string[] | undefined;
   /** Loads and checks the data; rejects with what `load` threw or a `SourceDataError`. */
-  readonly loadData: (params: Params, signal: AbortSignal) => Promise<Json>;
+  readonly loadData: (params: Params, signal: AbortSignal, set: LoadCall<Params>["set"]) => Promise<Json>;
   readonly render: (props: { data: Json }) => ReactNode | Promise<ReactNode>;
   readonly controls: ((props: ControlsProps<Params>) => ReactNode) | undefined;
   readonly settings: SourceSettings;
 };
+
+/** A loader's way to say there is nothing for these parameters: cached a short while, shown as "nothing found". */
+export function notFound(what = "nothing found"): never {
+  throw new UpstreamNotFoundError(what);
+}
 
 /** The source answered data its schema refuses: an upstream failure like any other. The message says where. */
 export class SourceDataError extends UpstreamError {
@@ -128,9 +186,18 @@ const definitionSchema = z.strictObject({
   controls: fn.optional(),
   freshSeconds: seconds.min(1).optional(),
   graceSeconds: seconds.optional(),
+  notFoundSeconds: seconds.min(1).max(86_400).optional(),
+  failSafeSeconds: seconds.optional(),
+  httpCaching: z.boolean().optional(),
+  minFreshSeconds: seconds.optional(),
+  maxFreshSeconds: seconds.min(1).optional(),
+  eagerRefresh: z.union([z.literal(false), z.number().gt(0).lt(1)]).optional(),
   deadlineMs: milliseconds.optional(),
   upstreamTimeoutMs: milliseconds.optional(),
   maxInFlight: z.number().int().min(1).max(10_000).optional(),
+  rate: z
+    .strictObject({ calls: z.number().int().min(1).max(1_000_000), perSeconds: z.number().positive().max(86_400) })
+    .optional(),
   tags: z.union([uniqueTags, fn]).optional(),
   version: z.number().int().min(1).max(1_000_000).optional(),
 });
@@ -156,8 +223,8 @@ export function defineSource<Data extends Json, P extends Params = Record<string
     title: typeof title === "string" ? () => title : erased(title),
     tags: typeof tags === "function" ? computedTags(definition.name, erased(tags)) : () => tags,
     fixedTags: typeof tags === "function" ? undefined : tags,
-    loadData: async (params, signal) => {
-      const answer = await load({ params: params as P, signal });
+    loadData: async (params, signal, set) => {
+      const answer = await load({ params: params as P, signal, set });
       if (!schema) return answer as Json;
       const checked = schema.safeParse(answer);
       if (checked.success) return checked.data;
@@ -175,6 +242,13 @@ export function defineSource<Data extends Json, P extends Params = Record<string
       deadlineMs: definition.deadlineMs,
       upstreamTimeoutMs: definition.upstreamTimeoutMs,
       maxInFlight: definition.maxInFlight,
+      rate: definition.rate,
+      notFoundSeconds: definition.notFoundSeconds,
+      eagerRefresh: definition.eagerRefresh,
+      failSafeSeconds: definition.failSafeSeconds,
+      httpCaching: definition.httpCaching,
+      minFreshSeconds: definition.minFreshSeconds,
+      maxFreshSeconds: definition.maxFreshSeconds,
     },
   };
 }

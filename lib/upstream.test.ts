@@ -8,8 +8,10 @@ import {
   fetchJson,
   httpUpstream,
   simulatedUpstream,
+  retryAfterMs,
   UpstreamError,
   UpstreamRedirectError,
+  UpstreamThrottledError,
   UpstreamTooLargeError,
   type HttpUpstreamOptions,
 } from "./upstream";
@@ -350,13 +352,46 @@ describe("httpUpstream against a local HTTP server", () => {
     await expect(upstreamAt(`${base}/?q={query}`)("x", {})).resolves.toBe(text);
   });
 
-  it.each([400, 404, 429, 500, 503])("throws an UpstreamError naming the status for %i", async (status) => {
+  it.each([
+    [400, "UpstreamError"],
+    [404, "UpstreamNotFoundError"],
+    [429, "UpstreamError"],
+    [500, "UpstreamError"],
+    [503, "UpstreamError"],
+  ])("throws an UpstreamError naming the status for %i", async (status, name) => {
     handler = respond(status, "error page");
     const error = await upstreamAt(`${base}/?q={query}`)("the query", {}).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(UpstreamError);
-    expect(error).toMatchObject({ name: "UpstreamError" });
+    expect(error).toMatchObject({ name });
     expect((error as UpstreamError).message).toContain(String(status));
     expect((error as UpstreamError).message).toContain("the query");
+  });
+
+  it.each([
+    [429, { "retry-after": "5" }, 5000],
+    [503, { "retry-after": "120" }, 120_000],
+    [429, { "retry-after": "in 30 s" }, 30_000],
+  ])("throws an UpstreamThrottledError saying how long %i asked to wait", async (status, headers, ms) => {
+    // A date is made when the test runs, not when the table was read.
+    const retryAfter =
+      headers["retry-after"] === "in 30 s" ? new Date(Date.now() + ms).toUTCString() : headers["retry-after"];
+    handler = respond(status, "slow down", { "retry-after": retryAfter });
+    const error = await upstreamAt(`${base}/?q={query}`)("q", {}).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(UpstreamThrottledError);
+    // An HTTP date has whole seconds: up to a second less than asked.
+    expect((error as UpstreamThrottledError).retryAfterMs).toBeGreaterThan(ms - 1000);
+    expect((error as UpstreamThrottledError).retryAfterMs).toBeLessThanOrEqual(ms);
+  });
+
+  it("reads Retry-After as whole seconds or an HTTP date, and nothing else", () => {
+    const now = Date.parse("2026-12-02T10:00:00Z");
+    expect(retryAfterMs("7", now)).toBe(7000);
+    expect(retryAfterMs(" 0 ", now)).toBe(0);
+    expect(retryAfterMs("Wed, 02 Dec 2026 10:01:00 GMT", now)).toBe(60_000);
+    expect(retryAfterMs("Wed, 02 Dec 2026 09:00:00 GMT", now)).toBe(0);
+    expect(retryAfterMs("-5", now)).toBeUndefined();
+    expect(retryAfterMs("soon", now)).toBeUndefined();
+    expect(retryAfterMs(null, now)).toBeUndefined();
   });
 
   it("treats a 3xx without redirect target as a failure", async () => {

@@ -1,5 +1,6 @@
 import "server-only";
 import { getConfig, PLACEHOLDER, type HttpLimits, type UpstreamConfig } from "./config";
+import { reportHttpAnswer } from "./upstream-advice";
 
 /** The slow external API answered with a failure, or could not be reached. */
 export class UpstreamError extends Error {
@@ -9,6 +10,39 @@ export class UpstreamError extends Error {
 /** The API's answer was larger than the configured cap; it was abandoned as soon as it passed it. */
 export class UpstreamTooLargeError extends UpstreamError {
   override name = "UpstreamTooLargeError";
+}
+
+/**
+ * The API answered 429 or 503 with `Retry-After`: it asks every caller to wait `retryAfterMs`. The cache holds
+ * the whole source off the upstream, fleet-wide, for that long (capped).
+ */
+export class UpstreamThrottledError extends UpstreamError {
+  override name = "UpstreamThrottledError";
+  constructor(
+    message: string,
+    readonly retryAfterMs: number,
+  ) {
+    super(message);
+  }
+}
+
+/** The API answered 404: there is nothing for this call, an answer the cache keeps for a short while. */
+export class UpstreamNotFoundError extends UpstreamError {
+  override name = "UpstreamNotFoundError";
+}
+
+/**
+ * `Retry-After` in ms from `now`: whole seconds, or an HTTP date; undefined when absent or unreadable. A date
+ * in the past is 0.
+ */
+export function retryAfterMs(header: string | null, now = Date.now()): number | undefined {
+  if (header === null) return undefined;
+  const text = header.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  // An HTTP date names its day and month; Date.parse alone would read "-5" as a year.
+  if (!/^[A-Za-z]{3}, \d{2} [A-Za-z]{3} \d{4} \d{2}:\d{2}:\d{2} GMT$/.test(text)) return undefined;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
 /** The API answered with a redirect and following redirects is not enabled. */
@@ -124,8 +158,15 @@ export async function fetchText(
   }
   if (!response.ok) {
     await response.body?.cancel();
-    throw new UpstreamError(`upstream answered ${response.status} for "${query}"`);
+    const { status } = response;
+    const wait = status === 429 || status === 503 ? retryAfterMs(response.headers.get("retry-after")) : undefined;
+    if (wait !== undefined)
+      throw new UpstreamThrottledError(`upstream answered ${status} for "${query}", retry after ${wait} ms`, wait);
+    if (status === 404) throw new UpstreamNotFoundError(`upstream answered 404 (nothing found) for "${query}"`);
+    throw new UpstreamError(`upstream answered ${status} for "${query}"`);
   }
+  // How long the answer stays good, told to the load under way (the cache decides what to do with it).
+  reportHttpAnswer(response.headers);
   const tooLarge = () => new UpstreamTooLargeError(`upstream answer for "${query}" is over ${maxBytes} bytes`);
   // A compressed body's Content-Length counts wire bytes, not the answer's, so only the read below can judge it.
   if (!response.headers.has("content-encoding") && Number(response.headers.get("content-length")) > maxBytes) {

@@ -11,6 +11,9 @@ import { rates, ratesSchema, RatesView, type Rates } from "./rates";
 import { search, searchSchema, SearchView, type Search } from "./search";
 import { CITY_NAMES, weather, weatherSchema, WeatherView, type Weather } from "./weather";
 
+/** A loader's `set`, for calls whose settings no test reads. */
+const noSettings = () => {};
+
 // The configuration is read on its first use, after this: the demo answers at once, from the simulator.
 vi.stubEnv("SLOW_API_MAX_MS", "0");
 vi.stubEnv("SLOW_API_URL", "");
@@ -69,7 +72,7 @@ describe("the defined sources", () => {
   });
 
   it.each(demos)("$source.name: loads plain JSON data", async ({ source }) => {
-    const data = await source.loadData(paramsOf(source), signal());
+    const data = await source.loadData(paramsOf(source), signal(), noSettings);
     expect(data).toStrictEqual(JSON.parse(JSON.stringify(data)));
   });
 
@@ -178,7 +181,7 @@ describe("the schemas", () => {
       schema: ratesSchema,
       render: RatesView,
     });
-    await expect(broken.loadData({}, signal())).rejects.toBeInstanceOf(SourceDataError);
+    await expect(broken.loadData({}, signal(), noSettings)).rejects.toBeInstanceOf(SourceDataError);
   });
 });
 
@@ -283,7 +286,7 @@ describe("the renders", () => {
   it("render the demo's own data with no inline style and no page-level heading", async () => {
     for (const { source } of demos) {
       const markup = renderToStaticMarkup(
-        await source.render({ data: await source.loadData(paramsOf(source), signal()) }),
+        await source.render({ data: await source.loadData(paramsOf(source), signal(), noSettings) }),
       );
       expect(markup.length).toBeGreaterThan(0);
       expect(markup).not.toMatch(/\sstyle=|<h[12][\s>]/);
@@ -300,7 +303,7 @@ describe("the weather's city", () => {
   it.each(CITIES)("%s: titles the part, and loads the city's data, its hours on its own clock", async (city) => {
     const params = paramsOf(weather, { city });
     expect(weather.title(params)).toBe(`Weather in ${CITY_NAMES[city]}`);
-    const data = (await weather.loadData(params, signal())) as Weather;
+    const data = (await weather.loadData(params, signal(), noSettings)) as Weather;
     expect(data.city).toBe(CITY_NAMES[city]);
     expect(data.timeZone).toBe(TIME_ZONES[city]);
     const markup = renderToStaticMarkup(await weather.render({ data }));
@@ -332,7 +335,7 @@ describe("the search's query", () => {
   });
 
   it("keeps the default's hand-written results, and a count of about 1.2 million", async () => {
-    const data = (await search.loadData(paramsOf(search), signal())) as Search;
+    const data = (await search.loadData(paramsOf(search), signal(), noSettings)) as Search;
     expect(data.query).toBe(SEARCH_QUERY);
     expect(data.results[0]?.url).toBe("https://developer.example.com/guides/streaming-ssr");
     expect(data.total).toBeGreaterThan(1_200_000);
@@ -340,7 +343,7 @@ describe("the search's query", () => {
   });
 
   it("is echoed in the results, which are made from it, with a count that depends on it", async () => {
-    const load = async (q: string) => (await search.loadData(paramsOf(search, { q }), signal())) as Search;
+    const load = async (q: string) => (await search.loadData(paramsOf(search, { q }), signal(), noSettings)) as Search;
     const data = await load("edge caching");
     expect(data.query).toBe("edge caching");
     expect(data.results).toHaveLength(3);
@@ -353,14 +356,14 @@ describe("the search's query", () => {
   });
 
   it("with the word “nothing” finds no results, and the view says so", async () => {
-    const data = (await search.loadData(paramsOf(search, { q: "nothing at all" }), signal())) as Search;
+    const data = (await search.loadData(paramsOf(search, { q: "nothing at all" }), signal(), noSettings)) as Search;
     expect(data).toEqual({ query: "nothing at all", total: 0, results: [] });
     expect(render(SearchView, data)).toBe('<p class="search-total">No results for “nothing at all”.</p>');
   });
 
   it("is shown escaped, and kept inside the results' links by encoding", async () => {
     const q = '<script>alert("hi")</script> & co';
-    const data = (await search.loadData(paramsOf(search, { q }), signal())) as Search;
+    const data = (await search.loadData(paramsOf(search, { q }), signal(), noSettings)) as Search;
     const markup = render(SearchView, data);
     expect(markup).not.toContain("<script>");
     expect(markup).toContain("&lt;script&gt;alert(&quot;hi&quot;)&lt;/script&gt; &amp; co: a practical guide");

@@ -1,6 +1,6 @@
 import { escapeHtml } from "@/lib/escape-html";
 import type { FragmentResult } from "@/lib/fragments";
-import { noticeText } from "./fragment-notice";
+import { noticeText, notFoundText } from "./fragment-notice";
 
 /**
  * `/fragment/<name>` as HTML: one fragment as a snippet a client can drop into its container. Text is a
@@ -8,6 +8,10 @@ import { noticeText } from "./fragment-notice";
  */
 export function fragmentHtml(result: FragmentResult): string {
   const name = escapeHtml(result.name);
+  if (result.status === "not-found") {
+    const text = escapeHtml(notFoundText(result.name));
+    return `<div data-fragment="${name}" data-origin="${result.origin}"><p class="fragment-empty">${text}</p></div>\n`;
+  }
   if (result.status === "ready") {
     const { data } = result;
     const body =

@@ -1,7 +1,19 @@
 import type { FragmentResult } from "@/lib/fragments";
 
 /** A result with no data to show: still working past its deadline, failed, busy, or its parameters refused. */
-export type NoticeResult = Exclude<FragmentResult, { status: "ready" }>;
+export type NoticeResult = Exclude<FragmentResult, { status: "ready" | "not-found" }>;
+
+/** What a part says when its upstream found nothing: an answer, not a failure. */
+export function notFoundText(what: string): string {
+  return `Nothing found for ${what}.`;
+}
+
+/** Why a busy part was not looked up, as a visitor reads it. */
+const BUSY = {
+  "in-flight": (name: string) => `Too many lookups of ${name} are under way`,
+  rate: (name: string) => `${name} is at its source's rate limit`,
+  held: (name: string) => `The source of ${name} asked to wait`,
+} as const;
 
 /** What a part says when it has no data to show. */
 export function noticeText(result: NoticeResult): string {
@@ -12,7 +24,7 @@ export function noticeText(result: NoticeResult): string {
     case "error":
       return `This part (${name}) could not be loaded.`;
     case "busy":
-      return `Too many lookups of ${name} are under way: try again in ${result.retryAfterSeconds} s.`;
+      return `${BUSY[result.reason](name)}: try again in ${result.retryAfterSeconds} s.`;
     case "refused":
       return `This part (${name}) was not asked: ${result.message}.`;
   }

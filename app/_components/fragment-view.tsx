@@ -1,7 +1,7 @@
 import "server-only";
 import { outcomeOf, type FragmentResult, type Part } from "@/lib/fragments";
 import type { Outcome } from "@/lib/origin";
-import { FragmentNotice } from "./fragment-notice";
+import { FragmentNotice, notFoundText } from "./fragment-notice";
 
 /** How each outcome is named to a person, beside the value and on the timeline. */
 export const OUTCOME_LABELS = {
@@ -10,17 +10,29 @@ export const OUTCOME_LABELS = {
   miss: "fetched",
   shared: "shared with a concurrent request",
   refreshed: "refreshed while you waited",
+  "fail-safe": "kept while the source is not answering",
   pending: "timed out, still working",
   error: "error",
   busy: "busy, not looked up",
   refused: "parameters refused, not looked up",
 } as const satisfies Record<Outcome, string>;
 
+const AS_OF = new Intl.DateTimeFormat("en-GB", {
+  day: "numeric",
+  month: "short",
+  hour: "2-digit",
+  minute: "2-digit",
+  timeZone: "UTC",
+});
+
 /** One part's content for each of its states: for data, what its source renders. */
 export function FragmentView({ part, result }: { part: Part; result: FragmentResult }) {
-  const meta = (
-    <p className="fragment-meta">{`${OUTCOME_LABELS[outcomeOf(result)]} · ${result.ms} ms on the server`}</p>
-  );
+  // A value kept past its grace says how old it is: the reader decides whether to trust it.
+  const label =
+    result.status === "ready" && result.asOf !== undefined
+      ? `as of ${AS_OF.format(result.asOf)} UTC: the source is not answering`
+      : OUTCOME_LABELS[outcomeOf(result)];
+  const meta = <p className="fragment-meta">{`${label} · ${result.ms} ms on the server`}</p>;
   switch (result.status) {
     case "ready": {
       const Render = part.fragment.source.render;
@@ -38,6 +50,15 @@ export function FragmentView({ part, result }: { part: Part; result: FragmentRes
         </>
       );
     }
+    case "not-found":
+      return (
+        <>
+          <div className="fragment-value" data-origin={result.origin}>
+            <p className="fragment-empty">{notFoundText(part.title)}</p>
+          </div>
+          {meta}
+        </>
+      );
     default:
       return (
         <>

@@ -25,6 +25,7 @@ export function FragmentOutcome({
   refreshed?: Promise<FragmentResult | undefined>;
 }) {
   if (result.status === "refused") return <FragmentView part={part} result={result} />;
+  if (result.status === "not-found") return <FragmentView part={part} result={result} />;
   if (result.status !== "ready") {
     return (
       <RetryableFragment name={part.name} input={part.input} ready={false}>

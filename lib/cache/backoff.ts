@@ -30,12 +30,12 @@ export class Backoff {
   /**
    * Backs `key` off after this process's load failed (unless `keep` is false: a purge came between, and the
    * key starts afresh), and returns the record the fleet should keep: past the backoff, so the next failure,
-   * on any instance, backs off longer.
+   * on any instance, backs off longer. `delayMs`, when the upstream said how long to wait, replaces the doubling.
    */
-  record(key: string, error: LoadError, keep: boolean): FailureRecord {
+  record(key: string, error: LoadError, keep: boolean, delayMs?: number): FailureRecord {
     const { baseMs, maxMs, now } = this.options;
     const attempts = (this.failures.get(key)?.attempts ?? 0) + 1;
-    const delay = Math.min(baseMs * 2 ** (attempts - 1), maxMs);
+    const delay = delayMs ?? Math.min(baseMs * 2 ** (attempts - 1), maxMs);
     if (keep) this.failures.set(key, { error, attempts, retryAt: now() + delay });
     return { error: describeLoadError(error), attempts, retryInMs: delay, keepMs: delay + maxMs };
   }

@@ -7,6 +7,7 @@ import { GuardedStore } from "../stores/guarded";
 import { NAMESPACE } from "../stores/keys";
 import { MemoryStore } from "../stores/memory";
 import { sleep } from "../timeout";
+import { reportHttpAnswer } from "../upstream-advice";
 import {
   BusyError,
   Cache,
@@ -68,6 +69,10 @@ function memoryCache({
   upstreamTimeoutMs = 2000,
   tags = [],
   group = { name: "test", maxInFlight: 1000 },
+  notFoundMs = 60_000,
+  eagerRefresh = 0,
+  failSafeMs = 0,
+  http = { obey: true, minFreshMs: 1000, maxFreshMs: 86_400_000 },
   ...options
 }: TestOptions = {}) {
   const cache = new Cache({
@@ -78,7 +83,17 @@ function memoryCache({
     backoffMaxMs: 8000,
     ...options,
   });
-  const defaults: Policy = { freshMs, graceMs, upstreamTimeoutMs, tags, group };
+  const defaults: Policy = {
+    freshMs,
+    graceMs,
+    upstreamTimeoutMs,
+    tags,
+    group,
+    notFoundMs,
+    eagerRefresh,
+    failSafeMs,
+    http,
+  };
   return {
     stats: cache.stats,
     purge: (target: PurgeTarget) => cache.purge(target),
@@ -407,11 +422,239 @@ describe("Cache's limit of loads in flight per group", () => {
   });
 });
 
+describe("Cache's eager refresh", () => {
+  it("refreshes a value served past its share of freshness in the background: a steady reader never sees it stale", async () => {
+    const clock = manualClock();
+    const cache = memoryCache({ now: clock.now, freshMs: 3000, graceMs: 60_000, eagerRefresh: 0.8 });
+    const loader = countingLoader();
+    await cache.get("k", loader.load);
+    const origins = new Set<string>();
+    for (let view = 0; view < 75; view += 1) {
+      clock.advance(200);
+      const answer = await cache.get("k", loader.load);
+      origins.add(answer.origin);
+      await settle();
+    }
+    // 15 s of views every 200 ms, 3 s fresh: refreshed at 2.4 s each time, never stale, never a wait.
+    expect([...origins]).toEqual(["hit"]);
+    expect(loader.calls()).toBeGreaterThanOrEqual(6);
+    expect(loader.calls()).toBeLessThanOrEqual(8);
+    expect(cache.stats.eagerRefreshes).toBe(loader.calls() - 1);
+  });
+
+  it("does not refresh before the share has passed, nor twice at once", async () => {
+    const clock = manualClock();
+    const cache = memoryCache({ now: clock.now, freshMs: 10_000, eagerRefresh: 0.8 });
+    const loader = countingLoader();
+    await cache.get("k", loader.load);
+    clock.advance(7900);
+    await cache.get("k", loader.load);
+    expect(loader.calls()).toBe(1);
+    loader.hold();
+    clock.advance(200);
+    await cache.get("k", loader.load);
+    await cache.get("k", loader.load);
+    expect(loader.calls()).toBe(2);
+    loader.release();
+    await settle();
+    expect(await cache.get("k", loader.load)).toMatchObject({ value: "value 2", origin: "hit" });
+  });
+});
+
+describe("Cache's freshness from the upstream and from the loader", () => {
+  it("takes a value's freshness from the upstream's headers, within the policy's bounds", async () => {
+    const clock = manualClock();
+    const cache = memoryCache({ now: clock.now, freshMs: 60_000, graceMs: 0 });
+    const saying = (cacheControl: string) => async () => {
+      reportHttpAnswer(new Headers({ "cache-control": cacheControl }));
+      return "v";
+    };
+    await cache.get("short", saying("max-age=2"));
+    await cache.get("long", saying("max-age=31536000"));
+    await cache.get("zero", saying("no-cache"));
+    clock.advance(2500);
+    expect(await cache.get("short", saying("max-age=2"))).toMatchObject({ origin: "miss" });
+    // A year is capped at the bound (a day here), and no-cache raised to the least freshness (a second).
+    clock.advance(86_000_000);
+    expect(await cache.get("long", saying("max-age=1"))).toMatchObject({ origin: "hit" });
+    expect(await cache.get("zero", saying("no-cache"))).toMatchObject({ origin: "miss" });
+    // A policy that does not obey them keeps its own freshness.
+    const deaf = memoryCache({ now: clock.now, freshMs: 60_000, http: { obey: false, minFreshMs: 0, maxFreshMs: 1 } });
+    await deaf.get("k", saying("max-age=1"));
+    clock.advance(2000);
+    expect(await deaf.get("k", saying("max-age=1"))).toMatchObject({ origin: "hit" });
+  });
+
+  it("serves a no-store answer and keeps nothing", async () => {
+    const cache = memoryCache();
+    let calls = 0;
+    const load = async () => {
+      calls += 1;
+      reportHttpAnswer(new Headers({ "cache-control": "no-store" }));
+      return `v${calls}`;
+    };
+    expect(await cache.get("k", load)).toMatchObject({ value: "v1", origin: "miss" });
+    expect(await cache.get("k", load)).toMatchObject({ value: "v2", origin: "miss" });
+  });
+
+  it("lets the loader set its entry's freshness and add tags from what it loaded", async () => {
+    const clock = manualClock();
+    const cache = memoryCache({ now: clock.now, freshMs: 60_000, graceMs: 0 });
+    const load: Loader = async (_signal, set) => {
+      set({ freshSeconds: 5, tags: ["author:7"] });
+      return "story";
+    };
+    await cache.get("story-1", load, { tags: ["news"] });
+    clock.advance(4000);
+    expect(await cache.get("story-1", load, { tags: ["news"] })).toMatchObject({ origin: "hit" });
+    expect(await cache.purge({ tag: "author:7" })).toBe(1);
+    expect(await cache.get("story-1", load, { tags: ["news"] })).toMatchObject({ origin: "miss" });
+    clock.advance(5500);
+    expect(await cache.get("story-1", load, { tags: ["news"] })).toMatchObject({ origin: "miss" });
+  });
+});
+
+describe("Cache's fail-safe", () => {
+  it("serves the last good value past its grace while refreshes fail, until the fail-safe window ends", async () => {
+    const clock = manualClock();
+    const cache = memoryCache({ now: clock.now, freshMs: 1000, graceMs: 2000, failSafeMs: 60_000 });
+    let down = false;
+    const loader = countingLoader((call) => (down ? new UpstreamDown("outage") : `value ${call}`));
+    await cache.get("k", loader.load);
+    down = true;
+    clock.advance(5000);
+    // Past grace: the refresh is tried, fails, and the old value answers, saying so.
+    expect(await cache.get("k", loader.load)).toMatchObject({
+      value: "value 1",
+      origin: "fail-safe",
+      createdAt: 1_000_000,
+    });
+    // While the key backs off, no call at all, the same answer.
+    expect(await cache.get("k", loader.load)).toMatchObject({ value: "value 1", origin: "fail-safe" });
+    expect(loader.calls()).toBe(2);
+    expect(cache.stats).toMatchObject({ failSafe: 2 });
+    clock.advance(60_000);
+    await expect(cache.get("k", loader.load)).rejects.toThrow("outage");
+    down = false;
+    clock.advance(10_000);
+    expect(await cache.get("k", loader.load)).toMatchObject({ origin: "miss" });
+  });
+
+  it("never serves a purged value as fail-safe", async () => {
+    const clock = manualClock();
+    const cache = memoryCache({ now: clock.now, freshMs: 1000, graceMs: 0, failSafeMs: 60_000 });
+    const loader = countingLoader((call) => (call === 1 ? "old" : new UpstreamDown("outage")));
+    await cache.get("k", loader.load);
+    await cache.purge({ key: "k" });
+    clock.advance(2000);
+    await expect(cache.get("k", loader.load)).rejects.toThrow("outage");
+  });
+});
+
+describe("Cache's not-found answers", () => {
+  class UpstreamNotFoundError extends Error {
+    override name = "UpstreamNotFoundError";
+  }
+
+  it("keeps a 404 for its short while, as an answer: one call per key, then it asks again", async () => {
+    const clock = manualClock();
+    const cache = memoryCache({ now: clock.now, notFoundMs: 60_000 });
+    const loader = countingLoader(() => new UpstreamNotFoundError("no such id"));
+    for (let view = 0; view < 50; view += 1) {
+      expect(await cache.get("id-404", loader.load)).toMatchObject({ value: null, notFound: true });
+      clock.advance(1000);
+    }
+    expect(loader.calls()).toBe(1);
+    expect(cache.stats).toMatchObject({ loadErrors: 0, misses: 1, hits: 49 });
+    clock.advance(11_000);
+    await cache.get("id-404", loader.load);
+    expect(loader.calls()).toBe(2);
+  });
+});
+
+describe("Cache's gate: the upstream's rate and its Retry-After", () => {
+  const failureOf = (lookup: Promise<unknown>) =>
+    lookup.then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+
+  /** An upstream's 429 with `Retry-After`, as `fetchText` throws it (known by name across bundles). */
+  class UpstreamThrottledError extends Error {
+    override name = "UpstreamThrottledError";
+    constructor(readonly retryAfterMs: number) {
+      super(`upstream answered 429, retry after ${retryAfterMs} ms`);
+    }
+  }
+
+  it("calls no more often than the source's rate: past it a cold key is refused at once, saying when to ask", async () => {
+    const clock = manualClock();
+    const cache = memoryCache({ now: clock.now });
+    const group = { name: "search", maxInFlight: 100, rate: { calls: 2, perMs: 1000 } };
+    const loader = countingLoader();
+    expect(await cache.get("a", loader.load, { group })).toMatchObject({ origin: "miss" });
+    clock.advance(400);
+    expect(await cache.get("b", loader.load, { group })).toMatchObject({ origin: "miss" });
+    const refused = await failureOf(cache.get("c", loader.load, { group }));
+    expect(refused).toBeInstanceOf(BusyError);
+    // The first call's slot frees at 1000 ms; ask again after at least a second.
+    expect(refused).toMatchObject({ reason: "rate", retryAfterMs: 1000 });
+    expect(loader.calls()).toBe(2);
+    expect(cache.stats).toMatchObject({ gateClosed: 1, misses: 2, loads: 2 });
+    // Other groups are not held back.
+    expect(await cache.get("d", loader.load, { group: { ...group, name: "other" } })).toMatchObject({ origin: "miss" });
+    clock.advance(600);
+    expect(await cache.get("c", loader.load, { group })).toMatchObject({ value: "value 4", origin: "miss" });
+  });
+
+  it("serves a stale value without a refresh while the source is at its rate", async () => {
+    const clock = manualClock();
+    const cache = memoryCache({ now: clock.now, freshMs: 1000, graceMs: 60_000 });
+    const group = { name: "search", maxInFlight: 100, rate: { calls: 1, perMs: 10_000 } };
+    const loader = countingLoader();
+    await cache.get("a", loader.load, { group });
+    clock.advance(2000);
+    const stale = await cache.get("a", loader.load, { group });
+    expect(stale).toMatchObject({ value: "value 1", origin: "stale" });
+    expect(await stale.refreshed).toBeUndefined();
+    expect(loader.calls()).toBe(1);
+  });
+
+  it("holds the whole source off its upstream for as long as a 429's Retry-After says, capped at 10 minutes", async () => {
+    const clock = manualClock();
+    const cache = memoryCache({ now: clock.now });
+    const group = { name: "search", maxInFlight: 100 };
+    const throttled = countingLoader(() => new UpstreamThrottledError(5000));
+    const loader = countingLoader();
+    await expect(cache.get("a", throttled.load, { group })).rejects.toThrow("retry after 5000 ms");
+    // Another key of the source: refused without a call, for what is left of the five seconds.
+    clock.advance(1500);
+    expect(await failureOf(cache.get("b", loader.load, { group }))).toMatchObject({
+      reason: "held",
+      retryAfterMs: 3500,
+    });
+    expect(loader.calls()).toBe(0);
+    // The throttled key itself backs off for those five seconds, not the generic one.
+    expect(await failureOf(cache.get("a", loader.load, { group }))).toBeInstanceOf(LoadError);
+    clock.advance(3500);
+    expect(await cache.get("b", loader.load, { group })).toMatchObject({ origin: "miss" });
+    expect(await cache.get("a", loader.load, { group })).toMatchObject({ origin: "miss" });
+
+    const day = countingLoader(() => new UpstreamThrottledError(86_400_000));
+    await expect(cache.get("c", day.load, { group })).rejects.toThrow();
+    clock.advance(600_000);
+    expect(await cache.get("d", loader.load, { group })).toMatchObject({ origin: "miss" });
+  });
+});
+
 describe.each(STORE_KINDS)("Cache shared through %s", (kind) => {
   let backend: StoreBackend;
   // Store writes and lease releases run after the caller has its value, as after() runs them in the app.
   const background: Array<Promise<unknown>> = [];
-  const drained = () => Promise.all(background.splice(0));
+  /** Waits for every background task, and for those they started in turn (a load's store write). */
+  const drained = async () => {
+    while (background.length > 0) await Promise.all(background.splice(0));
+  };
 
   beforeAll(async () => {
     backend = await startStoreBackend(kind);
@@ -832,6 +1075,123 @@ describe.each(STORE_KINDS)("Cache shared through %s", (kind) => {
     await Promise.all([inFlight, next]);
     await drained();
     expect(await cache.get("k", loader.load)).toMatchObject({ value: "value 2", origin: "hit" });
+  });
+
+  it("refreshes a due key once for the fleet: the other instances keep serving, and then take the new value", async () => {
+    const policy = { freshMs: 2000, graceMs: 60_000, eagerRefresh: 0.5 };
+    const [first, second, third] = [await warmInstance(policy), await warmInstance(policy), await warmInstance(policy)];
+    const loader = countingLoader();
+    loader.hold();
+    const initial = first.get("k", loader.load, policy);
+    await vi.waitFor(() => expect(loader.calls()).toBe(1));
+    loader.release();
+    await initial;
+    await drained();
+    for (const cache of [second, third])
+      expect(await cache.get("k", loader.load, policy)).toMatchObject({ origin: "hit" });
+    await sleep(1100);
+    loader.hold();
+    const answers = await Promise.all([first, second, third].map((cache) => cache.get("k", loader.load, policy)));
+    expect(answers.map((answer) => answer.origin)).toEqual(["hit", "hit", "hit"]);
+    await vi.waitFor(() => expect(loader.calls()).toBe(2));
+    loader.release();
+    await drained();
+    expect(loader.calls()).toBe(2);
+    // Stored anew by the refresh: a whole fresh + grace ahead again.
+    expect(await backend.client.pttl(`${NAMESPACE}:find:{k}`)).toBeGreaterThan(61_000);
+  });
+
+  it("keeps an entry for fresh + fail-safe, and another instance serves it past grace while the upstream is down", async () => {
+    const policy = { freshMs: 500, graceMs: 500, failSafeMs: 30_000 };
+    const [first, second] = [await warmInstance(policy), await warmInstance(policy)];
+    await first.get("k", countingLoader().load, policy);
+    await drained();
+    const ttl = await backend.client.pttl(`${NAMESPACE}:find:{k}`);
+    expect(ttl).toBeGreaterThan(29_000);
+    expect(ttl).toBeLessThanOrEqual(30_500);
+    await sleep(1100);
+    const down = countingLoader(() => new UpstreamDown("outage"));
+    expect(await second.get("k", down.load, policy)).toMatchObject({ value: "value 1", origin: "fail-safe" });
+    expect(down.calls()).toBe(1);
+    await drained();
+    // The failure is the fleet's: the first instance does not call either, and answers the same.
+    expect(await first.get("k", down.load, policy)).toMatchObject({ value: "value 1", origin: "fail-safe" });
+    expect(down.calls()).toBe(1);
+  });
+
+  it("indexes tags a loader added, so a purge by one on another instance reaches the key", async () => {
+    const [first, second] = [await warmInstance(), await warmInstance()];
+    await first.get("story-1", async (_signal, set) => (set({ tags: ["author:7"] }), "story"), { tags: ["news"] });
+    await drained();
+    expect(await second.purge({ tag: "author:7" })).toBe(1);
+    expect(await backend.keys(`${NAMESPACE}:find:{story-1}`)).toEqual([]);
+  });
+
+  it("gives a no-store answer's lease back and stores nothing", async () => {
+    const cache = await warmInstance();
+    const load = async () => (reportHttpAnswer(new Headers({ "cache-control": "no-store" })), "v");
+    expect(await cache.get("k", load)).toMatchObject({ value: "v", origin: "miss" });
+    await drained();
+    expect(await backend.keys(`${NAMESPACE}:*:{k}`)).toEqual([]);
+  });
+
+  it("shares a not-found answer with the fleet, without grace, as an empty text no value can have", async () => {
+    const [first, second] = [await warmInstance(), await warmInstance()];
+    const gone = Object.assign(new Error("gone"), { name: "UpstreamNotFoundError" });
+    expect(await first.get("bad-id", async () => Promise.reject(gone), { notFoundMs: 30_000 })).toMatchObject({
+      notFound: true,
+      origin: "miss",
+    });
+    await drained();
+    const ttl = await backend.client.pttl(`${NAMESPACE}:find:{bad-id}`);
+    expect(ttl).toBeGreaterThan(25_000);
+    expect(ttl).toBeLessThanOrEqual(30_000);
+    const loader = countingLoader();
+    expect(await second.get("bad-id", loader.load)).toMatchObject({ value: null, notFound: true, origin: "hit" });
+    expect(loader.calls()).toBe(0);
+  });
+
+  it("keeps the source's rate across instances: calls over all of them stay within it", async () => {
+    const group = { name: "search", maxInFlight: 100, rate: { calls: 3, perMs: 60_000 } };
+    const [first, second] = [await warmInstance(), await warmInstance()];
+    const loader = countingLoader();
+    const lookups = ["a", "b", "c", "d", "e", "f"].map((key, index) =>
+      (index % 2 ? first : second).get(key, loader.load, { group }).then(
+        (answer) => answer.origin,
+        (error: unknown) => (isBusyError(error) ? error.reason : "error"),
+      ),
+    );
+    const outcomes = await Promise.all(lookups);
+    expect(loader.calls()).toBe(3);
+    expect(outcomes.filter((outcome) => outcome === "miss")).toHaveLength(3);
+    expect(outcomes.filter((outcome) => outcome === "rate")).toHaveLength(3);
+    await drained();
+    // A refused load gave its lease back: nothing is left held.
+    expect(await backend.keys(`${NAMESPACE}:lease:*`)).toEqual([]);
+    const slots = await backend.keys(`${NAMESPACE}:rate:*`);
+    expect(slots).toHaveLength(3);
+    for (const slot of slots) expect(await backend.client.pttl(slot)).toBeGreaterThan(50_000);
+  });
+
+  it("holds every instance off a source whose upstream answered 429 with Retry-After", async () => {
+    const group = { name: "search", maxInFlight: 100 };
+    const [first, second] = [await warmInstance(), await warmInstance()];
+    class UpstreamThrottledError extends Error {
+      override name = "UpstreamThrottledError";
+      readonly retryAfterMs = 5000;
+    }
+    await expect(
+      first.get("a", async () => Promise.reject(new UpstreamThrottledError("429")), { group }),
+    ).rejects.toThrow("429");
+    await drained();
+    const hold = await backend.client.pttl(`${NAMESPACE}:hold:{search}`);
+    expect(hold).toBeGreaterThan(3000);
+    expect(hold).toBeLessThanOrEqual(5000);
+    const loader = countingLoader();
+    const refused = await second.get("b", loader.load, { group }).catch((error: unknown) => error);
+    expect(refused).toMatchObject({ name: "BusyError", reason: "held" });
+    expect((refused as BusyError).retryAfterMs).toBeGreaterThan(3000);
+    expect(loader.calls()).toBe(0);
   });
 
   it("purges by tag every key carrying it, on every instance, loads under way included, and no other", async () => {

@@ -7,6 +7,7 @@ import type { MemoryStore } from "../stores/memory";
 import type { CacheEntry } from "../stores/store";
 import { Backoff } from "./backoff";
 import { isBusyError } from "./errors";
+import { Gate } from "./gate";
 import { countInto, emptyStats, logLoads, type CacheEvent, type CacheListener, type CacheStats } from "./events";
 import { Loads, type FirstResult, type Load } from "./loads";
 import type { Loader, Policy } from "./policy";
@@ -15,7 +16,9 @@ import { Tiers } from "./tiers";
 
 /** The cache's answer for one key. */
 export type Answer = {
+  /** Null when the upstream found nothing (`notFound`). */
   value: Json;
+  notFound?: true;
   origin: Origin;
   createdAt: number;
   /**
@@ -62,10 +65,16 @@ export type CacheOptions = {
 };
 
 const PURGE_BATCH = 100;
+
+function answerOf({ value, notFound, createdAt }: CacheEntry, origin: Origin): Answer {
+  return notFound ? { value, notFound, origin, createdAt } : { value, origin, createdAt };
+}
 const HIT: CacheEvent = { type: "hit" };
 const STALE: CacheEvent = { type: "stale" };
 const MISS: CacheEvent = { type: "miss" };
 const COALESCED: CacheEvent = { type: "coalesced" };
+const EAGER: CacheEvent = { type: "eager-refresh" };
+const FAIL_SAFE: CacheEvent = { type: "fail-safe" };
 
 /**
  * A two-tier cache with stale-while-revalidate, stale-if-error and single-flight loads: one load per
@@ -92,6 +101,7 @@ export class Cache {
     this.layout = keyLayout(options.namespace);
     this.backoff = new Backoff({ baseMs: options.backoffBaseMs, maxMs: options.backoffMaxMs, now });
     this.tags = new TagIndex(shared, this.layout, now);
+    const gate = new Gate(shared, this.layout, now);
     this.tiers = new Tiers({
       local,
       shared,
@@ -107,6 +117,7 @@ export class Cache {
       tiers: this.tiers,
       backoff: this.backoff,
       tags: this.tags,
+      gate,
       maxValueBytes,
       emit: this.emit,
       now,
@@ -123,18 +134,16 @@ export class Cache {
     const now = this.now();
     if (entry && entry.freshUntil > now) {
       this.emit(HIT);
-      return { value: entry.value, origin: "hit", createdAt: entry.createdAt };
+      this.refreshIfDue(key, entry, loader, policy, now);
+      return answerOf(entry, "hit");
     }
     if (entry && entry.staleUntil > now) {
       this.emit(STALE);
       const refresh = this.revalidate(key, loader, policy);
-      return {
-        value: entry.value,
-        origin: "stale",
-        createdAt: entry.createdAt,
-        refreshed: refresh && this.fresherThan(entry, refresh),
-      };
+      return { ...answerOf(entry, "stale"), refreshed: refresh && this.fresherThan(entry, refresh) };
     }
+    // Past its grace, an entry kept for fail-safe is served only if the load fails.
+    const kept = entry && entry.safeUntil > now ? entry : undefined;
     const joined = this.loads.current(key);
     if (joined) this.emit(COALESCED);
     const load = joined ?? this.loads.start(key, loader, policy);
@@ -143,6 +152,12 @@ export class Cache {
     try {
       first = await load.first;
     } catch (error) {
+      const fallback = load.purged ? undefined : (kept ?? load.fallback);
+      if (fallback) {
+        // The failure was logged where it happened; the last good value outlives the outage.
+        this.emit(FAIL_SAFE);
+        return answerOf(fallback, "fail-safe");
+      }
       // A refused (busy) lookup started nothing: it is counted as busy, not as a miss.
       if (!joined && !isBusyError(error)) this.emit(MISS);
       throw error;
@@ -150,17 +165,12 @@ export class Cache {
     if ("stale" in first) {
       if (!joined) this.emit(STALE);
       const { stale } = first;
-      return {
-        value: stale.value,
-        origin: "stale",
-        createdAt: stale.createdAt,
-        refreshed: this.fresherThan(stale, load),
-      };
+      return { ...answerOf(stale, "stale"), refreshed: this.fresherThan(stale, load) };
     }
     const { entry: landed, loadedHere, waited } = first.outcome;
     const origin: Origin = joined || waited ? "shared" : loadedHere ? "miss" : "hit";
     if (!joined) this.emit(origin === "hit" ? HIT : MISS);
-    return { value: landed.value, origin, createdAt: landed.createdAt };
+    return answerOf(landed, origin);
   }
 
   /**
@@ -197,6 +207,20 @@ export class Cache {
     return deleted;
   }
 
+  /**
+   * Starts an eager refresh of a fresh `entry` past its policy's share of freshness, unless one is under way
+   * here, the key backs off or its group is full. Through the lease, so one instance of the fleet does it.
+   */
+  private refreshIfDue(key: string, entry: CacheEntry, loader: Loader, policy: Policy, now: number): void {
+    if (policy.eagerRefresh <= 0 || entry.notFound) return;
+    const dueWithinMs = (1 - policy.eagerRefresh) * (entry.freshUntil - entry.createdAt);
+    if (entry.freshUntil - now > dueWithinMs) return;
+    if (this.loads.current(key) || this.backoff.holding(key) || this.loads.full(policy)) return;
+    this.emit(EAGER);
+    // Its failure was logged where it happened, and the fresh value stands meanwhile.
+    this.loads.start(key, loader, policy, dueWithinMs).outcome.catch(() => undefined);
+  }
+
   /** The load refreshing `key`: the one under way, or a new one unless the key is backing off. */
   private revalidate(key: string, loader: Loader, policy: Policy): Load | undefined {
     const underWay = this.loads.current(key);
@@ -210,7 +234,7 @@ export class Cache {
     try {
       const { entry } = await load.outcome;
       const fresher = entry.createdAt > stale.createdAt && entry.freshUntil > this.now();
-      return fresher ? { value: entry.value, origin: "refreshed", createdAt: entry.createdAt } : undefined;
+      return fresher ? answerOf(entry, "refreshed") : undefined;
     } catch {
       // The refresh failed: it was logged where it happened, and the stale value stands.
       return undefined;

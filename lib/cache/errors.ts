@@ -53,10 +53,14 @@ export class BusyError extends LoadError {
   constructor(
     message: string,
     readonly retryAfterMs: number,
+    /** Its group's loads fill this process (`in-flight`), it is at its rate, or its upstream asked to wait. */
+    readonly reason: BusyReason = "in-flight",
   ) {
     super(message);
   }
 }
+
+export type BusyReason = "in-flight" | "rate" | "held";
 
 /** Whether `error` is a `BusyError` made by any copy of this module (see `isLoadError`). */
 export function isBusyError(error: unknown): error is BusyError {

@@ -1,5 +1,5 @@
 import { logEvent } from "../log";
-import { describeLoadError, LoadTimeoutError, ValueTooLargeError, type LoadError } from "./errors";
+import { describeLoadError, LoadTimeoutError, ValueTooLargeError, type BusyReason, type LoadError } from "./errors";
 
 /**
  * What the cache does, as it happens: how each lookup was answered, and each load's start and end. The
@@ -7,13 +7,19 @@ import { describeLoadError, LoadTimeoutError, ValueTooLargeError, type LoadError
  */
 export type CacheEvent =
   | { type: "hit" | "stale" | "miss" | "coalesced" }
+  /** A fresh value past its share of freshness was served, and its refresh started in the background. */
+  | { type: "eager-refresh" }
+  /** A value past its grace was served because its load failed (or could not start): fail-safe. */
+  | { type: "fail-safe" }
   /** The loader is called. */
   | { type: "load" }
   /** No loader call: the key is backing off after a failure, here or on another instance. */
   | { type: "load-skipped" }
   /** No load started: its group has its most loads under way in this process. */
   | { type: "busy"; group: string }
-  | { type: "loaded"; key: string; ms: number; bytes: number }
+  /** A load did not call: its upstream asked to wait (`held`), or the source is at its rate. */
+  | { type: "gate-closed"; reason: BusyReason }
+  | { type: "loaded"; key: string; ms: number; bytes: number; notFound: boolean }
   | { type: "load-failed"; key: string; ms: number; error: LoadError; retryInMs: number };
 
 export type CacheListener = (event: CacheEvent) => void;
@@ -29,6 +35,12 @@ export type CacheStats = {
   skippedLoads: number;
   /** Lookups refused at once because their group had its most loads under way. */
   busy: number;
+  /** Refreshes started early, while the value was still fresh. */
+  eagerRefreshes: number;
+  /** Values served past their grace because their refresh failed. */
+  failSafe: number;
+  /** Loads that did not call because their source was held (`Retry-After`) or at its rate. */
+  gateClosed: number;
   /** Loaded values too large to cache as JSON. */
   uncacheable: number;
 };
@@ -44,6 +56,9 @@ export function emptyStats(): CacheStats {
     loadTimeouts: 0,
     skippedLoads: 0,
     busy: 0,
+    eagerRefreshes: 0,
+    failSafe: 0,
+    gateClosed: 0,
     uncacheable: 0,
   };
 }
@@ -76,6 +91,15 @@ export function countInto(stats: CacheStats): CacheListener {
       case "busy":
         stats.busy += 1;
         return;
+      case "eager-refresh":
+        stats.eagerRefreshes += 1;
+        return;
+      case "fail-safe":
+        stats.failSafe += 1;
+        return;
+      case "gate-closed":
+        stats.gateClosed += 1;
+        return;
       case "load-failed": {
         const counter = FAILURE_COUNTERS.find(([kind]) => event.error instanceof kind)?.[1] ?? "loadErrors";
         stats[counter] += 1;
@@ -90,7 +114,8 @@ export function countInto(stats: CacheStats): CacheListener {
 /** One log line per upstream call: `info` when it answered, `warn` with its backoff when it failed. */
 export const logLoads: CacheListener = (event) => {
   if (event.type === "loaded") {
-    logEvent("info", "upstream_call", { key: event.key, outcome: "ok", ms: event.ms, bytes: event.bytes });
+    const outcome = event.notFound ? "not_found" : "ok";
+    logEvent("info", "upstream_call", { key: event.key, outcome, ms: event.ms, bytes: event.bytes });
   } else if (event.type === "load-failed") {
     const { key, ms, error, retryInMs } = event;
     const outcome =

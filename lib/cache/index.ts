@@ -10,5 +10,6 @@ export {
   SharedLoadError,
   ValueTooLargeError,
 } from "./errors";
+export type { BusyReason } from "./errors";
 export type { CacheEvent, CacheListener, CacheStats } from "./events";
-export type { Loader, Policy } from "./policy";
+export type { Loader, LoadSettings, Policy } from "./policy";

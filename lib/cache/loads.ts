@@ -7,11 +7,13 @@ import type { CacheEntry } from "../stores/store";
 import { sleep, withTimeout } from "../timeout";
 import { traceUpstream } from "../tracing";
 import type { Backoff } from "./backoff";
-import { asLoadError, BusyError, LoadTimeoutError, NotJsonError, ValueTooLargeError } from "./errors";
+import { asLoadError, BusyError, LoadTimeoutError, NotJsonError, originalError, ValueTooLargeError } from "./errors";
+import type { Gate } from "./gate";
 import type { CacheListener } from "./events";
-import type { Loader, Policy } from "./policy";
+import { adviseInto, type LoadAdvice } from "../upstream-advice";
+import type { Loader, LoadSettings, Policy } from "./policy";
 import type { TagIndex } from "./tags";
-import type { Tiers } from "./tiers";
+import { NOT_FOUND_TEXT, type Tiers } from "./tiers";
 
 /**
  * How a load ended: `loadedHere` when this process called the loader; otherwise the entry came from the
@@ -30,6 +32,8 @@ export type Load = {
   waiting: Promise<void>;
   /** Set by a purge of its key: the load then serves its callers and stores nothing. */
   purged: boolean;
+  /** An entry past its grace the store still keeps (fail-safe): what callers get if this load fails. */
+  fallback?: CacheEntry;
 };
 
 type Notices = { stale(entry: CacheEntry): void; waiting(): void };
@@ -41,6 +45,7 @@ export type LoadsOptions = {
   tiers: Tiers;
   backoff: Backoff;
   tags: TagIndex;
+  gate: Gate;
   /** Values whose JSON is larger than this (UTF-8 bytes) are served to the load's callers but not cached. */
   maxValueBytes: number;
   emit: CacheListener;
@@ -77,9 +82,10 @@ export class Loads {
 
   /**
    * Starts the load of `key`; one that fails at once while the key backs off (with its failure) or while its
-   * group has its most loads under way (with a `BusyError`).
+   * group has its most loads under way (with a `BusyError`). An eager refresh passes `dueWithinMs`: it loads
+   * only if the store's entry has no more freshness than that left and no other instance is refreshing it.
    */
-  start(key: string, loader: Loader, policy: Policy): Load {
+  start(key: string, loader: Loader, policy: Policy, dueWithinMs = 0): Load {
     const held = this.options.backoff.holding(key);
     if (held) {
       this.options.emit({ type: "load-skipped" });
@@ -101,7 +107,7 @@ export class Loads {
     const load = { waiting, purged: false } as Load;
     group.set(load, this.options.now());
     this.groups.set(groupName, group);
-    load.outcome = this.claimOrLoad(key, loader, policy, load, notices).finally(() => {
+    load.outcome = this.claimOrLoad(key, loader, policy, load, notices, dueWithinMs).finally(() => {
       if (this.underWay.get(key) === load) this.underWay.delete(key);
       group.delete(load);
       if (group.size === 0 && this.groups.get(groupName) === group) this.groups.delete(groupName);
@@ -129,11 +135,12 @@ export class Loads {
     const load = this.underWay.get(key);
     if (!load) return;
     load.purged = true;
+    load.fallback = undefined;
     this.underWay.delete(key);
   }
 
   purgeAll(): void {
-    for (const load of this.underWay.values()) load.purged = true;
+    for (const load of this.underWay.values()) Object.assign(load, { purged: true, fallback: undefined });
     this.underWay.clear();
   }
 
@@ -141,7 +148,8 @@ export class Loads {
    * One load for `key`, or none when the shared store has the value. Each claim reads the store and, when
    * the entry there is not fresh, tries to take the lease: a stale entry is answered at once through
    * `notices.stale` while the lease holder refreshes it. A failure recorded by any instance holds every
-   * instance off the upstream until its backoff ends: they serve their stale entry or that failure.
+   * instance off the upstream until its backoff ends: they serve their stale entry or that failure. An eager
+   * refresh (`dueWithinMs` > 0) takes the lease of a fresh entry that is due, and otherwise answers it.
    */
   private async claimOrLoad(
     key: string,
@@ -149,18 +157,25 @@ export class Loads {
     policy: Policy,
     load: Load,
     notices: Notices,
+    dueWithinMs: number,
   ): Promise<LoadOutcome> {
-    const { shared, layout, tiers, backoff, tags, now, emit } = this.options;
+    const { shared, layout, tiers, backoff, tags, gate, now, emit } = this.options;
     const token = randomUUID();
-    const loadHere = async (): Promise<LoadOutcome> => {
+    const loadHere = async (held: Promise<BusyError | undefined>): Promise<LoadOutcome> => {
       notices.waiting();
-      return { entry: await this.loadAndStore(key, loader, policy, load, token), loadedHere: true, waited: false };
+      return {
+        entry: await this.loadAndStore(key, loader, policy, load, token, held),
+        loadedHere: true,
+        waited: false,
+      };
     };
-    if (!shared) return loadHere();
+    if (!shared) return loadHere(gate.held(policy.group));
     const keys = layout.item(key);
     // In the tags' indexes before the lease is taken, so a purge by tag reaches this load too.
     const leaseMs = policy.upstreamTimeoutMs + LEASE_MARGIN_MS;
-    await tags.index(key, policy.tags, leaseMs + policy.freshMs + policy.graceMs);
+    await tags.index(key, policy.tags, leaseMs + policy.freshMs + Math.max(policy.graceMs, policy.failSafeMs));
+    // Asked in the same round trip as the first claim: whether the upstream asked the source to wait.
+    const held = gate.held(policy.group);
     const giveUpAt = now() + leaseMs + LEASE_MARGIN_MS;
     let pause = POLL_FIRST_MS;
     let failedClaims = 0;
@@ -168,18 +183,21 @@ export class Loads {
     for (;;) {
       // The same token on every claim: a claim whose reply was lost may have taken the lease, and the
       // next one must find it ours rather than wait on it.
-      const claim = await shared.claim(keys, token, leaseMs);
+      const claim = await shared.claim(keys, token, leaseMs, dueWithinMs);
       // A failed claim leaves the lease unknown: ask once more, then go ahead alone rather than hold the
       // page on a store that does not answer.
-      if (!claim && ++failedClaims >= MAX_FAILED_CLAIMS) return loadHere();
+      if (!claim && ++failedClaims >= MAX_FAILED_CLAIMS) return loadHere(held);
       const { entry: stored, leased, failure } = claim ?? {};
-      const entry = stored && tiers.reconcile(key, stored);
-      if (entry) {
-        if (entry.freshUntil > now()) return { entry, loadedHere: false, waited };
-        notices.stale(entry);
-      }
+      const kept = stored && tiers.reconcile(key, stored);
+      // Past its grace an entry is served only if this load fails: the caller keeps it for that.
+      if (kept && kept.staleUntil <= now()) load.fallback = kept;
+      const entry = kept && kept.staleUntil > now() ? kept : undefined;
+      const fresh = entry !== undefined && entry.freshUntil > now();
+      // A fresh entry comes with the lease only to an eager refresh, when it is due.
+      if (fresh && !leased) return { entry, loadedHere: false, waited };
+      if (entry && !fresh) notices.stale(entry);
       if (failure) backoff.note(key, failure);
-      if (leased) return loadHere();
+      if (leased) return loadHere(held);
       // Another instance is refreshing this stale entry, or the key is backing off: serve what there is.
       if (entry) return { entry, loadedHere: false, waited };
       if (failure && failure.retryInMs > 0) {
@@ -192,7 +210,7 @@ export class Loads {
         notices.waiting();
       }
       // A holder that died leaves a lease that expires; past that, nobody waits any longer.
-      if (now() >= giveUpAt) return loadHere();
+      if (now() >= giveUpAt) return loadHere(held);
       await sleep(pause);
       pause = Math.min(pause * 2, POLL_MAX_MS);
     }
@@ -201,7 +219,8 @@ export class Loads {
   /**
    * Calls the loader and fills the local tier. The caller gets the value at once; the shared store is
    * written in the background, in the same step that frees the lease held with `token`, so waiters always
-   * find the value (or the failure, which holds the whole fleet off the upstream for its backoff).
+   * find the value (or the failure, which holds the whole fleet off the upstream for its backoff). No call
+   * when the source's gate is closed (`held`, or no rate slot): the lease goes back unwritten.
    */
   private async loadAndStore(
     key: string,
@@ -209,24 +228,44 @@ export class Loads {
     policy: Policy,
     load: Load,
     token: string,
+    held: Promise<BusyError | undefined>,
   ): Promise<CacheEntry> {
-    const { local, shared, layout, maxValueBytes, now, emit } = this.options;
-    const { upstreamTimeoutMs, freshMs, graceMs } = policy;
+    const { local, shared, layout, maxValueBytes, gate, tags, now, emit } = this.options;
+    const { upstreamTimeoutMs, graceMs } = policy;
+    // A source with a rate takes its slot now, when it is sure to call: a claim that found the value takes none.
+    const closed = (await held) ?? (policy.group.rate ? await gate.take(policy.group) : undefined);
+    if (closed) {
+      // No call: the lease goes back unwritten, and the key is not backed off (the source is, or is at its rate).
+      emit({ type: "gate-closed", reason: closed.reason });
+      if (shared) this.options.inBackground(shared.release(layout.item(key), token));
+      throw closed;
+    }
     const started = now();
     emit({ type: "load" });
     const fail = (error: unknown) => {
       const failure = asLoadError(error);
+      // The upstream asked to wait: the whole source waits that long, on every instance, and so does this key.
+      const waitMs = retryAfterOf(originalError(failure));
+      const heldMs = waitMs === undefined ? undefined : gate.hold(policy.group, waitMs);
       // A purge came between: the key starts afresh, with no backoff.
-      const record = this.options.backoff.record(key, failure, !load.purged);
+      const record = this.options.backoff.record(key, failure, !load.purged, heldMs);
       emit({ type: "load-failed", key, ms: now() - started, error: failure, retryInMs: record.retryInMs });
       if (shared) this.options.inBackground(shared.fail(layout.item(key), token, record));
       return failure;
     };
     const controller = new AbortController();
+    const advice: LoadAdvice = {};
+    const set = ({ freshSeconds, tags: extra }: LoadSettings) => {
+      if (freshSeconds !== undefined && Number.isFinite(freshSeconds) && freshSeconds > 0) {
+        advice.freshMs = freshSeconds * 1000;
+      }
+      if (extra) advice.tags = [...(advice.tags ?? []), ...extra];
+    };
     let text: string;
+    let notFound = false;
     try {
       const value = await withTimeout(
-        traceUpstream(key, () => loader(controller.signal)),
+        traceUpstream(key, () => adviseInto(advice, () => loader(controller.signal, set))),
         upstreamTimeoutMs,
         () => {
           const error = new LoadTimeoutError(`load of "${key}" took over ${upstreamTimeoutMs} ms`);
@@ -236,20 +275,30 @@ export class Loads {
       );
       text = toJson(key, value);
     } catch (error) {
-      throw fail(error);
+      // Nothing there is an answer: kept a short while, so a crawler walking bad ids costs one call per id.
+      if (!isNotFound(error)) throw fail(error);
+      notFound = true;
+      text = NOT_FOUND_TEXT;
     }
     const at = now();
     const bytes = Buffer.byteLength(text);
+    const lifetimes = notFound
+      ? { freshMs: policy.notFoundMs, graceMs: 0, failSafeMs: 0 }
+      : { freshMs: freshnessOf(policy, advice), graceMs, failSafeMs: policy.failSafeMs };
+    // The upstream said `no-store`: its callers are served, nothing is kept, and the lease goes back unwritten.
+    const keep = !(policy.http.obey && advice.noStore);
     // Parsed back from its JSON, so this caller sees exactly what every later reader of the cache will.
     const entry: CacheEntry = {
-      value: JSON.parse(text) as Json,
+      value: notFound ? null : (JSON.parse(text) as Json),
+      ...(notFound && { notFound: true as const }),
       version: token,
       bytes,
       createdAt: at,
-      freshUntil: at + freshMs,
-      staleUntil: at + freshMs + graceMs,
+      freshUntil: at + lifetimes.freshMs,
+      staleUntil: at + lifetimes.freshMs + lifetimes.graceMs,
+      safeUntil: at + lifetimes.freshMs + Math.max(lifetimes.graceMs, lifetimes.failSafeMs),
     };
-    emit({ type: "loaded", key, ms: at - started, bytes });
+    emit({ type: "loaded", key, ms: at - started, bytes, notFound });
     if (bytes > maxValueBytes) {
       // What is measured is what would be stored: JSON escaping can double an answer under the upstream's cap.
       fail(
@@ -257,14 +306,47 @@ export class Loads {
       );
       return entry;
     }
-    if (!load.purged) {
-      this.options.backoff.clear(key);
-      // A load purged while under way serves its callers but keeps nothing: the next lookup loads again.
-      local.set(key, entry, at);
+    if (!load.purged) this.options.backoff.clear(key);
+    if (!keep) {
+      if (shared) this.options.inBackground(shared.release(layout.item(key), token));
+      return entry;
     }
-    if (shared) this.options.inBackground(shared.fill(layout.item(key), token, text, freshMs, graceMs));
+    // A load purged while under way serves its callers but keeps nothing: the next lookup loads again.
+    if (!load.purged) local.set(key, entry, at);
+    // Tags the loader added are in their indexes before the value is, so a purge by them always reaches it;
+    // so are all its tags again when it lives longer than its policy said (the upstream's headers, `set`).
+    const added = advice.tags ?? [];
+    const indexed = lifetimes.freshMs > policy.freshMs ? [...policy.tags, ...added] : added;
+    const lifetimeMs = lifetimes.freshMs + Math.max(lifetimes.graceMs, lifetimes.failSafeMs);
+    if (indexed.length > 0) await tags.add(key, indexed, lifetimeMs);
+    if (shared) this.options.inBackground(shared.fill(layout.item(key), token, text, lifetimes));
     return entry;
   }
+}
+
+/**
+ * How long the upstream asked to wait, when `error` is its 429 or 503 with `Retry-After` (an
+ * `UpstreamThrottledError` of any bundle's copy, so known by name).
+ */
+function retryAfterOf(error: unknown): number | undefined {
+  if (!(error instanceof Error) || error.name !== "UpstreamThrottledError") return undefined;
+  const { retryAfterMs } = error as Error & { retryAfterMs?: unknown };
+  return typeof retryAfterMs === "number" && Number.isFinite(retryAfterMs) ? retryAfterMs : undefined;
+}
+
+/**
+ * How long a loaded value is fresh: what the loader set, else what the upstream's headers said (within the
+ * policy's bounds, unless it opted out), else the policy's own freshness.
+ */
+function freshnessOf({ freshMs, http }: Policy, advice: LoadAdvice): number {
+  if (advice.freshMs !== undefined) return advice.freshMs;
+  if (!http.obey || advice.httpFreshMs === undefined) return freshMs;
+  return Math.min(Math.max(advice.httpFreshMs, http.minFreshMs), http.maxFreshMs);
+}
+
+/** Whether the loader's error says there is nothing: a 404 (`UpstreamNotFoundError`) or its `notFound()`. */
+function isNotFound(error: unknown): boolean {
+  return error instanceof Error && error.name === "UpstreamNotFoundError";
 }
 
 /** A load that fails at once with `error`, starting nothing. */

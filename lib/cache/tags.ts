@@ -23,13 +23,15 @@ export class TagIndex {
     private readonly now: () => number,
   ) {}
 
-  /** Remembers `key`'s tags. They rarely change, so the hot path only reads. */
+  /**
+   * Remembers `key`'s tags, beside those it had (a loader may have added some from its value). They rarely
+   * change, so the hot path only reads.
+   */
   note(key: string, tags: readonly string[]): void {
     // `get`, not `peek`: a key still looked up stays known however many others pass through.
     const known = this.tagsOf.get(key);
-    if (known === tags || (known && sameTags(known, tags))) return;
-    if (tags.length > 0) this.tagsOf.set(key, tags);
-    else this.tagsOf.delete(key);
+    if (known === tags || tags.every((tag) => known?.includes(tag))) return;
+    this.tagsOf.set(key, [...new Set([...(known ?? []), ...tags])]);
   }
 
   /**
@@ -40,14 +42,29 @@ export class TagIndex {
   async index(key: string, tags: readonly string[], lifetimeMs: number): Promise<void> {
     const { shared, layout } = this;
     if (!shared || tags.length === 0 || this.indexed.has(key)) return;
+    const sets = tags.map((tag) => layout.tagIndex(tag));
+    if (await shared.index(sets, key, this.termFor(lifetimeMs))) this.indexed.set(key, true);
+  }
+
+  /**
+   * Adds `key` to the indexes of `tags` now, trusted or not (tags a loader added from its value, or a lifetime
+   * longer than the policy's), and remembers them beside its declared ones.
+   */
+  async add(key: string, tags: readonly string[], lifetimeMs: number): Promise<void> {
+    this.note(key, tags);
+    if (!this.shared) return;
+    const sets = tags.map((tag) => this.layout.tagIndex(tag));
+    await this.shared.index(sets, key, this.termFor(lifetimeMs));
+  }
+
+  /** A key's term in an index: as long as an entry stored now may live, and until this process adds it again. */
+  private termFor(lifetimeMs: number) {
     const now = this.now();
-    const term = {
+    return {
       untilMs: now + lifetimeMs + INDEX_TRUST_MS,
       dropBeforeMs: now - CLOCK_SLACK_MS,
       keepMs: lifetimeMs + INDEX_TRUST_MS + CLOCK_SLACK_MS,
     };
-    const sets = tags.map((tag) => layout.tagIndex(tag));
-    if (await shared.index(sets, key, term)) this.indexed.set(key, true);
   }
 
   /** The keys carrying `tag`: those this process has seen, and those in the tag's index in the store. */
@@ -56,8 +73,4 @@ export class TagIndex {
     const indexed = this.shared ? await this.shared.members(this.layout.tagIndex(tag)) : [];
     return [...new Set([...known, ...indexed])];
   }
-}
-
-function sameTags(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((tag, index) => tag === b[index]);
 }

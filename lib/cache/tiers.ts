@@ -4,6 +4,9 @@ import type { KeyLayout } from "../stores/keys";
 import type { MemoryStore } from "../stores/memory";
 import type { CacheEntry, StoredEntry } from "../stores/store";
 
+/** How a "not found" answer is stored: no JSON text is empty, so it can be no value's. */
+export const NOT_FOUND_TEXT = "";
+
 export type TiersOptions = {
   local: MemoryStore;
   shared: GuardedStore | undefined;
@@ -80,13 +83,22 @@ export class Tiers {
   }
 
   /** An entry of the store, placed on this process's clock (the store measures ages and lifetimes on its own). */
-  private placed(key: string, { value, version, ageMs, freshForMs, staleForMs }: StoredEntry): CacheEntry | undefined {
+  private placed(
+    key: string,
+    { value, version, ageMs, freshForMs, staleForMs, safeForMs }: StoredEntry,
+  ): CacheEntry | undefined {
     const now = this.options.now();
-    const lifetimes = { createdAt: now - ageMs, freshUntil: now + freshForMs, staleUntil: now + staleForMs };
+    const lifetimes = {
+      createdAt: now - ageMs,
+      freshUntil: now + freshForMs,
+      staleUntil: now + staleForMs,
+      safeUntil: now + safeForMs,
+    };
     if (value === undefined) {
       const held = this.options.local.slot(key)?.entry;
       return held?.version === version ? { ...held, ...lifetimes } : undefined;
     }
+    if (value === NOT_FOUND_TEXT) return { value: null, notFound: true, version, bytes: 0, ...lifetimes };
     try {
       return { value: JSON.parse(value) as Json, version, bytes: Buffer.byteLength(value), ...lifetimes };
     } catch {

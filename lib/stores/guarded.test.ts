@@ -2,9 +2,19 @@ import { afterEach, beforeEach, describe, it, expect, vi, type MockInstance } fr
 import { CircuitBreaker } from "../circuit-breaker";
 import { TimeoutError } from "../timeout";
 import { GuardedStore, StoreTimeoutError } from "./guarded";
-import type { Claim, ItemKeys, SharedStore, StoredEntry, StoredFailure } from "./store";
+import type {
+  Claim,
+  GateAnswer,
+  GateKeys,
+  ItemKeys,
+  Lifetimes,
+  SharedStore,
+  StoredEntry,
+  StoredFailure,
+} from "./store";
 
-const ENTRY = { value: "v", version: "t", ageMs: 1, freshForMs: 2, staleForMs: 3 } satisfies StoredEntry;
+const LIFETIMES: Lifetimes = { freshMs: 1000, graceMs: 2000, failSafeMs: 0 };
+const ENTRY = { value: "v", version: "t", ageMs: 1, freshForMs: 2, staleForMs: 3, safeForMs: 3 } satisfies StoredEntry;
 const FAILURE: StoredFailure & { keepMs: number } = {
   error: "UpstreamError: down",
   attempts: 1,
@@ -42,7 +52,7 @@ class FakeStore implements SharedStore {
     return this.act(`claim ${keys.entry} ${keys.lease} ${token} ${leaseMs}`, this.claimAnswer);
   }
 
-  fill(keys: ItemKeys, token: string, value: string, freshMs: number, graceMs: number): Promise<boolean> {
+  fill(keys: ItemKeys, token: string, value: string, { freshMs, graceMs }: Lifetimes): Promise<boolean> {
     return this.act(`fill ${keys.entry} ${token} ${value} ${freshMs} ${graceMs}`, true);
   }
 
@@ -56,6 +66,18 @@ class FakeStore implements SharedStore {
 
   members(set: string): Promise<string[]> {
     return this.act(`members ${set}`, ["a"]);
+  }
+
+  gate(keys: GateKeys, windowMs: number): Promise<GateAnswer> {
+    return this.act(`gate ${keys.hold} ${keys.slots.length} ${windowMs}`, { open: true });
+  }
+
+  hold(keys: GateKeys, ms: number): Promise<void> {
+    return this.act(`hold ${keys.hold} ${ms}`, undefined);
+  }
+
+  release(keys: ItemKeys, token: string): Promise<void> {
+    return this.act(`release ${keys.lease} ${token}`, undefined);
   }
 
   delete(keys: ItemKeys): Promise<number> {
@@ -125,7 +147,7 @@ describe("GuardedStore passing calls through", () => {
     const { store, fake } = setup();
     await expect(store.read(keys("present"))).resolves.toEqual(ENTRY);
     await expect(store.read(keys("absent"))).resolves.toBeNull();
-    await expect(store.fill(keys("k"), "t", "v", 1000, 2000)).resolves.toBe(true);
+    await expect(store.fill(keys("k"), "t", "v", LIFETIMES)).resolves.toBe(true);
     fake.claimAnswer = { leased: false };
     await expect(store.claim(keys("k"), "token-1", 5000)).resolves.toEqual({ leased: false });
     fake.claimAnswer = { leased: true };
@@ -156,7 +178,7 @@ describe("GuardedStore passing calls through", () => {
 describe("GuardedStore on a failing store", () => {
   it.each([
     ["read", (store: GuardedStore) => store.read(keys("k")), undefined],
-    ["fill", (store: GuardedStore) => store.fill(keys("k"), "t", "v", 1000, 2000), undefined],
+    ["fill", (store: GuardedStore) => store.fill(keys("k"), "t", "v", LIFETIMES), undefined],
     ["claim", (store: GuardedStore) => store.claim(keys("k"), "t", 100), undefined],
     ["fail", (store: GuardedStore) => store.fail(keys("k"), "t", FAILURE), undefined],
   ] as const)("answers %s with its fallback when the store rejects", async (op, call, fallback) => {
@@ -197,7 +219,7 @@ describe("GuardedStore on a failing store", () => {
   it("describes a non-Error rejection in the log", async () => {
     const { store, fake } = setup();
     vi.spyOn(fake, "fill").mockImplementation(() => Promise.reject("WRONGTYPE"));
-    await expect(store.fill(keys("k"), "t", "v", 1000, 2000)).resolves.toBeUndefined();
+    await expect(store.fill(keys("k"), "t", "v", LIFETIMES)).resolves.toBeUndefined();
     expect(logLines(warn)[0]).toMatchObject({ event: "store_error", op: "fill", error: "WRONGTYPE" });
   });
 
@@ -205,7 +227,7 @@ describe("GuardedStore on a failing store", () => {
     const { store, fake } = setup({ failureThreshold: 100 });
     fake.behaviour = "throw";
     await store.read(keys("a"));
-    await store.fill(keys("b"), "t", "v", 1000, 2000);
+    await store.fill(keys("b"), "t", "v", LIFETIMES);
     await store.claim(keys("c"), "t", 1);
     await store.fail(keys("d"), "t", FAILURE);
     expect(store.stats).toEqual({ errors: 4, skipped: 0 });
@@ -231,7 +253,7 @@ describe("GuardedStore on a failing store", () => {
 describe("GuardedStore time budget", () => {
   it.each([
     ["read", (store: GuardedStore) => store.read(keys("k")), undefined],
-    ["fill", (store: GuardedStore) => store.fill(keys("k"), "t", "v", 1000, 2000), undefined],
+    ["fill", (store: GuardedStore) => store.fill(keys("k"), "t", "v", LIFETIMES), undefined],
     ["claim", (store: GuardedStore) => store.claim(keys("k"), "t", 100), undefined],
     ["fail", (store: GuardedStore) => store.fail(keys("k"), "t", FAILURE), undefined],
   ] as const)("answers a hanging %s with its fallback exactly at timeoutMs", async (op, call, fallback) => {
@@ -296,7 +318,7 @@ describe("GuardedStore circuit breaker", () => {
 
     fake.behaviour = "ok";
     await expect(store.read(keys("present"))).resolves.toBeUndefined();
-    await expect(store.fill(keys("k"), "t", "v", 1000, 2000)).resolves.toBeUndefined();
+    await expect(store.fill(keys("k"), "t", "v", LIFETIMES)).resolves.toBeUndefined();
     await expect(store.claim(keys("k"), "t", 1)).resolves.toEqual({ leased: true });
     await expect(store.fail(keys("k"), "t", FAILURE)).resolves.toBeUndefined();
     expect(fake.calls).toHaveLength(5);

@@ -3,7 +3,18 @@ import type { BreakerState, CircuitBreaker, Permit } from "../circuit-breaker";
 import { describeError, logEvent } from "../log";
 import { TimeoutError, withTimeout } from "../timeout";
 import { traceStoreCall } from "../tracing";
-import type { Claim, FailureRecord, IndexTerm, ItemKeys, SharedStore, StoredEntry, StoreKind } from "./store";
+import type {
+  Claim,
+  FailureRecord,
+  GateAnswer,
+  GateKeys,
+  IndexTerm,
+  ItemKeys,
+  Lifetimes,
+  SharedStore,
+  StoredEntry,
+  StoreKind,
+} from "./store";
 
 export class StoreTimeoutError extends TimeoutError {
   override name = "StoreTimeoutError";
@@ -60,22 +71,22 @@ export class GuardedStore {
    * Undefined when this call failed: the lease may or may not have been taken, so the caller asks again
    * with the same token. While the circuit is open nobody can coordinate, so the caller goes ahead alone.
    */
-  claim(keys: ItemKeys, token: string, leaseMs: number): Promise<Claim | undefined> {
+  claim(keys: ItemKeys, token: string, leaseMs: number, dueWithinMs?: number): Promise<Claim | undefined> {
     return this.guard<Claim | undefined>(
       "claim",
       keys.entry,
-      () => this.store.claim(keys, token, leaseMs),
+      () => this.store.claim(keys, token, leaseMs, dueWithinMs),
       { leased: true },
       undefined,
     );
   }
 
   /** Whether the load's value was written; undefined when the call failed. */
-  fill(keys: ItemKeys, token: string, value: string, freshMs: number, graceMs: number): Promise<boolean | undefined> {
+  fill(keys: ItemKeys, token: string, value: string, lifetimes: Lifetimes): Promise<boolean | undefined> {
     return this.guard<boolean | undefined>(
       "fill",
       keys.entry,
-      () => this.store.fill(keys, token, value, freshMs, graceMs),
+      () => this.store.fill(keys, token, value, lifetimes),
       undefined,
       undefined,
     );
@@ -94,6 +105,25 @@ export class GuardedStore {
   /** Whether `member` is now in every set; false when the call failed or was skipped. */
   index(sets: readonly string[], member: string, term: IndexTerm): Promise<boolean> {
     return this.guard("index", member, () => this.store.index(sets, member, term).then(() => true), false, false);
+  }
+
+  /** The fleet's gate for the source; undefined when the store did not answer (this process's gate decides then). */
+  gate(keys: GateKeys, windowMs: number): Promise<GateAnswer | undefined> {
+    return this.guard<GateAnswer | undefined>(
+      "gate",
+      keys.hold,
+      () => this.store.gate(keys, windowMs),
+      undefined,
+      undefined,
+    );
+  }
+
+  hold(keys: GateKeys, ms: number): Promise<boolean> {
+    return this.guard("hold", keys.hold, () => this.store.hold(keys, ms).then(() => true), false, false);
+  }
+
+  release(keys: ItemKeys, token: string): Promise<boolean> {
+    return this.guard("release", keys.lease, () => this.store.release(keys, token).then(() => true), false, false);
   }
 
   /** Administrative reads and deletes are not guarded: the caller must learn that they failed. */

@@ -1,4 +1,4 @@
-import type { ItemKeys } from "./store";
+import type { GateKeys, ItemKeys } from "./store";
 
 /** Versioned so a change of entry format or key layout never reads old entries. */
 export const NAMESPACE = "workerless:v4";
@@ -12,6 +12,8 @@ export type KeyLayout = {
   item(key: string): ItemKeys;
   /** The set of keys carrying `tag`. */
   tagIndex(tag: string): string;
+  /** The gate of a group of keys (a source): its hold and `slots` rate slots. */
+  gate(group: string, slots: number): GateKeys;
   /** Patterns matching every entry, lease and failure record: what a purge of everything deletes. */
   everyItem: readonly string[];
 };
@@ -24,6 +26,10 @@ export function keyLayout(namespace: string = NAMESPACE): KeyLayout {
       failure: `${namespace}:fail:{${key}}`,
     }),
     tagIndex: (tag) => `${namespace}:tag:{${tag}}`,
+    gate: (group, slots) => ({
+      hold: `${namespace}:hold:{${group}}`,
+      slots: Array.from({ length: slots }, (_, index) => `${namespace}:rate:{${group}}:${index + 1}`),
+    }),
     everyItem: ["find", "lease", "fail"].map((kind) => `${namespace}:${kind}:*`),
   };
 }

@@ -32,6 +32,7 @@ function entry(value: string, { freshMs = 1000, staleMs = 5000, now = NOW } = {}
     createdAt: now,
     freshUntil: now + freshMs,
     staleUntil: now + staleMs,
+    safeUntil: now + staleMs,
   };
 }
 

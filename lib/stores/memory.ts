@@ -32,7 +32,7 @@ export class MemoryStore {
   }
 
   set(key: string, entry: CacheEntry, now: number): void {
-    const ttl = entry.staleUntil - now;
+    const ttl = entry.safeUntil - now;
     if (ttl > 0) this.entries.set(key, { entry, storedAt: now }, { ttl });
     else this.entries.delete(key);
   }

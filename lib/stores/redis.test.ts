@@ -37,7 +37,7 @@ describe("RedisStore on one server", () => {
   it("sends its scripts as EVALSHA, and loads them again when the server has forgotten them", async () => {
     const store = connect();
     await store.claim(KEYS, "token", 5000);
-    await store.fill(KEYS, "token", "v", 60_000, 1000);
+    await store.fill(KEYS, "token", "v", { freshMs: 60_000, graceMs: 1000, failSafeMs: 0 });
     await store.read(KEYS);
     await target.client.config("RESETSTAT");
     expect(await store.read(KEYS)).toMatchObject({ value: "v" });

@@ -9,16 +9,30 @@ import {
   failArgs,
   FILL,
   fillArgs,
+  GATE,
+  HOLD,
   INDEX,
   indexArgs,
   itemKeys,
   ms,
   parseClaim,
+  parseGate,
   parseRead,
   parseWritten,
   READ,
+  RELEASE,
 } from "./scripts";
-import type { Claim, FailureRecord, IndexTerm, ItemKeys, SharedStore, StoredEntry } from "./store";
+import type {
+  Claim,
+  FailureRecord,
+  GateAnswer,
+  GateKeys,
+  IndexTerm,
+  ItemKeys,
+  Lifetimes,
+  SharedStore,
+  StoredEntry,
+} from "./store";
 
 declare module "ioredis" {
   interface RedisCommander<Context extends ClientContext = { type: "default" }> {
@@ -28,6 +42,9 @@ declare module "ioredis" {
     workerlessFail(...keysAndArgs: string[]): Result<unknown, Context>;
     workerlessDeleteItem(...keys: string[]): Result<number, Context>;
     workerlessIndex(...keysAndArgs: string[]): Result<unknown, Context>;
+    workerlessGate(numberOfKeys: number, ...keysAndArgs: string[]): Result<unknown, Context>;
+    workerlessHold(hold: string, ms: string): Result<unknown, Context>;
+    workerlessRelease(lease: string, token: string): Result<unknown, Context>;
   }
 }
 
@@ -71,6 +88,9 @@ export class RedisStore implements SharedStore {
     this.client.defineCommand("workerlessFail", { numberOfKeys: 3, lua: FAIL });
     this.client.defineCommand("workerlessDeleteItem", { numberOfKeys: 3, lua: DELETE_ITEM });
     this.client.defineCommand("workerlessIndex", { numberOfKeys: 1, lua: INDEX });
+    this.client.defineCommand("workerlessGate", { lua: GATE });
+    this.client.defineCommand("workerlessHold", { numberOfKeys: 1, lua: HOLD });
+    this.client.defineCommand("workerlessRelease", { numberOfKeys: 1, lua: RELEASE });
     // Without a listener ioredis prints every reconnection failure; one line per outage is enough.
     this.client.on("error", (error: unknown) => {
       if (this.reportedDown) return;
@@ -85,21 +105,37 @@ export class RedisStore implements SharedStore {
     return parseRead(await this.client.workerlessRead(keys.entry, knownVersion));
   }
 
-  async claim(keys: ItemKeys, token: string, leaseMs: number): Promise<Claim> {
+  async claim(keys: ItemKeys, token: string, leaseMs: number, dueWithinMs = 0): Promise<Claim> {
     await this.connected();
-    return parseClaim(await this.client.workerlessClaim(...itemKeys(keys), token, ms(leaseMs)));
+    return parseClaim(
+      await this.client.workerlessClaim(...itemKeys(keys), token, ms(leaseMs), String(Math.floor(dueWithinMs))),
+    );
   }
 
-  async fill(keys: ItemKeys, token: string, value: string, freshMs: number, graceMs: number): Promise<boolean> {
+  async fill(keys: ItemKeys, token: string, value: string, lifetimes: Lifetimes): Promise<boolean> {
     await this.connected();
-    return parseWritten(
-      await this.client.workerlessFill(...itemKeys(keys), ...fillArgs(token, value, freshMs, graceMs)),
-    );
+    return parseWritten(await this.client.workerlessFill(...itemKeys(keys), ...fillArgs(token, value, lifetimes)));
   }
 
   async fail(keys: ItemKeys, token: string, failure: FailureRecord): Promise<boolean> {
     await this.connected();
     return parseWritten(await this.client.workerlessFail(...itemKeys(keys), ...failArgs(token, failure)));
+  }
+
+  async gate({ hold, slots }: GateKeys, windowMs: number): Promise<GateAnswer> {
+    await this.connected();
+    // The number of keys varies with the rate: the call passes its count first.
+    return parseGate(await this.client.workerlessGate(1 + slots.length, hold, ...slots, ms(windowMs)));
+  }
+
+  async hold({ hold }: GateKeys, holdMs: number): Promise<void> {
+    await this.connected();
+    await this.client.workerlessHold(hold, ms(holdMs));
+  }
+
+  async release({ lease }: ItemKeys, token: string): Promise<void> {
+    await this.connected();
+    await this.client.workerlessRelease(lease, token);
   }
 
   async delete(keys: ItemKeys): Promise<number> {

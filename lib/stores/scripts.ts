@@ -1,4 +1,13 @@
-import type { Claim, FailureRecord, IndexTerm, ItemKeys, StoredEntry, StoredFailure } from "./store";
+import type {
+  Claim,
+  FailureRecord,
+  GateAnswer,
+  IndexTerm,
+  ItemKeys,
+  Lifetimes,
+  StoredEntry,
+  StoredFailure,
+} from "./store";
 
 /**
  * The Lua scripts both Redis stores run, and the parsing of their replies. Time is never read from a clock:
@@ -19,7 +28,8 @@ local function decode(raw)
   if ok and type(decoded) == "table" then return decoded end
   return nil
 end
--- value, version, ageMs, freshForMs, staleForMs of the entry at key, or nil when absent or malformed
+-- value, version, ageMs, freshForMs, staleForMs, safeForMs of the entry at key, or nil when absent or
+-- malformed. An entry lives fresh + max(grace, fail-safe): past its grace it is kept for when refreshes fail.
 local function entry_at(key)
   local ttl = redis.call("pttl", key)
   if ttl <= 0 then return nil end
@@ -28,29 +38,34 @@ local function entry_at(key)
       and tonumber(entry.graceMs)) then
     return nil
   end
-  return entry.value, entry.version, entry.freshMs + entry.graceMs - ttl, ttl - entry.graceMs, ttl
+  local age = entry.freshMs + math.max(entry.graceMs, tonumber(entry.failSafeMs) or 0) - ttl
+  return entry.value, entry.version, age, entry.freshMs - age, entry.freshMs + entry.graceMs - age, ttl
 end
 `;
 
 /**
  * ARGV: the version the caller holds ("" for none). Reply: [value | nil, version | nil, ageMs, freshForMs,
- * staleForMs]. When the entry is the version the caller holds, its value is left out: the caller has it.
+ * staleForMs, safeForMs]. When the entry is the version the caller holds, its value is left out: the caller has it.
  */
 export const READ = `${PRELUDE}
-local value, version, age, fresh_for, stale_for = entry_at(KEYS[1])
-if not value then return {false, false, 0, 0, 0} end
+local value, version, age, fresh_for, stale_for, safe_for = entry_at(KEYS[1])
+if not value then return {false, false, 0, 0, 0, 0} end
 if ARGV[1] ~= "" and version == ARGV[1] then value = false end
-return {value, version, age, fresh_for, stale_for}`;
+return {value, version, age, fresh_for, stale_for, safe_for}`;
 
 /**
- * ARGV: token, lease ms. Reply: [leased 0|1, value | nil, version | nil, ageMs, freshForMs, staleForMs,
- * error | nil, attempts, retryInMs]. A fresh entry comes back alone; otherwise the failure record (if any) and, unless
+ * ARGV: token, lease ms, and how much freshness left counts as due for an eager refresh (0: none). Reply:
+ * [leased 0|1, value | nil, version | nil, ageMs, freshForMs, staleForMs, safeForMs, error | nil, attempts,
+ * retryInMs].
+ * A fresh entry not yet due comes back alone; otherwise the failure record (if any) and, unless
  * its backoff lasts, the lease: taken when free, kept when it already holds this token (a retry whose
  * first reply was lost must not wait on its own lease).
  */
 export const CLAIM = `${PRELUDE}
-local value, version, age, fresh_for, stale_for = entry_at(KEYS[1])
-if value and fresh_for > 0 then return {0, value, version, age, fresh_for, stale_for, false, 0, 0} end
+local value, version, age, fresh_for, stale_for, safe_for = entry_at(KEYS[1])
+if value and fresh_for > math.max(tonumber(ARGV[3]), 0) then
+  return {0, value, version, age, fresh_for, stale_for, safe_for, false, 0, 0}
+end
 local failed_with, attempts, retry_in = false, 0, 0
 local failure = decode(redis.call("get", KEYS[3]))
 if failure and type(failure.error) == "string" and tonumber(failure.attempts) and tonumber(failure.retryMs)
@@ -67,17 +82,18 @@ if retry_in <= 0 then
     leased = 1
   end
 end
-return {leased, value or false, version or false, age or 0, fresh_for or 0, stale_for or 0, failed_with, attempts, retry_in}`;
+return {leased, value or false, version or false, age or 0, fresh_for or 0, stale_for or 0, safe_for or 0, failed_with,
+  attempts, retry_in}`;
 
 /**
- * ARGV: token, value, fresh ms, grace ms. Reply: 1 when
+ * ARGV: token, value, fresh ms, grace ms, fail-safe ms. Reply: 1 when
  * the lease held the token and the load's outcome was written, 0 when it did not (a purge came between).
  */
 export const FILL = `${PRELUDE}
 if redis.call("get", KEYS[2]) ~= ARGV[1] then return 0 end
-local fresh, grace = tonumber(ARGV[3]), tonumber(ARGV[4])
-local entry = cjson.encode({value = ARGV[2], version = ARGV[1], freshMs = fresh, graceMs = grace})
-redis.call("set", KEYS[1], entry, "PX", fresh + grace)
+local fresh, grace, safe = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local entry = cjson.encode({value = ARGV[2], version = ARGV[1], freshMs = fresh, graceMs = grace, failSafeMs = safe})
+redis.call("set", KEYS[1], entry, "PX", fresh + math.max(grace, safe))
 redis.call("del", KEYS[3], KEYS[2])
 return 1`;
 
@@ -101,6 +117,31 @@ local ttl = redis.call("pttl", KEYS[1])
 if ttl == -1 or ttl < tonumber(ARGV[4]) then redis.call("pexpire", KEYS[1], ARGV[4]) end
 return 1`;
 
+/**
+ * The gate of a source's calls to its upstream. KEYS[1]: the source's hold (set when the upstream asked to
+ * wait); KEYS[2..]: its rate slots, each taken for ARGV[1] ms by one call, so no more calls than slots start
+ * within any such window, on Redis' clock. Reply: [open 0|1, wait ms, "held" | "rate" | ""].
+ */
+export const GATE = `local held = redis.call("pttl", KEYS[1])
+if held > 0 then return {0, held, "held"} end
+local wait = -1
+for i = 2, #KEYS do
+  if redis.call("set", KEYS[i], "1", "NX", "PX", ARGV[1]) then return {1, 0, ""} end
+  local left = redis.call("pttl", KEYS[i])
+  if wait < 0 or left < wait then wait = left end
+end
+if #KEYS == 1 then return {1, 0, ""} end
+return {0, math.max(wait, 1), "rate"}`;
+
+/** Holds the source KEYS[1] off its upstream for ARGV[1] ms, unless a longer hold is already there. Reply: 1. */
+export const HOLD = `if redis.call("pttl", KEYS[1]) < tonumber(ARGV[1]) then redis.call("set", KEYS[1], "1", "PX", ARGV[1]) end
+return 1`;
+
+/** Frees the lease KEYS[1] if it holds the token ARGV[1]: a load that did not call writes nothing. Reply: 1 or 0. */
+export const RELEASE = `if redis.call("get", KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call("del", KEYS[1])
+return 1`;
+
 /** Deletes the entry, the lease and the failure record. Reply: entries deleted (0 or 1). */
 export const DELETE_ITEM = `local deleted = redis.call("del", KEYS[1])
 redis.call("del", KEYS[2], KEYS[3])
@@ -121,6 +162,7 @@ function entryOf(
   ageMs: Reply,
   freshForMs: Reply,
   staleForMs: Reply,
+  safeForMs: Reply,
 ): StoredEntry | undefined {
   if (typeof version !== "string") return undefined;
   return {
@@ -129,6 +171,7 @@ function entryOf(
     ageMs: integer(ageMs),
     freshForMs: integer(freshForMs),
     staleForMs: integer(staleForMs),
+    safeForMs: integer(safeForMs),
   };
 }
 
@@ -142,14 +185,23 @@ function fields(reply: Reply, length: number): Reply[] {
   return reply as Reply[];
 }
 
+export function parseGate(reply: Reply): GateAnswer {
+  const [open, wait, reason] = fields(reply, 3);
+  if (integer(open) === 1) return { open: true };
+  return { open: false, reason: reason === "held" ? "held" : "rate", retryInMs: integer(wait) };
+}
+
 export function parseRead(reply: Reply): StoredEntry | null {
-  const [value, version, ageMs, freshForMs, staleForMs] = fields(reply, 5);
-  return entryOf(value, version, ageMs, freshForMs, staleForMs) ?? null;
+  const [value, version, ageMs, freshForMs, staleForMs, safeForMs] = fields(reply, 6);
+  return entryOf(value, version, ageMs, freshForMs, staleForMs, safeForMs) ?? null;
 }
 
 export function parseClaim(reply: Reply): Claim {
-  const [leased, value, version, ageMs, freshForMs, staleForMs, error, attempts, retryInMs] = fields(reply, 9);
-  const entry = entryOf(value, version, ageMs, freshForMs, staleForMs);
+  const [leased, value, version, ageMs, freshForMs, staleForMs, safeForMs, error, attempts, retryInMs] = fields(
+    reply,
+    10,
+  );
+  const entry = entryOf(value, version, ageMs, freshForMs, staleForMs, safeForMs);
   return {
     leased: integer(leased) === 1,
     entry: entry?.value === undefined ? undefined : { ...entry, value: entry.value },
@@ -173,8 +225,9 @@ export function itemKeys({ entry, lease, failure }: ItemKeys): string[] {
 }
 
 /** ARGV of FILL. */
-export function fillArgs(token: string, value: string, freshMs: number, graceMs: number): string[] {
-  return [token, value, ms(freshMs), String(Math.max(0, Math.ceil(graceMs)))];
+export function fillArgs(token: string, value: string, { freshMs, graceMs, failSafeMs }: Lifetimes): string[] {
+  const whole = (duration: number) => String(Math.max(0, Math.ceil(duration)));
+  return [token, value, ms(freshMs), whole(graceMs), whole(failSafeMs)];
 }
 
 /** ARGV of INDEX. */

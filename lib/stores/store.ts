@@ -5,12 +5,17 @@ import type { Json } from "../json";
  * (epoch ms). `version` names the load that made it; `bytes` is the size of its JSON text.
  */
 export type CacheEntry = {
+  /** Null for a "not found" answer, which is cached for a short while like a value. */
   value: Json;
+  /** The upstream found nothing for this key (a 404, or the loader said so). */
+  notFound?: true;
   version: string;
   bytes: number;
   createdAt: number;
   freshUntil: number;
   staleUntil: number;
+  /** Until when it is kept, past its grace, to be served while refreshes fail (fail-safe). */
+  safeUntil: number;
 };
 
 /**
@@ -18,7 +23,15 @@ export type CacheEntry = {
  * ages and remaining lifetimes measured on the store's own clock, so instances whose clocks disagree still
  * agree on what is fresh. `value` is left out of a read's answer when the reader already holds `version`.
  */
-export type StoredEntry = { value?: string; version: string; ageMs: number; freshForMs: number; staleForMs: number };
+export type StoredEntry = {
+  value?: string;
+  version: string;
+  ageMs: number;
+  freshForMs: number;
+  /** Negative once grace has passed: the entry is kept only for fail-safe, for `safeForMs` more. */
+  staleForMs: number;
+  safeForMs: number;
+};
 
 /** A failed load recorded for the whole fleet; `retryInMs` ≤ 0 once its backoff has passed. */
 export type StoredFailure = { error: string; attempts: number; retryInMs: number };
@@ -40,6 +53,15 @@ export type Claim = {
 
 export type StoreKind = "upstash" | "redis" | "redis-cluster";
 
+/** How long a stored value is fresh, then stale for a refresh, then kept for when refreshes fail. */
+export type Lifetimes = { freshMs: number; graceMs: number; failSafeMs: number };
+
+/** Where a source's gate lives: its hold and its rate slots (one hash tag: one script, one Cluster slot). */
+export type GateKeys = { hold: string; slots: readonly string[] };
+
+/** Whether a call may go to the upstream now; if not, why, and how long until it may. */
+export type GateAnswer = { open: true } | { open: false; reason: "held" | "rate"; retryInMs: number };
+
 /** How long a key stays in a tag's index, in ms since the epoch (the adding instance's clock) and ms. */
 export type IndexTerm = {
   /** Until when `member` is listed. */
@@ -60,18 +82,24 @@ export type SharedStore = {
    * failure record, and (unless a failure's backoff lasts) an attempt at the lease, set-if-absent with an
    * expiry. A lease that already holds `token` is the caller's: a retry after a lost reply keeps it.
    */
-  claim(keys: ItemKeys, token: string, leaseMs: number): Promise<Claim>;
+  claim(keys: ItemKeys, token: string, leaseMs: number, dueWithinMs?: number): Promise<Claim>;
   /**
    * After a load succeeded, if the lease still holds `token`: stores `value` (version `token`) fresh for
    * `freshMs` then stale for `graceMs`, forgets the key's failure and frees
    * the lease. Resolves false when the lease did not hold the token (the key was purged): nothing written.
    */
-  fill(keys: ItemKeys, token: string, value: string, freshMs: number, graceMs: number): Promise<boolean>;
+  fill(keys: ItemKeys, token: string, value: string, lifetimes: Lifetimes): Promise<boolean>;
   /**
    * After a load failed, if the lease still holds `token`: records the failure for the fleet (kept
    * `keepMs`, so attempts keep counting across backoffs) and frees the lease; false as for `fill`.
    */
   fail(keys: ItemKeys, token: string, failure: FailureRecord): Promise<boolean>;
+  /** Takes a rate slot for `windowMs` unless the source is held or has no slot free (the `GATE` script). */
+  gate(keys: GateKeys, windowMs: number): Promise<GateAnswer>;
+  /** Holds the source off its upstream for `ms`, unless it is held longer already. */
+  hold(keys: GateKeys, ms: number): Promise<void>;
+  /** Frees the lease if it still holds `token`, writing nothing: a load that never called. */
+  release(keys: ItemKeys, token: string): Promise<void>;
   /** Deletes the item's entry, lease and failure record; resolves with how many entries were deleted. */
   delete(keys: ItemKeys): Promise<number>;
   /** Adds `member` to each tag index in `sets` for `term` (the `INDEX` script); a set expires after its last member. */

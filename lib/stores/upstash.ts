@@ -7,16 +7,30 @@ import {
   failArgs,
   FILL,
   fillArgs,
+  GATE,
+  HOLD,
   INDEX,
   indexArgs,
   itemKeys,
   ms,
   parseClaim,
+  parseGate,
   parseRead,
   parseWritten,
   READ,
+  RELEASE,
 } from "./scripts";
-import type { Claim, FailureRecord, IndexTerm, ItemKeys, SharedStore, StoredEntry } from "./store";
+import type {
+  Claim,
+  FailureRecord,
+  GateAnswer,
+  GateKeys,
+  IndexTerm,
+  ItemKeys,
+  Lifetimes,
+  SharedStore,
+  StoredEntry,
+} from "./store";
 
 export type UpstashStoreOptions = {
   url: string;
@@ -51,16 +65,30 @@ export class UpstashStore implements SharedStore {
     return parseRead(await this.redis.eval(READ, [keys.entry], [knownVersion]));
   }
 
-  async claim(keys: ItemKeys, token: string, leaseMs: number): Promise<Claim> {
-    return parseClaim(await this.redis.eval(CLAIM, itemKeys(keys), [token, ms(leaseMs)]));
+  async claim(keys: ItemKeys, token: string, leaseMs: number, dueWithinMs = 0): Promise<Claim> {
+    return parseClaim(
+      await this.redis.eval(CLAIM, itemKeys(keys), [token, ms(leaseMs), String(Math.floor(dueWithinMs))]),
+    );
   }
 
-  async fill(keys: ItemKeys, token: string, value: string, freshMs: number, graceMs: number): Promise<boolean> {
-    return parseWritten(await this.redis.eval(FILL, itemKeys(keys), fillArgs(token, value, freshMs, graceMs)));
+  async fill(keys: ItemKeys, token: string, value: string, lifetimes: Lifetimes): Promise<boolean> {
+    return parseWritten(await this.redis.eval(FILL, itemKeys(keys), fillArgs(token, value, lifetimes)));
   }
 
   async fail(keys: ItemKeys, token: string, failure: FailureRecord): Promise<boolean> {
     return parseWritten(await this.redis.eval(FAIL, itemKeys(keys), failArgs(token, failure)));
+  }
+
+  async gate({ hold, slots }: GateKeys, windowMs: number): Promise<GateAnswer> {
+    return parseGate(await this.redis.eval(GATE, [hold, ...slots], [ms(windowMs)]));
+  }
+
+  async hold({ hold }: GateKeys, holdMs: number): Promise<void> {
+    await this.redis.eval(HOLD, [hold], [ms(holdMs)]);
+  }
+
+  async release({ lease }: ItemKeys, token: string): Promise<void> {
+    await this.redis.eval(RELEASE, [lease], [token]);
   }
 
   delete(keys: ItemKeys): Promise<number> {

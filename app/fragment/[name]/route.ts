@@ -4,7 +4,7 @@ import { FRAGMENT_NAME_RULE, isFragmentName } from "@/lib/fragment-name";
 import { lookUp, outcomeOf, partOf, type FragmentResult } from "@/lib/fragments";
 import { inputOf } from "@/lib/params";
 
-const STATUS = { ready: 200, pending: 202, error: 502, busy: 503, refused: 400 } as const;
+const STATUS = { ready: 200, "not-found": 404, pending: 202, error: 502, busy: 503, refused: 400 } as const;
 
 // Streaming needs the Node.js runtime; on Vercel a function may run this long (the fragment deadline plus
 // the background refresh that after() keeps alive).
@@ -22,8 +22,15 @@ function fragmentJson(result: FragmentResult) {
   switch (result.status) {
     case "ready":
       return { name: result.name, status: result.status, origin: result.origin, data: result.data };
+    case "not-found":
+      return { name: result.name, status: result.status, origin: result.origin };
     case "busy":
-      return { name: result.name, status: result.status, retryAfterSeconds: result.retryAfterSeconds };
+      return {
+        name: result.name,
+        status: result.status,
+        reason: result.reason,
+        retryAfterSeconds: result.retryAfterSeconds,
+      };
     case "refused":
       return { name: result.name, status: result.status, error: result.message };
     default:
