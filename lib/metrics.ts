@@ -31,6 +31,11 @@ const COUNTERS: Array<[keyof Counters, string, string]> = [
     "Refreshes started in the background while the value was still fresh, past its share of freshness.",
   ],
   [
+    "revalidated",
+    "workerless_upstream_not_modified_total",
+    "Refreshes the upstream answered 304 Not Modified: the value held was renewed without a transfer.",
+  ],
+  [
     "failSafe",
     "workerless_cache_fail_safe_total",
     "Lookups answered with a value past its grace, kept for fail-safe, because its refresh failed.",

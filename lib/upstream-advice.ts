@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { processGlobal } from "./process-global";
+import type { Validators } from "./stores/store";
 
 /**
  * What a load learns while it runs, beyond its value: how long the upstream says its answer stays good, and
@@ -15,10 +16,27 @@ export type LoadAdvice = {
   httpFreshMs?: number;
   /** An answer said `no-store`: the value is served and not cached. */
   noStore?: boolean;
+  /** Set by the cache for a refresh: the validators of the value it holds, sent with the load's first request. */
+  conditional?: Validators;
+  /** How many HTTP answers the load had: validators are kept only from a load of exactly one. */
+  answers?: number;
+  /** The ETag and Last-Modified of the load's answer. */
+  validators?: Validators;
 };
 
 /** One per process: the loader may run in another bundle's copy of this module than the cache's. */
 const advice = processGlobal("workerless.load-advice", () => new AsyncLocalStorage<LoadAdvice>());
+
+/**
+ * The headers that make the load's first request conditional, when the cache holds a value with validators:
+ * the upstream may then answer 304 and send nothing. Later requests of the same load are plain.
+ */
+export function conditionalHeaders(): Record<string, string> {
+  const into = advice.getStore();
+  if (!into?.conditional || (into.answers ?? 0) > 0) return {};
+  const { etag, lastModified } = into.conditional;
+  return { ...(etag && { "if-none-match": etag }), ...(lastModified && { "if-modified-since": lastModified }) };
+}
 
 /** Runs `load` with `into` as the advice its calls report to. */
 export function adviseInto<T>(into: LoadAdvice, load: () => Promise<T>): Promise<T> {
@@ -60,6 +78,13 @@ function seconds(text: string | null | undefined): number | undefined {
 export function reportHttpAnswer(headers: Headers): void {
   const into = advice.getStore();
   if (!into) return;
+  into.answers = (into.answers ?? 0) + 1;
+  const etag = headers.get("etag") ?? undefined;
+  const lastModified = headers.get("last-modified") ?? undefined;
+  into.validators =
+    into.answers === 1 && (etag || lastModified)
+      ? { ...(etag && { etag }), ...(lastModified && { lastModified }) }
+      : undefined;
   const freshness = httpFreshness(headers);
   if (freshness === "no-store") into.noStore = true;
   else if (freshness !== undefined) into.httpFreshMs = Math.min(into.httpFreshMs ?? Infinity, freshness);

@@ -11,10 +11,12 @@ import {
   retryAfterMs,
   UpstreamError,
   UpstreamRedirectError,
+  UpstreamNotModifiedError,
   UpstreamThrottledError,
   UpstreamTooLargeError,
   type HttpUpstreamOptions,
 } from "./upstream";
+import { adviseInto, type LoadAdvice } from "./upstream-advice";
 
 const MiB = 1024 * 1024;
 
@@ -392,6 +394,29 @@ describe("httpUpstream against a local HTTP server", () => {
     expect(retryAfterMs("-5", now)).toBeUndefined();
     expect(retryAfterMs("soon", now)).toBeUndefined();
     expect(retryAfterMs(null, now)).toBeUndefined();
+  });
+
+  it("asks conditionally on a refresh, and knows a 304 as not modified, reporting the answer's validators", async () => {
+    let seen: string | undefined;
+    handler = (request, response) => {
+      seen = request.headers["if-none-match"];
+      if (seen === '"v7"') {
+        response.writeHead(304, { "cache-control": "max-age=9" }).end();
+        return;
+      }
+      response.writeHead(200, { etag: '"v7"', "cache-control": "max-age=3" }).end("fresh");
+    };
+    const first: LoadAdvice = {};
+    await expect(adviseInto(first, () => upstreamAt(`${base}/?q={query}`)("q", {}))).resolves.toBe("fresh");
+    expect(seen).toBeUndefined();
+    expect(first).toMatchObject({ validators: { etag: '"v7"' }, httpFreshMs: 3000, answers: 1 });
+    const refresh: LoadAdvice = { conditional: { etag: '"v7"' } };
+    const error = await adviseInto(refresh, () => upstreamAt(`${base}/?q={query}`)("q", {})).catch(
+      (caught: unknown) => caught,
+    );
+    expect(seen).toBe('"v7"');
+    expect(error).toBeInstanceOf(UpstreamNotModifiedError);
+    expect(refresh.httpFreshMs).toBe(9000);
   });
 
   it("treats a 3xx without redirect target as a failure", async () => {

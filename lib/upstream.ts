@@ -1,6 +1,6 @@
 import "server-only";
 import { getConfig, PLACEHOLDER, type HttpLimits, type UpstreamConfig } from "./config";
-import { reportHttpAnswer } from "./upstream-advice";
+import { conditionalHeaders, reportHttpAnswer } from "./upstream-advice";
 
 /** The slow external API answered with a failure, or could not be reached. */
 export class UpstreamError extends Error {
@@ -24,6 +24,14 @@ export class UpstreamThrottledError extends UpstreamError {
   ) {
     super(message);
   }
+}
+
+/**
+ * The API answered 304 Not Modified to a conditional request: the value the cache holds is still good. The
+ * cache renews it, with no body read, parsed or checked.
+ */
+export class UpstreamNotModifiedError extends UpstreamError {
+  override name = "UpstreamNotModifiedError";
 }
 
 /** The API answered 404: there is nothing for this call, an answer the cache keeps for a short while. */
@@ -144,10 +152,22 @@ export async function fetchText(
 ): Promise<string> {
   let response: Response;
   try {
-    response = await fetch(url, { signal, cache: "no-store", redirect: followRedirects ? "follow" : "manual" });
+    const headers = conditionalHeaders();
+    response = await fetch(url, {
+      signal,
+      headers,
+      cache: "no-store",
+      redirect: followRedirects ? "follow" : "manual",
+    });
   } catch (error) {
     if (signal?.aborted) throw error;
     throw new UpstreamError(`upstream unreachable for "${query}"`, { cause: error });
+  }
+  if (response.status === 304) {
+    await response.body?.cancel();
+    // Only a request the cache made conditional can get one; its headers may give the value more freshness.
+    reportHttpAnswer(response.headers);
+    throw new UpstreamNotModifiedError(`upstream answered 304 (not modified) for "${query}"`);
   }
   const location = response.headers.get("location");
   if (!followRedirects && response.status >= 300 && response.status < 400 && location !== null) {

@@ -10,6 +10,7 @@ export const OUTCOME_LABELS = {
   miss: "fetched",
   shared: "shared with a concurrent request",
   refreshed: "refreshed while you waited",
+  revalidated: "unchanged at the source (304), renewed",
   "fail-safe": "kept while the source is not answering",
   pending: "timed out, still working",
   error: "error",

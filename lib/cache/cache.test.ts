@@ -7,7 +7,7 @@ import { GuardedStore } from "../stores/guarded";
 import { NAMESPACE } from "../stores/keys";
 import { MemoryStore } from "../stores/memory";
 import { sleep } from "../timeout";
-import { reportHttpAnswer } from "../upstream-advice";
+import { conditionalHeaders, reportHttpAnswer } from "../upstream-advice";
 import {
   BusyError,
   Cache,
@@ -511,6 +511,53 @@ describe("Cache's freshness from the upstream and from the loader", () => {
     expect(await cache.get("story-1", load, { tags: ["news"] })).toMatchObject({ origin: "miss" });
     clock.advance(5500);
     expect(await cache.get("story-1", load, { tags: ["news"] })).toMatchObject({ origin: "miss" });
+  });
+});
+
+describe("Cache's conditional refresh", () => {
+  class UpstreamNotModifiedError extends Error {
+    override name = "UpstreamNotModifiedError";
+  }
+
+  /** A loader in front of an upstream whose answer carries an ETag, and answers 304 when it is sent back. */
+  function taggedUpstream() {
+    const asked: Array<Record<string, string>> = [];
+    let body = "v1";
+    const load: Loader = async () => {
+      const headers = conditionalHeaders();
+      asked.push(headers);
+      if (headers["if-none-match"] === `"${body}"`) {
+        reportHttpAnswer(new Headers({ "cache-control": "max-age=5" }));
+        throw new UpstreamNotModifiedError("304");
+      }
+      reportHttpAnswer(new Headers({ etag: `"${body}"`, "last-modified": "Wed, 02 Dec 2026 09:00:00 GMT" }));
+      return body;
+    };
+    return { load, asked, change: (next: string) => void (body = next) };
+  }
+
+  it("renews an unchanged value on a 304, without a transfer, and says it was revalidated", async () => {
+    const clock = manualClock();
+    const cache = memoryCache({ now: clock.now, freshMs: 1000, graceMs: 60_000 });
+    const upstream = taggedUpstream();
+    await cache.get("k", upstream.load);
+    expect(upstream.asked[0]).toEqual({});
+    clock.advance(1500);
+    const stale = await cache.get("k", upstream.load);
+    expect(stale).toMatchObject({ value: "v1", origin: "stale" });
+    expect(await stale.refreshed).toMatchObject({ value: "v1", origin: "revalidated" });
+    expect(upstream.asked[1]).toEqual({
+      "if-none-match": '"v1"',
+      "if-modified-since": "Wed, 02 Dec 2026 09:00:00 GMT",
+    });
+    // The 304's own max-age renews it for five seconds.
+    clock.advance(4000);
+    expect(await cache.get("k", upstream.load)).toMatchObject({ value: "v1", origin: "hit" });
+    expect(cache.stats).toMatchObject({ revalidated: 1, loadErrors: 0 });
+    upstream.change("v2");
+    clock.advance(1500);
+    const changed = await cache.get("k", upstream.load);
+    expect(await changed.refreshed).toMatchObject({ value: "v2", origin: "refreshed" });
   });
 });
 
@@ -1117,6 +1164,35 @@ describe.each(STORE_KINDS)("Cache shared through %s", (kind) => {
     // The failure is the fleet's: the first instance does not call either, and answers the same.
     expect(await first.get("k", down.load, policy)).toMatchObject({ value: "value 1", origin: "fail-safe" });
     expect(down.calls()).toBe(1);
+  });
+
+  it("renews a value the upstream says is unchanged in Redis for the fleet, sending no value back", async () => {
+    const policy = { freshMs: 500, graceMs: 60_000 };
+    const [first, second] = [await warmInstance(policy), await warmInstance(policy)];
+    let calls = 0;
+    const load: Loader = async () => {
+      calls += 1;
+      if (conditionalHeaders()["if-none-match"] === '"a"') {
+        reportHttpAnswer(new Headers({ "cache-control": "max-age=30" }));
+        throw Object.assign(new Error("304"), { name: "UpstreamNotModifiedError" });
+      }
+      reportHttpAnswer(new Headers({ etag: '"a"' }));
+      return "value a";
+    };
+    await first.get("k", load, policy);
+    await drained();
+    const stored = JSON.parse((await backend.client.get(`${NAMESPACE}:find:{k}`))!) as { validators?: string };
+    expect(JSON.parse(stored.validators!)).toEqual({ etag: '"a"' });
+    await sleep(600);
+    const stale = await first.get("k", load, policy);
+    expect(await stale.refreshed).toMatchObject({ value: "value a", origin: "revalidated" });
+    await drained();
+    expect(calls).toBe(2);
+    const ttl = await backend.client.pttl(`${NAMESPACE}:find:{k}`);
+    expect(ttl).toBeGreaterThan(89_000);
+    // Another instance finds it fresh for the 304's thirty seconds, version and value as they were.
+    expect(await second.get("k", load, policy)).toMatchObject({ value: "value a", origin: "hit" });
+    expect(calls).toBe(2);
   });
 
   it("indexes tags a loader added, so a purge by one on another instance reaches the key", async () => {

@@ -168,7 +168,8 @@ export class Cache {
       return { ...answerOf(stale, "stale"), refreshed: this.fresherThan(stale, load) };
     }
     const { entry: landed, loadedHere, waited } = first.outcome;
-    const origin: Origin = joined || waited ? "shared" : loadedHere ? "miss" : "hit";
+    const origin: Origin =
+      joined || waited ? "shared" : !loadedHere ? "hit" : load.revalidated ? "revalidated" : "miss";
     if (!joined) this.emit(origin === "hit" ? HIT : MISS);
     return answerOf(landed, origin);
   }
@@ -234,7 +235,7 @@ export class Cache {
     try {
       const { entry } = await load.outcome;
       const fresher = entry.createdAt > stale.createdAt && entry.freshUntil > this.now();
-      return fresher ? answerOf(entry, "refreshed") : undefined;
+      return fresher ? answerOf(entry, load.revalidated ? "revalidated" : "refreshed") : undefined;
     } catch {
       // The refresh failed: it was logged where it happened, and the stale value stands.
       return undefined;

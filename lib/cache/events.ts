@@ -7,6 +7,8 @@ import { describeLoadError, LoadTimeoutError, ValueTooLargeError, type BusyReaso
  */
 export type CacheEvent =
   | { type: "hit" | "stale" | "miss" | "coalesced" }
+  /** The upstream answered 304 to a conditional refresh: the value held was renewed without a transfer. */
+  | { type: "revalidated"; key: string }
   /** A fresh value past its share of freshness was served, and its refresh started in the background. */
   | { type: "eager-refresh" }
   /** A value past its grace was served because its load failed (or could not start): fail-safe. */
@@ -39,6 +41,8 @@ export type CacheStats = {
   eagerRefreshes: number;
   /** Values served past their grace because their refresh failed. */
   failSafe: number;
+  /** Refreshes the upstream answered 304 Not Modified: renewed without a transfer. */
+  revalidated: number;
   /** Loads that did not call because their source was held (`Retry-After`) or at its rate. */
   gateClosed: number;
   /** Loaded values too large to cache as JSON. */
@@ -58,6 +62,7 @@ export function emptyStats(): CacheStats {
     busy: 0,
     eagerRefreshes: 0,
     failSafe: 0,
+    revalidated: 0,
     gateClosed: 0,
     uncacheable: 0,
   };
@@ -96,6 +101,9 @@ export function countInto(stats: CacheStats): CacheListener {
         return;
       case "fail-safe":
         stats.failSafe += 1;
+        return;
+      case "revalidated":
+        stats.revalidated += 1;
         return;
       case "gate-closed":
         stats.gateClosed += 1;

@@ -34,6 +34,8 @@ export type Load = {
   purged: boolean;
   /** An entry past its grace the store still keeps (fail-safe): what callers get if this load fails. */
   fallback?: CacheEntry;
+  /** Set when the upstream answered 304: the value held was renewed, not loaded again. */
+  revalidated?: boolean;
 };
 
 type Notices = { stale(entry: CacheEntry): void; waiting(): void };
@@ -254,7 +256,10 @@ export class Loads {
       return failure;
     };
     const controller = new AbortController();
-    const advice: LoadAdvice = {};
+    // A refresh of a value with validators asks the upstream whether it changed: a 304 renews it as it is.
+    const previous = local.slot(key)?.entry;
+    const conditional = policy.http.obey && !previous?.notFound ? previous?.validators : undefined;
+    const advice: LoadAdvice = conditional ? { conditional } : {};
     const set = ({ freshSeconds, tags: extra }: LoadSettings) => {
       if (freshSeconds !== undefined && Number.isFinite(freshSeconds) && freshSeconds > 0) {
         advice.freshMs = freshSeconds * 1000;
@@ -275,6 +280,8 @@ export class Loads {
       );
       text = toJson(key, value);
     } catch (error) {
+      if (previous && conditional && isNotModified(error))
+        return this.renew(key, previous, policy, advice, load, token);
       // Nothing there is an answer: kept a short while, so a crawler walking bad ids costs one call per id.
       if (!isNotFound(error)) throw fail(error);
       notFound = true;
@@ -297,6 +304,7 @@ export class Loads {
       freshUntil: at + lifetimes.freshMs,
       staleUntil: at + lifetimes.freshMs + lifetimes.graceMs,
       safeUntil: at + lifetimes.freshMs + Math.max(lifetimes.graceMs, lifetimes.failSafeMs),
+      ...(advice.validators && { validators: advice.validators }),
     };
     emit({ type: "loaded", key, ms: at - started, bytes, notFound });
     if (bytes > maxValueBytes) {
@@ -319,7 +327,40 @@ export class Loads {
     const indexed = lifetimes.freshMs > policy.freshMs ? [...policy.tags, ...added] : added;
     const lifetimeMs = lifetimes.freshMs + Math.max(lifetimes.graceMs, lifetimes.failSafeMs);
     if (indexed.length > 0) await tags.add(key, indexed, lifetimeMs);
-    if (shared) this.options.inBackground(shared.fill(layout.item(key), token, text, lifetimes));
+    if (shared) this.options.inBackground(shared.fill(layout.item(key), token, text, lifetimes, entry.validators));
+    return entry;
+  }
+
+  /**
+   * The upstream answered 304 to a conditional refresh: `previous` stays, fresh again for as long as the 304's
+   * headers (or the policy) say, here and, in the step that frees the lease, in the shared store, where only
+   * its lifetimes change. Nothing was read, parsed or checked.
+   */
+  private renew(
+    key: string,
+    previous: CacheEntry,
+    policy: Policy,
+    advice: LoadAdvice,
+    load: Load,
+    token: string,
+  ): CacheEntry {
+    const { local, shared, layout, now, emit } = this.options;
+    const at = now();
+    const lifetimes = { freshMs: freshnessOf(policy, advice), graceMs: policy.graceMs, failSafeMs: policy.failSafeMs };
+    const entry: CacheEntry = {
+      ...previous,
+      createdAt: at,
+      freshUntil: at + lifetimes.freshMs,
+      staleUntil: at + lifetimes.freshMs + lifetimes.graceMs,
+      safeUntil: at + lifetimes.freshMs + Math.max(lifetimes.graceMs, lifetimes.failSafeMs),
+    };
+    load.revalidated = true;
+    emit({ type: "revalidated", key });
+    if (!load.purged) {
+      this.options.backoff.clear(key);
+      local.set(key, entry, at);
+    }
+    if (shared) this.options.inBackground(shared.renew(layout.item(key), token, previous.version, lifetimes));
     return entry;
   }
 }
@@ -342,6 +383,11 @@ function freshnessOf({ freshMs, http }: Policy, advice: LoadAdvice): number {
   if (advice.freshMs !== undefined) return advice.freshMs;
   if (!http.obey || advice.httpFreshMs === undefined) return freshMs;
   return Math.min(Math.max(advice.httpFreshMs, http.minFreshMs), http.maxFreshMs);
+}
+
+/** Whether the loader's error is the upstream's 304 to a conditional request (`UpstreamNotModifiedError`). */
+function isNotModified(error: unknown): boolean {
+  return error instanceof Error && error.name === "UpstreamNotModifiedError";
 }
 
 /** Whether the loader's error says there is nothing: a 404 (`UpstreamNotFoundError`) or its `notFound()`. */

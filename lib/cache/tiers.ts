@@ -85,7 +85,7 @@ export class Tiers {
   /** An entry of the store, placed on this process's clock (the store measures ages and lifetimes on its own). */
   private placed(
     key: string,
-    { value, version, ageMs, freshForMs, staleForMs, safeForMs }: StoredEntry,
+    { value, version, ageMs, freshForMs, staleForMs, safeForMs, validators }: StoredEntry,
   ): CacheEntry | undefined {
     const now = this.options.now();
     const lifetimes = {
@@ -100,7 +100,14 @@ export class Tiers {
     }
     if (value === NOT_FOUND_TEXT) return { value: null, notFound: true, version, bytes: 0, ...lifetimes };
     try {
-      return { value: JSON.parse(value) as Json, version, bytes: Buffer.byteLength(value), ...lifetimes };
+      const parsed = JSON.parse(value) as Json;
+      return {
+        value: parsed,
+        version,
+        bytes: Buffer.byteLength(value),
+        ...lifetimes,
+        ...(validators && { validators }),
+      };
     } catch {
       return undefined;
     }

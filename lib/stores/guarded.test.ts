@@ -56,6 +56,10 @@ class FakeStore implements SharedStore {
     return this.act(`fill ${keys.entry} ${token} ${value} ${freshMs} ${graceMs}`, true);
   }
 
+  renew(keys: ItemKeys, token: string, version: string, { freshMs }: Lifetimes): Promise<boolean> {
+    return this.act(`renew ${keys.entry} ${token} ${version} ${freshMs}`, true);
+  }
+
   fail(keys: ItemKeys, token: string, failure: StoredFailure & { keepMs: number }): Promise<boolean> {
     return this.act(`fail ${keys.entry} ${token} ${failure.attempts} ${failure.retryInMs}`, true);
   }

@@ -13,6 +13,7 @@ import type {
   Lifetimes,
   SharedStore,
   StoredEntry,
+  Validators,
   StoreKind,
 } from "./store";
 
@@ -82,11 +83,27 @@ export class GuardedStore {
   }
 
   /** Whether the load's value was written; undefined when the call failed. */
-  fill(keys: ItemKeys, token: string, value: string, lifetimes: Lifetimes): Promise<boolean | undefined> {
+  fill(
+    keys: ItemKeys,
+    token: string,
+    value: string,
+    lifetimes: Lifetimes,
+    validators?: Validators,
+  ): Promise<boolean | undefined> {
     return this.guard<boolean | undefined>(
       "fill",
       keys.entry,
-      () => this.store.fill(keys, token, value, lifetimes),
+      () => this.store.fill(keys, token, value, lifetimes, validators),
+      undefined,
+      undefined,
+    );
+  }
+
+  renew(keys: ItemKeys, token: string, version: string, lifetimes: Lifetimes): Promise<boolean | undefined> {
+    return this.guard<boolean | undefined>(
+      "renew",
+      keys.entry,
+      () => this.store.renew(keys, token, version, lifetimes),
       undefined,
       undefined,
     );

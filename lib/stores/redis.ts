@@ -21,6 +21,8 @@ import {
   parseWritten,
   READ,
   RELEASE,
+  RENEW,
+  renewArgs,
 } from "./scripts";
 import type {
   Claim,
@@ -32,6 +34,7 @@ import type {
   Lifetimes,
   SharedStore,
   StoredEntry,
+  Validators,
 } from "./store";
 
 declare module "ioredis" {
@@ -40,6 +43,7 @@ declare module "ioredis" {
     workerlessClaim(...keysAndArgs: string[]): Result<unknown, Context>;
     workerlessFill(...keysAndArgs: string[]): Result<unknown, Context>;
     workerlessFail(...keysAndArgs: string[]): Result<unknown, Context>;
+    workerlessRenew(...keysAndArgs: string[]): Result<unknown, Context>;
     workerlessDeleteItem(...keys: string[]): Result<number, Context>;
     workerlessIndex(...keysAndArgs: string[]): Result<unknown, Context>;
     workerlessGate(numberOfKeys: number, ...keysAndArgs: string[]): Result<unknown, Context>;
@@ -86,6 +90,7 @@ export class RedisStore implements SharedStore {
     this.client.defineCommand("workerlessClaim", { numberOfKeys: 3, lua: CLAIM });
     this.client.defineCommand("workerlessFill", { numberOfKeys: 3, lua: FILL });
     this.client.defineCommand("workerlessFail", { numberOfKeys: 3, lua: FAIL });
+    this.client.defineCommand("workerlessRenew", { numberOfKeys: 3, lua: RENEW });
     this.client.defineCommand("workerlessDeleteItem", { numberOfKeys: 3, lua: DELETE_ITEM });
     this.client.defineCommand("workerlessIndex", { numberOfKeys: 1, lua: INDEX });
     this.client.defineCommand("workerlessGate", { lua: GATE });
@@ -112,9 +117,22 @@ export class RedisStore implements SharedStore {
     );
   }
 
-  async fill(keys: ItemKeys, token: string, value: string, lifetimes: Lifetimes): Promise<boolean> {
+  async fill(
+    keys: ItemKeys,
+    token: string,
+    value: string,
+    lifetimes: Lifetimes,
+    validators?: Validators,
+  ): Promise<boolean> {
     await this.connected();
-    return parseWritten(await this.client.workerlessFill(...itemKeys(keys), ...fillArgs(token, value, lifetimes)));
+    return parseWritten(
+      await this.client.workerlessFill(...itemKeys(keys), ...fillArgs(token, value, lifetimes, validators)),
+    );
+  }
+
+  async renew(keys: ItemKeys, token: string, version: string, lifetimes: Lifetimes): Promise<boolean> {
+    await this.connected();
+    return parseWritten(await this.client.workerlessRenew(...itemKeys(keys), ...renewArgs(token, version, lifetimes)));
   }
 
   async fail(keys: ItemKeys, token: string, failure: FailureRecord): Promise<boolean> {

@@ -5,6 +5,7 @@ import type {
   IndexTerm,
   ItemKeys,
   Lifetimes,
+  Validators,
   StoredEntry,
   StoredFailure,
 } from "./store";
@@ -28,8 +29,8 @@ local function decode(raw)
   if ok and type(decoded) == "table" then return decoded end
   return nil
 end
--- value, version, ageMs, freshForMs, staleForMs, safeForMs of the entry at key, or nil when absent or
--- malformed. An entry lives fresh + max(grace, fail-safe): past its grace it is kept for when refreshes fail.
+-- value, version, ageMs, freshForMs, staleForMs, safeForMs, validators (the upstream's ETag and
+-- Last-Modified, as JSON, or false) of the entry at key, or nil when absent or malformed. An entry lives fresh + max(grace, fail-safe): past its grace it is kept for when refreshes fail.
 local function entry_at(key)
   local ttl = redis.call("pttl", key)
   if ttl <= 0 then return nil end
@@ -39,32 +40,34 @@ local function entry_at(key)
     return nil
   end
   local age = entry.freshMs + math.max(entry.graceMs, tonumber(entry.failSafeMs) or 0) - ttl
-  return entry.value, entry.version, age, entry.freshMs - age, entry.freshMs + entry.graceMs - age, ttl
+  local validators = type(entry.validators) == "string" and entry.validators or false
+  return entry.value, entry.version, age, entry.freshMs - age, entry.freshMs + entry.graceMs - age, ttl, validators
 end
 `;
 
 /**
  * ARGV: the version the caller holds ("" for none). Reply: [value | nil, version | nil, ageMs, freshForMs,
- * staleForMs, safeForMs]. When the entry is the version the caller holds, its value is left out: the caller has it.
+ * staleForMs, safeForMs, validators | nil]. When the entry is the version the caller holds, its value (and its
+ * validators) are left out: the caller has them.
  */
 export const READ = `${PRELUDE}
-local value, version, age, fresh_for, stale_for, safe_for = entry_at(KEYS[1])
-if not value then return {false, false, 0, 0, 0, 0} end
-if ARGV[1] ~= "" and version == ARGV[1] then value = false end
-return {value, version, age, fresh_for, stale_for, safe_for}`;
+local value, version, age, fresh_for, stale_for, safe_for, validators = entry_at(KEYS[1])
+if not value then return {false, false, 0, 0, 0, 0, false} end
+if ARGV[1] ~= "" and version == ARGV[1] then value, validators = false, false end
+return {value, version, age, fresh_for, stale_for, safe_for, validators}`;
 
 /**
  * ARGV: token, lease ms, and how much freshness left counts as due for an eager refresh (0: none). Reply:
- * [leased 0|1, value | nil, version | nil, ageMs, freshForMs, staleForMs, safeForMs, error | nil, attempts,
- * retryInMs].
+ * [leased 0|1, value | nil, version | nil, ageMs, freshForMs, staleForMs, safeForMs, validators | nil,
+ * error | nil, attempts, retryInMs].
  * A fresh entry not yet due comes back alone; otherwise the failure record (if any) and, unless
  * its backoff lasts, the lease: taken when free, kept when it already holds this token (a retry whose
  * first reply was lost must not wait on its own lease).
  */
 export const CLAIM = `${PRELUDE}
-local value, version, age, fresh_for, stale_for, safe_for = entry_at(KEYS[1])
+local value, version, age, fresh_for, stale_for, safe_for, validators = entry_at(KEYS[1])
 if value and fresh_for > math.max(tonumber(ARGV[3]), 0) then
-  return {0, value, version, age, fresh_for, stale_for, safe_for, false, 0, 0}
+  return {0, value, version, age, fresh_for, stale_for, safe_for, validators, false, 0, 0}
 end
 local failed_with, attempts, retry_in = false, 0, 0
 local failure = decode(redis.call("get", KEYS[3]))
@@ -82,17 +85,20 @@ if retry_in <= 0 then
     leased = 1
   end
 end
-return {leased, value or false, version or false, age or 0, fresh_for or 0, stale_for or 0, safe_for or 0, failed_with,
+return {leased, value or false, version or false, age or 0, fresh_for or 0, stale_for or 0, safe_for or 0,
+  validators or false, failed_with,
   attempts, retry_in}`;
 
 /**
- * ARGV: token, value, fresh ms, grace ms, fail-safe ms. Reply: 1 when
+ * ARGV: token, value, fresh ms, grace ms, fail-safe ms, validators (JSON, or "" for none). Reply: 1 when
  * the lease held the token and the load's outcome was written, 0 when it did not (a purge came between).
  */
 export const FILL = `${PRELUDE}
 if redis.call("get", KEYS[2]) ~= ARGV[1] then return 0 end
 local fresh, grace, safe = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
-local entry = cjson.encode({value = ARGV[2], version = ARGV[1], freshMs = fresh, graceMs = grace, failSafeMs = safe})
+local validators = ARGV[6] ~= "" and ARGV[6] or nil
+local entry = cjson.encode({value = ARGV[2], version = ARGV[1], freshMs = fresh, graceMs = grace, failSafeMs = safe,
+  validators = validators})
 redis.call("set", KEYS[1], entry, "PX", fresh + math.max(grace, safe))
 redis.call("del", KEYS[3], KEYS[2])
 return 1`;
@@ -142,6 +148,21 @@ export const RELEASE = `if redis.call("get", KEYS[1]) ~= ARGV[1] then return 0 e
 redis.call("del", KEYS[1])
 return 1`;
 
+/**
+ * After the upstream answered 304 Not Modified to a conditional refresh, if the lease still holds ARGV[1] and
+ * the entry is still version ARGV[2]: keeps its value, fresh for ARGV[3] ms then stale for ARGV[4] and kept
+ * for ARGV[5], forgets the failure and frees the lease; no value crosses the wire. Reply: 1, or 0 as FILL's.
+ */
+export const RENEW = `${PRELUDE}
+if redis.call("get", KEYS[2]) ~= ARGV[1] then return 0 end
+local entry = decode(redis.call("get", KEYS[1]))
+if not (entry and entry.version == ARGV[2]) then return 0 end
+local fresh, grace, safe = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+entry.freshMs, entry.graceMs, entry.failSafeMs = fresh, grace, safe
+redis.call("set", KEYS[1], cjson.encode(entry), "PX", fresh + math.max(grace, safe))
+redis.call("del", KEYS[3], KEYS[2])
+return 1`;
+
 /** Deletes the entry, the lease and the failure record. Reply: entries deleted (0 or 1). */
 export const DELETE_ITEM = `local deleted = redis.call("del", KEYS[1])
 redis.call("del", KEYS[2], KEYS[3])
@@ -163,10 +184,12 @@ function entryOf(
   freshForMs: Reply,
   staleForMs: Reply,
   safeForMs: Reply,
+  validators: Reply,
 ): StoredEntry | undefined {
   if (typeof version !== "string") return undefined;
   return {
     value: typeof value === "string" ? value : undefined,
+    ...(typeof validators === "string" && { validators: parseValidators(validators) }),
     version,
     ageMs: integer(ageMs),
     freshForMs: integer(freshForMs),
@@ -192,16 +215,14 @@ export function parseGate(reply: Reply): GateAnswer {
 }
 
 export function parseRead(reply: Reply): StoredEntry | null {
-  const [value, version, ageMs, freshForMs, staleForMs, safeForMs] = fields(reply, 6);
-  return entryOf(value, version, ageMs, freshForMs, staleForMs, safeForMs) ?? null;
+  const [value, version, ageMs, freshForMs, staleForMs, safeForMs, validators] = fields(reply, 7);
+  return entryOf(value, version, ageMs, freshForMs, staleForMs, safeForMs, validators) ?? null;
 }
 
 export function parseClaim(reply: Reply): Claim {
-  const [leased, value, version, ageMs, freshForMs, staleForMs, safeForMs, error, attempts, retryInMs] = fields(
-    reply,
-    10,
-  );
-  const entry = entryOf(value, version, ageMs, freshForMs, staleForMs, safeForMs);
+  const [leased, value, version, ageMs, freshForMs, staleForMs, safeForMs, validators, error, attempts, retryInMs] =
+    fields(reply, 11);
+  const entry = entryOf(value, version, ageMs, freshForMs, staleForMs, safeForMs, validators);
   return {
     leased: integer(leased) === 1,
     entry: entry?.value === undefined ? undefined : { ...entry, value: entry.value },
@@ -225,9 +246,34 @@ export function itemKeys({ entry, lease, failure }: ItemKeys): string[] {
 }
 
 /** ARGV of FILL. */
-export function fillArgs(token: string, value: string, { freshMs, graceMs, failSafeMs }: Lifetimes): string[] {
+export function fillArgs(
+  token: string,
+  value: string,
+  { freshMs, graceMs, failSafeMs }: Lifetimes,
+  validators?: Validators,
+): string[] {
   const whole = (duration: number) => String(Math.max(0, Math.ceil(duration)));
-  return [token, value, ms(freshMs), whole(graceMs), whole(failSafeMs)];
+  return [token, value, ms(freshMs), whole(graceMs), whole(failSafeMs), validators ? JSON.stringify(validators) : ""];
+}
+
+/** ARGV of RENEW. */
+export function renewArgs(token: string, version: string, { freshMs, graceMs, failSafeMs }: Lifetimes): string[] {
+  const whole = (duration: number) => String(Math.max(0, Math.ceil(duration)));
+  return [token, version, ms(freshMs), whole(graceMs), whole(failSafeMs)];
+}
+
+/** Validators as a store keeps them: anything but strings is dropped, so a bad entry cannot mislead a refresh. */
+function parseValidators(text: string): Validators | undefined {
+  try {
+    const { etag, lastModified } = JSON.parse(text) as Record<string, unknown>;
+    const kept = {
+      ...(typeof etag === "string" && { etag }),
+      ...(typeof lastModified === "string" && { lastModified }),
+    };
+    return Object.keys(kept).length > 0 ? kept : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** ARGV of INDEX. */

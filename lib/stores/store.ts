@@ -16,6 +16,8 @@ export type CacheEntry = {
   staleUntil: number;
   /** Until when it is kept, past its grace, to be served while refreshes fail (fail-safe). */
   safeUntil: number;
+  /** The upstream's ETag and Last-Modified for this value, for a conditional refresh. */
+  validators?: Validators;
 };
 
 /**
@@ -31,6 +33,8 @@ export type StoredEntry = {
   /** Negative once grace has passed: the entry is kept only for fail-safe, for `safeForMs` more. */
   staleForMs: number;
   safeForMs: number;
+  /** Sent with the value, and left out with it. */
+  validators?: Validators;
 };
 
 /** A failed load recorded for the whole fleet; `retryInMs` ≤ 0 once its backoff has passed. */
@@ -52,6 +56,9 @@ export type Claim = {
 };
 
 export type StoreKind = "upstash" | "redis" | "redis-cluster";
+
+/** What the upstream said identifies its answer: sent back on a refresh, so it may answer 304 Not Modified. */
+export type Validators = { etag?: string; lastModified?: string };
 
 /** How long a stored value is fresh, then stale for a refresh, then kept for when refreshes fail. */
 export type Lifetimes = { freshMs: number; graceMs: number; failSafeMs: number };
@@ -88,7 +95,12 @@ export type SharedStore = {
    * `freshMs` then stale for `graceMs`, forgets the key's failure and frees
    * the lease. Resolves false when the lease did not hold the token (the key was purged): nothing written.
    */
-  fill(keys: ItemKeys, token: string, value: string, lifetimes: Lifetimes): Promise<boolean>;
+  fill(keys: ItemKeys, token: string, value: string, lifetimes: Lifetimes, validators?: Validators): Promise<boolean>;
+  /**
+   * After a 304 to a conditional refresh, if the lease still holds `token` and the entry is still `version`:
+   * keeps the value with new lifetimes (the `RENEW` script), and frees the lease; false as for `fill`.
+   */
+  renew(keys: ItemKeys, token: string, version: string, lifetimes: Lifetimes): Promise<boolean>;
   /**
    * After a load failed, if the lease still holds `token`: records the failure for the fleet (kept
    * `keepMs`, so attempts keep counting across backoffs) and frees the lease; false as for `fill`.

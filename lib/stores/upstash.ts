@@ -19,6 +19,8 @@ import {
   parseWritten,
   READ,
   RELEASE,
+  RENEW,
+  renewArgs,
 } from "./scripts";
 import type {
   Claim,
@@ -30,6 +32,7 @@ import type {
   Lifetimes,
   SharedStore,
   StoredEntry,
+  Validators,
 } from "./store";
 
 export type UpstashStoreOptions = {
@@ -71,8 +74,18 @@ export class UpstashStore implements SharedStore {
     );
   }
 
-  async fill(keys: ItemKeys, token: string, value: string, lifetimes: Lifetimes): Promise<boolean> {
-    return parseWritten(await this.redis.eval(FILL, itemKeys(keys), fillArgs(token, value, lifetimes)));
+  async fill(
+    keys: ItemKeys,
+    token: string,
+    value: string,
+    lifetimes: Lifetimes,
+    validators?: Validators,
+  ): Promise<boolean> {
+    return parseWritten(await this.redis.eval(FILL, itemKeys(keys), fillArgs(token, value, lifetimes, validators)));
+  }
+
+  async renew(keys: ItemKeys, token: string, version: string, lifetimes: Lifetimes): Promise<boolean> {
+    return parseWritten(await this.redis.eval(RENEW, itemKeys(keys), renewArgs(token, version, lifetimes)));
   }
 
   async fail(keys: ItemKeys, token: string, failure: FailureRecord): Promise<boolean> {
