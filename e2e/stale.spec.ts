@@ -47,6 +47,8 @@ for (const storeKind of STORES) {
           FRAGMENTS: "sf",
           CACHE_FRESH_SECONDS: "1",
           CACHE_GRACE_SECONDS: "3",
+          // Grace alone: past it the error shows (fail-safe, which would keep the value, is tested on its own).
+          CACHE_FAIL_SAFE_SECONDS: "0",
           UPSTREAM_TIMEOUT_MS: "300",
         });
         await cacheFirst(app.url, upstream, "sf");

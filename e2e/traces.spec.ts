@@ -97,18 +97,19 @@ test.describe("traces", () => {
     await expect(region(page, "t2")).toContainText("result for t2");
     await expect(region(page, "t3").getByRole("alert")).toBeVisible();
 
-    // Cold: each lookup claims the key in Redis, calls the upstream, then stores the value (or the failure).
+    // Cold: each lookup claims the key in Redis and asks its source's gate (one round trip), calls the upstream,
+    // then stores the value (or the failure).
     const miss = {
       outcome: "miss",
       store: "upstash",
       statusCode: 0,
-      children: ["workerless.store.claim", "workerless.store.fill", "workerless.upstream"],
+      children: ["workerless.store.claim", "workerless.store.fill", "workerless.store.gate", "workerless.upstream"],
     };
     const failed = {
       outcome: "error",
       store: "upstash",
       statusCode: 2,
-      children: ["workerless.store.claim", "workerless.store.fail", "workerless.upstream"],
+      children: ["workerless.store.claim", "workerless.store.fail", "workerless.store.gate", "workerless.upstream"],
     };
     await expect
       .poll(() => ["t1", "t2", "t3"].map((fragment) => lookupTrees(receiver.spans(), fragment)), {
@@ -175,7 +176,7 @@ test.describe("traces", () => {
         outcome: "miss",
         store: "upstash",
         statusCode: 0,
-        children: ["workerless.store.claim", "workerless.store.fill", "workerless.upstream"],
+        children: ["workerless.store.claim", "workerless.store.fill", "workerless.store.gate", "workerless.upstream"],
       },
     ]);
   });

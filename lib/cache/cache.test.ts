@@ -21,6 +21,7 @@ import {
   type GetOptions,
   type Loader,
   type Policy,
+  type PurgeOptions,
   type PurgeTarget,
 } from ".";
 
@@ -96,7 +97,7 @@ function memoryCache({
   };
   return {
     stats: cache.stats,
-    purge: (target: PurgeTarget) => cache.purge(target),
+    purge: (target: PurgeTarget, options?: PurgeOptions) => cache.purge(target, options),
     get: (key: string, loader: Loader, { onWaiting, ...policy }: Partial<Policy> & GetOptions = {}) =>
       cache.get(key, loader, { ...defaults, ...policy }, { onWaiting }),
   };
@@ -558,6 +559,22 @@ describe("Cache's conditional refresh", () => {
     clock.advance(1500);
     const changed = await cache.get("k", upstream.load);
     expect(await changed.refreshed).toMatchObject({ value: "v2", origin: "refreshed" });
+  });
+});
+
+describe("Cache's soft purge", () => {
+  it("makes a fresh value stale now: the next view shows it at once and gets the new one from its refresh", async () => {
+    const clock = manualClock();
+    const cache = memoryCache({ now: clock.now, freshMs: 60_000, graceMs: 60_000 });
+    const loader = countingLoader();
+    await cache.get("k", loader.load, { tags: ["news"] });
+    expect(await cache.purge({ tag: "news" }, { soft: true })).toBe(1);
+    clock.advance(1);
+    const next = await cache.get("k", loader.load, { tags: ["news"] });
+    expect(next).toMatchObject({ value: "value 1", origin: "stale" });
+    expect(await next.refreshed).toMatchObject({ value: "value 2", origin: "refreshed" });
+    // A value already stale is left as it is.
+    expect(await cache.purge({ key: "missing" }, { soft: true })).toBe(0);
   });
 });
 
@@ -1193,6 +1210,22 @@ describe.each(STORE_KINDS)("Cache shared through %s", (kind) => {
     // Another instance finds it fresh for the 304's thirty seconds, version and value as they were.
     expect(await second.get("k", load, policy)).toMatchObject({ value: "value a", origin: "hit" });
     expect(calls).toBe(2);
+  });
+
+  it("soft-purges for the fleet: another instance shows the old value once, then the refreshed one", async () => {
+    const policy = { freshMs: 60_000, graceMs: 60_000, localTrustMs: 0 };
+    const [first, second] = [await warmInstance(policy), await warmInstance(policy)];
+    const loader = countingLoader();
+    await first.get("k", loader.load, policy);
+    await drained();
+    const ttlBefore = await backend.client.pttl(`${NAMESPACE}:find:{k}`);
+    expect(await first.purge({ key: "k" }, { soft: true })).toBe(1);
+    expect(await backend.client.pttl(`${NAMESPACE}:find:{k}`)).toBeLessThanOrEqual(ttlBefore);
+    const stale = await second.get("k", loader.load, policy);
+    expect(stale).toMatchObject({ value: "value 1", origin: "stale" });
+    expect(await stale.refreshed).toMatchObject({ value: "value 2", origin: "refreshed" });
+    await drained();
+    expect(await first.get("k", loader.load, policy)).toMatchObject({ value: "value 2", origin: "hit" });
   });
 
   it("indexes tags a loader added, so a purge by one on another instance reaches the key", async () => {

@@ -36,6 +36,14 @@ export type GetOptions = {
 /** What a purge forgets: one key, every key carrying a tag, or every key of this cache. */
 export type PurgeTarget = { key: string } | { tag: string } | { all: true };
 
+export type PurgeOptions = {
+  /**
+   * Soft: a fresh value becomes stale now instead of going, so the next view shows it at once and the fresh
+   * one in the same response when its refresh lands in time. Only for keys and tags.
+   */
+  soft?: boolean;
+};
+
 export type CacheOptions = {
   local: MemoryStore;
   /** The store shared by every instance; without it the local tier is the only one. */
@@ -180,8 +188,10 @@ export class Cache {
    * or on any instance, and the next lookup loads again. Resolves with the entries deleted in the store
    * (in this process, without one); rejects when the store did not answer.
    */
-  async purge(target: PurgeTarget): Promise<number> {
+  async purge(target: PurgeTarget, { soft = false }: PurgeOptions = {}): Promise<number> {
     const { local, shared } = this.options;
+    if (soft && !("all" in target))
+      return this.soften("key" in target ? [target.key] : await this.tags.keysTagged(target.tag));
     if ("all" in target) {
       const held = local.size;
       local.clear();
@@ -220,6 +230,31 @@ export class Cache {
     this.emit(EAGER);
     // Its failure was logged where it happened, and the fresh value stands meanwhile.
     this.loads.start(key, loader, policy, dueWithinMs).outcome.catch(() => undefined);
+  }
+
+  /**
+   * Makes each fresh value of `keys` stale now, here and in the shared store, keeping it until it would have
+   * stopped being served anyway; a failure record goes too, so its refresh may start at once. Resolves with the values made stale in the
+   * store (here, without one).
+   */
+  private async soften(keys: readonly string[]): Promise<number> {
+    const { local, shared } = this.options;
+    const now = this.now();
+    let softened = 0;
+    for (const key of keys) {
+      const slot = local.slot(key);
+      this.backoff.clear(key);
+      if (!slot || slot.entry.freshUntil <= now) continue;
+      if (!shared) softened += 1;
+      local.set(key, { ...slot.entry, freshUntil: now }, now);
+    }
+    if (!shared) return softened;
+    for (let start = 0; start < keys.length; start += PURGE_BATCH) {
+      const batch = keys.slice(start, start + PURGE_BATCH);
+      const counts = await Promise.all(batch.map((key) => shared.soften(this.layout.item(key))));
+      softened += counts.reduce((sum, count) => sum + count, 0);
+    }
+    return softened;
   }
 
   /** The load refreshing `key`: the one under way, or a new one unless the key is backing off. */

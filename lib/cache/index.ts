@@ -1,4 +1,4 @@
-export { Cache, type Answer, type CacheOptions, type GetOptions, type PurgeTarget } from "./cache";
+export { Cache, type Answer, type CacheOptions, type GetOptions, type PurgeOptions, type PurgeTarget } from "./cache";
 export {
   BusyError,
   isBusyError,

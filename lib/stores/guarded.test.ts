@@ -56,6 +56,10 @@ class FakeStore implements SharedStore {
     return this.act(`fill ${keys.entry} ${token} ${value} ${freshMs} ${graceMs}`, true);
   }
 
+  soften(keys: ItemKeys): Promise<number> {
+    return this.act(`soften ${keys.entry}`, 1);
+  }
+
   renew(keys: ItemKeys, token: string, version: string, { freshMs }: Lifetimes): Promise<boolean> {
     return this.act(`renew ${keys.entry} ${token} ${version} ${freshMs}`, true);
   }

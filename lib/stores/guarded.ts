@@ -152,6 +152,10 @@ export class GuardedStore {
     return this.store.delete(keys);
   }
 
+  soften(keys: ItemKeys): Promise<number> {
+    return this.store.soften(keys);
+  }
+
   deleteMatching(pattern: string): Promise<number> {
     return this.store.deleteMatching(pattern);
   }

@@ -23,6 +23,7 @@ import {
   RELEASE,
   RENEW,
   renewArgs,
+  SOFTEN,
 } from "./scripts";
 import type {
   Claim,
@@ -44,6 +45,7 @@ declare module "ioredis" {
     workerlessFill(...keysAndArgs: string[]): Result<unknown, Context>;
     workerlessFail(...keysAndArgs: string[]): Result<unknown, Context>;
     workerlessRenew(...keysAndArgs: string[]): Result<unknown, Context>;
+    workerlessSoften(...keys: string[]): Result<number, Context>;
     workerlessDeleteItem(...keys: string[]): Result<number, Context>;
     workerlessIndex(...keysAndArgs: string[]): Result<unknown, Context>;
     workerlessGate(numberOfKeys: number, ...keysAndArgs: string[]): Result<unknown, Context>;
@@ -91,6 +93,7 @@ export class RedisStore implements SharedStore {
     this.client.defineCommand("workerlessFill", { numberOfKeys: 3, lua: FILL });
     this.client.defineCommand("workerlessFail", { numberOfKeys: 3, lua: FAIL });
     this.client.defineCommand("workerlessRenew", { numberOfKeys: 3, lua: RENEW });
+    this.client.defineCommand("workerlessSoften", { numberOfKeys: 3, lua: SOFTEN });
     this.client.defineCommand("workerlessDeleteItem", { numberOfKeys: 3, lua: DELETE_ITEM });
     this.client.defineCommand("workerlessIndex", { numberOfKeys: 1, lua: INDEX });
     this.client.defineCommand("workerlessGate", { lua: GATE });
@@ -154,6 +157,11 @@ export class RedisStore implements SharedStore {
   async release({ lease }: ItemKeys, token: string): Promise<void> {
     await this.connected();
     await this.client.workerlessRelease(lease, token);
+  }
+
+  async soften(keys: ItemKeys): Promise<number> {
+    await this.connected();
+    return this.client.workerlessSoften(...itemKeys(keys));
   }
 
   async delete(keys: ItemKeys): Promise<number> {

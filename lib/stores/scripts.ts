@@ -163,6 +163,23 @@ redis.call("set", KEYS[1], cjson.encode(entry), "PX", fresh + math.max(grace, sa
 redis.call("del", KEYS[3], KEYS[2])
 return 1`;
 
+/**
+ * A soft purge: a fresh entry becomes stale now, keeping its value until it would have gone stale-expired
+ * anyway (its time to live is kept), so the next view shows it at once while one refresh runs. Its failure
+ * record goes too. Reply: 1 when it was fresh.
+ */
+export const SOFTEN = `${PRELUDE}
+local value, version, age, fresh_for = entry_at(KEYS[1])
+redis.call("del", KEYS[3])
+if not value or fresh_for <= 0 then return 0 end
+local entry = decode(redis.call("get", KEYS[1]))
+local keep = math.max(entry.graceMs, tonumber(entry.failSafeMs) or 0)
+entry.failSafeMs = entry.freshMs + keep - age
+entry.graceMs = entry.freshMs + entry.graceMs - age
+entry.freshMs = age
+redis.call("set", KEYS[1], cjson.encode(entry), "KEEPTTL")
+return 1`;
+
 /** Deletes the entry, the lease and the failure record. Reply: entries deleted (0 or 1). */
 export const DELETE_ITEM = `local deleted = redis.call("del", KEYS[1])
 redis.call("del", KEYS[2], KEYS[3])

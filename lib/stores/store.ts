@@ -112,6 +112,8 @@ export type SharedStore = {
   hold(keys: GateKeys, ms: number): Promise<void>;
   /** Frees the lease if it still holds `token`, writing nothing: a load that never called. */
   release(keys: ItemKeys, token: string): Promise<void>;
+  /** Makes a fresh entry stale now, keeping its value for its grace (the `SOFTEN` script); 1 when it was fresh. */
+  soften(keys: ItemKeys): Promise<number>;
   /** Deletes the item's entry, lease and failure record; resolves with how many entries were deleted. */
   delete(keys: ItemKeys): Promise<number>;
   /** Adds `member` to each tag index in `sets` for `term` (the `INDEX` script); a set expires after its last member. */

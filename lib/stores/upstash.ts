@@ -21,6 +21,7 @@ import {
   RELEASE,
   RENEW,
   renewArgs,
+  SOFTEN,
 } from "./scripts";
 import type {
   Claim,
@@ -102,6 +103,10 @@ export class UpstashStore implements SharedStore {
 
   async release({ lease }: ItemKeys, token: string): Promise<void> {
     await this.redis.eval(RELEASE, [lease], [token]);
+  }
+
+  soften(keys: ItemKeys): Promise<number> {
+    return this.redis.eval<string[], number>(SOFTEN, itemKeys(keys), []);
   }
 
   delete(keys: ItemKeys): Promise<number> {

@@ -59,9 +59,9 @@ const isObject = (value: unknown): value is Record<string, unknown> =>
 
 /**
  * `{ "fragment": "<name>" }`, `{ "fragment": "<name>", "params": { … } }`, `{ "tag": "<tag>" }` or
- * `{ "all": true }`; anything else is undefined.
+ * `{ "all": true }`, the first three with `"soft": true` if asked; anything else is undefined.
  */
-async function readRequest(request: Request): Promise<PurgeRequest | undefined> {
+async function readRequest(request: Request): Promise<{ asked: PurgeRequest; soft: boolean } | undefined> {
   const text = await readBounded(request, PURGE_BODY_MAX_BYTES);
   if (text === undefined) return undefined;
   let body: unknown;
@@ -71,6 +71,14 @@ async function readRequest(request: Request): Promise<PurgeRequest | undefined> 
     return undefined;
   }
   if (!isObject(body)) return undefined;
+  const { soft, ...rest } = body;
+  if (soft !== undefined && typeof soft !== "boolean") return undefined;
+  const asked = targetOf(rest);
+  return asked && !(soft && "all" in asked) ? { asked, soft: soft === true } : undefined;
+}
+
+/** The purge a body's fields (besides `soft`) name, if they name one. */
+function targetOf(body: Record<string, unknown>): PurgeRequest | undefined {
   const fields = Object.keys(body).sort().join(",");
   if (fields === "all" && body.all === true) return { all: true };
   if (fields === "tag" && isTag(body.tag)) return { tag: body.tag };
@@ -95,18 +103,24 @@ export async function POST(request: Request) {
     return json({ error: "A bearer token is required" }, 401, { "www-authenticate": 'Bearer realm="cache"' });
   if (auth === "wrong") return json({ error: "Wrong token" }, 403);
 
-  const asked = await readRequest(request);
-  if (!asked) {
+  const read = await readRequest(request);
+  if (!read) {
     const shapes = '{"fragment": "<name>"}, {"fragment": "<name>", "params": {…}}, {"tag": "<tag>"} or {"all": true}';
-    return json({ error: `Send ${shapes}` }, 400);
+    return json({ error: `Send ${shapes}; the first three may add "soft": true` }, 400);
   }
+  const { asked, soft } = read;
   const target = purgeTarget(asked);
   const name = describe(asked);
   if ("status" in target) return json({ error: target.error }, target.status);
   const started = performance.now();
   try {
-    const deleted = await purge(target);
-    logEvent("info", "cache_purge", { key: name, outcome: "ok", deleted, ms: Math.round(performance.now() - started) });
+    const deleted = await purge(target, { soft });
+    const ms = Math.round(performance.now() - started);
+    if (soft) {
+      logEvent("info", "cache_purge", { key: name, outcome: "ok", softened: deleted, ms });
+      return json({ purged: name, soft: true, softened: deleted }, 200);
+    }
+    logEvent("info", "cache_purge", { key: name, outcome: "ok", deleted, ms });
     return json({ purged: name, deleted }, 200);
   } catch (error) {
     logEvent("error", "cache_purge", { key: name, outcome: "error", error: describeError(error) });
