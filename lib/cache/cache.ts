@@ -108,7 +108,7 @@ export class Cache {
     const inBackground = (task: Promise<unknown>) => keepAlive?.(task);
     this.layout = keyLayout(options.namespace);
     this.backoff = new Backoff({ baseMs: options.backoffBaseMs, maxMs: options.backoffMaxMs, now });
-    this.tags = new TagIndex(shared, this.layout, now);
+    this.tags = new TagIndex(shared, this.layout, now, local.maxEntries);
     const gate = new Gate(shared, this.layout, now);
     this.tiers = new Tiers({
       local,

@@ -12,16 +12,24 @@ const CLOCK_SLACK_MS = 300_000;
  * set per tag in the shared store, the keys any instance loaded (loads still under way included).
  */
 export class TagIndex {
-  /** Each key's tags, as its last lookup gave them. */
-  private readonly tagsOf = new LRUCache<string, readonly string[]>({ max: 100_000 });
+  /**
+   * Each key's tags, as its lookups gave them. As many keys as the in-process tier holds: both are kept in the
+   * order of their last lookup, so a key this process still holds a value of is known here, and a flood of
+   * distinct keys costs no more memory here than there.
+   */
+  private readonly tagsOf: LRUCache<string, readonly string[]>;
   /** Keys this process recently added to their tags' indexes in the store. */
-  private readonly indexed = new LRUCache<string, true>({ max: 100_000, ttl: INDEX_TRUST_MS });
+  private readonly indexed: LRUCache<string, true>;
 
   constructor(
     private readonly shared: GuardedStore | undefined,
     private readonly layout: KeyLayout,
     private readonly now: () => number,
-  ) {}
+    maxKeys: number,
+  ) {
+    this.tagsOf = new LRUCache({ max: maxKeys });
+    this.indexed = new LRUCache({ max: maxKeys, ttl: INDEX_TRUST_MS });
+  }
 
   /**
    * Remembers `key`'s tags, beside those it had (a loader may have added some from its value). They rarely

@@ -17,8 +17,10 @@ export type Slot = { entry: CacheEntry; storedAt: number };
 /** The in-process tier: bounded by entries and bytes, entries dropped when they stop being usable. */
 export class MemoryStore {
   private readonly entries: LRUCache<string, Slot>;
+  readonly maxEntries: number;
 
   constructor({ maxEntries, maxBytes }: MemoryStoreOptions) {
+    this.maxEntries = maxEntries;
     this.entries = new LRUCache<string, Slot>({
       max: maxEntries,
       maxSize: maxBytes,
