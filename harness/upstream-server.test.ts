@@ -48,4 +48,35 @@ describe("the scripted upstream", () => {
     expect(upstream.waiting("a")).toBe(0);
     expect(upstream.lastCall("a?city=porto")?.answeredAt).toBeGreaterThan(0);
   });
+
+  it("answers a list in turn, its last script every time after, with each script's headers", async () => {
+    const url = upstream.urlTemplate.replace("{query}", "t");
+    upstream.script("t", [
+      { status: 429, headers: { "retry-after": "5" } },
+      { headers: { "cache-control": "max-age=2" } },
+    ]);
+    const answers = [];
+    for (let call = 0; call < 3; call += 1) answers.push(await fetch(url));
+    expect(answers.map((answer) => answer.status)).toEqual([429, 200, 200]);
+    expect(answers[0]!.headers.get("retry-after")).toBe("5");
+    expect(answers.slice(1).map((answer) => answer.headers.get("cache-control"))).toEqual(["max-age=2", "max-age=2"]);
+    expect(answers[1]!.headers.get("content-type")).toBe("text/plain; charset=utf-8");
+    expect(await answers[2]!.text()).toBe("result for t");
+    // Scripting the selector again starts its list over.
+    upstream.script("t", [{ status: 404 }, {}]);
+    expect((await fetch(url)).status).toBe(404);
+  });
+
+  it("counts requests per second from the first, and the most in any sliding window", async () => {
+    expect(upstream.callsPerSecond()).toEqual([]);
+    expect(upstream.busiestWindow(1000)).toBe(0);
+    await Promise.all([get("/find/a"), get("/find/a"), get("/find/b")]);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await get("/find/a");
+    expect(upstream.callsPerSecond()).toEqual([3, 1]);
+    expect(upstream.callsPerSecond("a")).toEqual([2, 1]);
+    expect(upstream.busiestWindow(1000)).toBe(3);
+    expect(upstream.busiestWindow(5000)).toBe(4);
+    expect(upstream.busiestWindow(1000, "b")).toBe(1);
+  });
 });

@@ -12,6 +12,11 @@ export type Script = {
    * request has a query string
    */
   body?: string;
+  /**
+   * Headers of the answer besides its content type: `Cache-Control`, `Expires`, `Age`, `Retry-After`… as the
+   * app reads them. @default none
+   */
+  headers?: Readonly<Record<string, string>>;
   /** Destroy the socket instead of answering (a network error). */
   drop?: boolean;
 };
@@ -39,8 +44,12 @@ export type UpstreamRequest = {
 export type ScriptedUpstream = {
   /** `SLOW_API_URL` for the app: `http://127.0.0.1:PORT/find/{query}`; append `?city={city}` for parameters. */
   urlTemplate: string;
-  /** How to answer the requests `selector` names; a selector with parameters wins over the bare query. */
-  script(selector: Selector, script: Script): void;
+  /**
+   * How to answer the requests `selector` names; a selector with parameters wins over the bare query. A list
+   * answers them in turn, one script per request (`[{ status: 429 }, {}]`: refused once, then answered), its
+   * last one every request after.
+   */
+  script(selector: Selector, script: Script | readonly Script[]): void;
   /** Holds every request `selector` names open until the returned function is called. */
   hold(selector: Selector): () => void;
   /** Requests received that `selector` names (all requests when omitted). */
@@ -53,6 +62,13 @@ export type ScriptedUpstream = {
   lastCall(selector: Selector): { arrivedAt: number; answeredAt?: number } | undefined;
   /** Requests `selector` names currently waiting on a hold. */
   waiting(selector: Selector): number;
+  /**
+   * Requests `selector` names (all when omitted) by the second they arrived in, counted from the first one's
+   * arrival: `[in its first second, in the next, …]`; empty when none arrived.
+   */
+  callsPerSecond(selector?: Selector): number[];
+  /** The most requests `selector` names (all when omitted) that arrived within any `windowMs`, a sliding window. */
+  busiestWindow(windowMs: number, selector?: Selector): number;
   /** Resolves once `count` requests that `selector` names have arrived. */
   waitForCalls(selector: Selector, count: number, timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
@@ -80,15 +96,21 @@ function defaultBody(query: string, search: URLSearchParams): string {
  * records the requests it receives, so tests assert cache behaviour without sleeping in app code.
  */
 export async function startScriptedUpstream(): Promise<ScriptedUpstream> {
-  const scripts: Array<{ match: Match; script: Script }> = [];
+  // `used`: requests a list has answered, so each gets the next script.
+  const scripts: Array<{ match: Match; turns: readonly Script[]; used: number }> = [];
   const holds: Array<{ match: Match; release: Promise<void>; open: () => void }> = [];
   const log: Array<UpstreamRequest & { waiting: boolean }> = [];
   const listeners = new Set<() => void>();
 
-  const scriptFor = (request: UpstreamRequest): Script =>
-    scripts
+  const scriptFor = (request: UpstreamRequest): Script => {
+    const scripted = scripts
       .filter(({ match }) => matches(match, request))
-      .sort((a, b) => b.match.params.length - a.match.params.length)[0]?.script ?? {};
+      .sort((a, b) => b.match.params.length - a.match.params.length)[0];
+    if (!scripted) return {};
+    const turn = Math.min(scripted.used, scripted.turns.length - 1);
+    scripted.used += 1;
+    return scripted.turns[turn] ?? {};
+  };
 
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
     const url = request.url ?? "";
@@ -113,14 +135,20 @@ export async function startScriptedUpstream(): Promise<ScriptedUpstream> {
       await Promise.all(holding.map((hold) => hold.release));
       call.waiting = false;
     }
-    const { latencyMs = 0, status = 200, body = defaultBody(call.query, call.search), drop = false } = scriptFor(call);
+    const {
+      latencyMs = 0,
+      status = 200,
+      body = defaultBody(call.query, call.search),
+      headers = {},
+      drop = false,
+    } = scriptFor(call);
     if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
     call.answeredAt = performance.now();
     if (drop) {
       request.socket.destroy();
       return;
     }
-    response.writeHead(status, { "content-type": "text/plain; charset=utf-8" }).end(body);
+    response.writeHead(status, { "content-type": "text/plain; charset=utf-8", ...headers }).end(body);
   };
 
   const server = createServer((request, response) => void handle(request, response));
@@ -139,7 +167,8 @@ export async function startScriptedUpstream(): Promise<ScriptedUpstream> {
       const match = parseSelector(selector);
       const same = scripts.findIndex((entry) => JSON.stringify(entry.match) === JSON.stringify(match));
       if (same !== -1) scripts.splice(same, 1);
-      scripts.push({ match, script });
+      const turns = Array.isArray(script) ? (script as readonly Script[]) : [script as Script];
+      scripts.push({ match, turns: turns.length > 0 ? turns : [{}], used: 0 });
     },
     hold(selector) {
       let open!: () => void;
@@ -166,6 +195,25 @@ export async function startScriptedUpstream(): Promise<ScriptedUpstream> {
       return call && { arrivedAt: call.arrivedAt, answeredAt: call.answeredAt };
     },
     waiting: (selector) => named(selector).filter((call) => call.waiting).length,
+    callsPerSecond(selector) {
+      const arrivals = named(selector).map((call) => call.arrivedAt);
+      const first = arrivals[0];
+      if (first === undefined) return [];
+      const seconds = arrivals.map((at) => Math.floor((at - first) / 1000));
+      const counts: number[] = Array.from({ length: Math.max(...seconds) + 1 }, () => 0);
+      for (const second of seconds) counts[second] = (counts[second] ?? 0) + 1;
+      return counts;
+    },
+    busiestWindow(windowMs, selector) {
+      const arrivals = named(selector).map((call) => call.arrivedAt);
+      let busiest = 0;
+      let start = 0;
+      for (let end = 0; end < arrivals.length; end += 1) {
+        while (arrivals[end]! - arrivals[start]! >= windowMs) start += 1;
+        busiest = Math.max(busiest, end - start + 1);
+      }
+      return busiest;
+    },
     waitForCalls(selector, count, timeoutMs = 10_000) {
       return new Promise((resolve, reject) => {
         const check = () => {

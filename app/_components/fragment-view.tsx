@@ -26,12 +26,19 @@ const AS_OF = new Intl.DateTimeFormat("en-GB", {
   timeZone: "UTC",
 });
 
+/** "2 Dec 14:02": the parts themselves, since the formatter puts a comma between date and time. */
+function asOf(at: number): string {
+  const parts = AS_OF.formatToParts(at);
+  const part = (type: Intl.DateTimeFormatPartTypes) => parts.find((item) => item.type === type)?.value;
+  return `${part("day")} ${part("month")} ${part("hour")}:${part("minute")}`;
+}
+
 /** One part's content for each of its states: for data, what its source renders. */
 export function FragmentView({ part, result }: { part: Part; result: FragmentResult }) {
   // A value kept past its grace says how old it is: the reader decides whether to trust it.
   const label =
     result.status === "ready" && result.asOf !== undefined
-      ? `as of ${AS_OF.format(result.asOf)} UTC: the source is not answering`
+      ? `as of ${asOf(result.asOf)} UTC: the source is not answering`
       : OUTCOME_LABELS[outcomeOf(result)];
   const meta = <p className="fragment-meta">{`${label} · ${result.ms} ms on the server`}</p>;
   switch (result.status) {

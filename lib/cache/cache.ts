@@ -109,7 +109,7 @@ export class Cache {
     this.layout = keyLayout(options.namespace);
     this.backoff = new Backoff({ baseMs: options.backoffBaseMs, maxMs: options.backoffMaxMs, now });
     this.tags = new TagIndex(shared, this.layout, now, local.maxEntries);
-    const gate = new Gate(shared, this.layout, now);
+    const gate = new Gate(shared, this.layout, now, inBackground);
     this.tiers = new Tiers({
       local,
       shared,

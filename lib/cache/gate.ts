@@ -28,6 +28,8 @@ export class Gate {
     private readonly shared: GuardedStore | undefined,
     private readonly layout: KeyLayout,
     private readonly now: () => number,
+    /** Keeps the store's write of a hold alive past the response that heard the upstream's answer. */
+    private readonly inBackground: (task: Promise<unknown>) => void,
   ) {}
 
   /**
@@ -64,7 +66,7 @@ export class Gate {
     const holdMs = Math.min(Math.max(ms, 1000), MAX_HOLD_MS);
     const until = this.now() + holdMs;
     if (until > (this.holds.get(group.name) ?? 0)) this.holds.set(group.name, until);
-    if (this.shared) void this.shared.hold(this.layout.gate(group.name, 0), holdMs);
+    if (this.shared) this.inBackground(this.shared.hold(this.layout.gate(group.name, 0), holdMs));
     return holdMs;
   }
 
