@@ -9,6 +9,7 @@ import { startStaticFloor, type StaticFloor } from "./baselines/static-floor";
 import { coldPhase } from "./phases/cold";
 import { memoryPhase } from "./phases/memory";
 import { sharedColdPhase } from "./phases/shared-cold";
+import { steadyPhase } from "./phases/steady";
 import { warmPhase } from "./phases/warm";
 import { FRAGMENT_NAMES, PLAN, QUICK } from "./plan";
 import { markdownReport } from "./report/markdown";
@@ -43,11 +44,12 @@ async function main(): Promise<void> {
     staticFloor = await staticFloorOf(services);
     const cold = await coldPhase(services, browser, staticFloor.url);
     const warm = await warmPhase(services, browser, staticFloor.url);
+    const steady = await steadyPhase(services);
     const sharedColdKey = {
       Redis: await sharedColdPhase(services, "rest"),
       "Redis over TCP": await sharedColdPhase(services, "tcp"),
     };
-    const memory = PLAN.floodKeys ? await memoryPhase(services, PLAN.floodKeys) : null;
+    const memory = await memoryPhase(copy.root);
     const measured = {
       finishedAt: new Date().toISOString(),
       durationSeconds: round((performance.now() - started) / 1000, 0),
@@ -62,6 +64,7 @@ async function main(): Promise<void> {
       staticFloor: staticFloor.document,
       cold,
       warm,
+      steady,
       sharedColdKey,
       memory,
     };

@@ -1,8 +1,11 @@
 import type { StaticFloorDocument } from "./baselines/static-floor";
+import type { UpstreamFigures } from "./scenarios/counting-upstream";
 import type { FloodResult } from "./scenarios/flood";
 import type { LoadResult } from "./scenarios/load";
 import type { NetworkProfile } from "./scenarios/network-profiles";
+import type { RssFigures } from "./scenarios/hostile-clients";
 import type { Traffic } from "./scenarios/round-trips";
+import type { VisitorFigures } from "./scenarios/visitor";
 import type { Spread } from "./summary";
 
 export type RawSpread = {
@@ -42,11 +45,82 @@ export type WarmResults = {
   trafficPerView: Record<string, Traffic>;
 };
 
+/** How the steady load's apps cache, as their environment sets it; none sets `UPSTREAM_RATE`. */
+export type SteadyCache = {
+  CACHE_FRESH_SECONDS: number;
+  CACHE_GRACE_SECONDS: number;
+  CACHE_EAGER_REFRESH_PERCENT: number;
+};
+
+/** One contender's window of the steady load: its views, and the upstream calls that arrived meanwhile. */
+export type SteadyRun = VisitorFigures & {
+  /** Views that arrived whole (any status) per second of the window. */
+  viewsPerSecond: number;
+  upstreamCalls: number;
+  upstreamCallsPerMinute: number;
+  /** By fragment, calls per minute. */
+  callsPerMinuteByFragment: Record<string, number>;
+};
+
+/** Upstream calls per minute: in all, and by fragment. */
+export type IdealCalls = { callsPerMinute: number; byFragment: Record<string, number> };
+
+/** Each contender, in turn, viewed at a fixed rate with a short freshness: how often it calls the upstream. */
+export type SteadyResults = {
+  viewsPerSecond: number;
+  /** The measured window of each contender, after its lead-in. */
+  seconds: number;
+  leadInSeconds: number;
+  /** Parts per page view, each its own upstream query. */
+  fragments: number;
+  app: SteadyCache;
+  /** The seed's entries expire this long after they were written; no grace, no single flight. */
+  seedExpirySeconds: number;
+  /** One eager refresh per part every freshness × eager share: 60 ÷ that, per part. */
+  ideal: IdealCalls;
+  /**
+   * The same, each period counted from when the previous refresh's answer arrived, as the app counts an
+   * entry's age: 60 ÷ (that share of the freshness + the part's upstream latency) per part.
+   */
+  idealWithLatency: IdealCalls;
+  runs: Record<string, SteadyRun>;
+};
+
 export type SharedColdKey = { perKey: Traffic; upstreamCallsPerKey: number };
 
-export type MemoryResult = FloodResult & { heapLimitMiB: number; boundMiB: number };
+/** An instance's own figures: its "busy" count and V8 heap (`/api/metrics`), its in-process tier (`/api/health`). */
+export type InstanceState = {
+  busy: number;
+  localEntries: number;
+  localMiB: number;
+  /** Used and reserved by V8's heap (garbage not yet collected included). */
+  heapUsedMiB: number;
+  heapTotalMiB: number;
+};
 
-export type TargetStatus = "met" | "missed" | "not run";
+/** One instance flooded with distinct valid parameter values, run with the documented heap limit. */
+export type MemoryResult = {
+  heapLimitMiB: number;
+  boundMiB: number;
+  /** The instance's `UPSTREAM_MAX_IN_FLIGHT`. */
+  maxInFlight: number;
+  flood: FloodResult;
+  /**
+   * Resident memory, MiB: from the flood's start to its end, then over the seconds after it (sampled every
+   * 100 ms), and once a second from the flood's start to the end of those seconds.
+   */
+  rss: { during: RssFigures; after: RssFigures & { seconds: number }; perSecond: number[] };
+  /** The upstream's calls from the flood's start to its end. */
+  upstream: UpstreamFigures;
+  /** The instance's own count of "busy" answers (`workerless_cache_busy_total`) over the flood. */
+  busyCounted: number;
+  /** What the instance said of itself before the flood, and once the seconds after it were over. */
+  instance: { before: InstanceState; after: InstanceState };
+  /** Another visitor's views of the warm page, quietly before the flood and during it, same instance. */
+  visitor: { path: string; viewsPerSecond: number; quiet: VisitorFigures; duringFlood: VisitorFigures };
+};
+
+export type TargetStatus = "met" | "missed";
 
 export type Target = { target: string; measured: string; status: TargetStatus };
 
@@ -63,9 +137,9 @@ export type Results = {
   staticFloor: StaticFloorDocument;
   cold: ColdResults;
   warm: WarmResults;
+  steady: SteadyResults;
   /** By the store the three instances share: "Redis" through the bridge, "Redis over TCP". */
   sharedColdKey: Record<string, SharedColdKey>;
-  /** Null unless `BENCH_FLOOD_KEYS` was set. */
-  memory: MemoryResult | null;
+  memory: MemoryResult;
   targets: Target[];
 };

@@ -13,3 +13,13 @@ export function round(value: number, digits = 1): number {
   const scale = 10 ** digits;
   return Math.round(value * scale) / scale;
 }
+
+/** Latency percentiles of a set of timings (nearest rank), ms. */
+export type Percentiles = { count: number; p50: number; p95: number; p99: number; max: number };
+
+export function percentiles(values: number[]): Percentiles {
+  if (values.length === 0) return { count: 0, p50: Number.NaN, p95: Number.NaN, p99: Number.NaN, max: Number.NaN };
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = (share: number) => round(sorted[Math.max(0, Math.ceil(share * sorted.length) - 1)]!);
+  return { count: sorted.length, p50: rank(0.5), p95: rank(0.95), p99: rank(0.99), max: round(sorted.at(-1)!) };
+}

@@ -1,11 +1,20 @@
 import { FRAGMENT_NAMES, PLAN } from "../plan";
-import type { ProfileViews, Results, TargetStatus, ViewSpread } from "../results";
-import { FLOOD_NOT_RUN } from "../targets";
+import type {
+  IdealCalls,
+  MemoryResult,
+  ProfileViews,
+  Results,
+  SteadyResults,
+  Target,
+  TargetStatus,
+  ViewSpread,
+} from "../results";
+import type { VisitorFigures } from "../scenarios/visitor";
 import { round } from "../summary";
 import { cell, table } from "./table";
 
 const fragmentHeads = FRAGMENT_NAMES.map((name) => `${name} (${PLAN.latencies[name]} ms)`);
-const STATUS: Record<TargetStatus, string> = { met: "yes", missed: "**no**", "not run": FLOOD_NOT_RUN };
+const STATUS: Record<TargetStatus, string> = { met: "yes", missed: "**no**" };
 const CPU_CONTENDERS = [
   "floor, bare Next",
   "streamed, memory",
@@ -23,14 +32,21 @@ export function markdownReport(results: Results): string {
     ...(["cold", "warm"] as const).flatMap((phase) => browserTable(phase, results[phase].browser)),
     ...coop(results),
     ...server(results),
-    ...memory(results),
+    ...steadySection(results.steady),
+    ...floodSection(results.memory),
+    ...targetsSection(results.targets),
+  ];
+  return `${sections.join("\n\n")}\n`;
+}
+
+export function targetsSection(targets: readonly Target[]): string[] {
+  return [
     "### Targets",
     table(
       ["target", "measured", "met"],
-      results.targets.map((target) => [target.target, target.measured, STATUS[target.status]]),
+      targets.map((target) => [target.target, target.measured, STATUS[target.status]]),
     ),
   ];
-  return `${sections.join("\n\n")}\n`;
 }
 
 function header(results: Results): string[] {
@@ -254,42 +270,153 @@ function server(results: Results): string[] {
   ];
 }
 
-function memory(results: Results): string[] {
-  const flood = results.memory;
-  if (!flood) {
-    return [
-      "### Memory",
-      `Not run: the flood of distinct cold keys takes minutes, so it runs only when asked, e.g. \`BENCH_FLOOD_KEYS=100000 npm run bench\`. Its target is reported as "${FLOOD_NOT_RUN}".`,
-    ];
-  }
+/** How often each contender calls the upstream under a steady load with a short freshness, beside its views' figures. */
+function steadySection(steady: SteadyResults): string[] {
+  const { app, seedExpirySeconds, viewsPerSecond, seconds, leadInSeconds, fragments } = steady;
+  const fresh = app.CACHE_FRESH_SECONDS;
+  const share = app.CACHE_EAGER_REFRESH_PERCENT;
+  const eagerAfter = round((fresh * share) / 100, 2);
+  const perFragment = (byFragment: Record<string, number>) =>
+    FRAGMENT_NAMES.map((name) => String(byFragment[name] ?? "")).join(" / ");
+  const ideal = (what: string, { callsPerMinute, byFragment }: IdealCalls) => [
+    what,
+    ...Array<string>(8).fill(""),
+    `**${callsPerMinute}**`,
+    perFragment(byFragment),
+  ];
   return [
-    `### Memory, one instance on the embedded store, run with \`--max-old-space-size=${flood.heapLimitMiB}\``,
+    `### Upstream calls under a steady load: ${viewsPerSecond} views/s for ${seconds} s per contender, ${fresh} s freshness`,
+    `Each contender in turn, on a fresh instance and freshly flushed Redis servers, the others idle: every part loaded, then ${leadInSeconds} s of ` +
+      `views at the same rate (not measured), then the window. A view is made on schedule (${viewsPerSecond} a second, whether or not the ` +
+      `previous ones have arrived) with a desktop Chrome user agent and timed until its HTML held every part's data and until its ` +
+      `last byte; a seed view is its skeleton, then its ${fragments} fragment requests at once. A page has ${fragments} fragments, each its own upstream query (${fragmentHeads.join(", ")}). ` +
+      `The apps run with \`CACHE_FRESH_SECONDS=${fresh}\`, \`CACHE_GRACE_SECONDS=${app.CACHE_GRACE_SECONDS}\`, ` +
+      `\`CACHE_EAGER_REFRESH_PERCENT=${share}\` (a value served once ${eagerAfter} s old is refreshed in the background, one load at a time, ` +
+      `through the lease) and no \`UPSTREAM_RATE\`; the seed's entries expire ${seedExpirySeconds} s after they were written ` +
+      `(no grace, no single flight). Upstream calls are those the scripted upstream received from the window's start to its end.`,
     table(
       [
-        "distinct cold keys",
-        "served",
-        "refused (404)",
-        "errors",
-        "seconds",
-        "RSS before MiB",
-        "RSS after MiB",
-        "peak MiB",
-        "bound MiB",
+        "contender",
+        "offered views/s",
+        "served views/s",
+        "every part in, p50 / p99 ms",
+        "last byte, p50 / p99 ms",
+        "failed",
+        "a part missing",
+        "a part streamed",
+        "upstream calls",
+        "calls / min",
+        `${FRAGMENT_NAMES.join(" / ")} per min`,
       ],
+      [
+        ...Object.entries(steady.runs).map(([name, run]) => [
+          name,
+          String(viewsPerSecond),
+          String(run.viewsPerSecond),
+          `${run.untilComplete.p50} / ${run.untilComplete.p99}`,
+          `${run.p50} / ${run.p99}`,
+          String(run.failed),
+          String(run.incomplete),
+          `${run.streamed} of ${run.count}`,
+          String(run.upstreamCalls),
+          `**${run.upstreamCallsPerMinute}**`,
+          perFragment(run.callsPerMinuteByFragment),
+        ]),
+        ideal(`ideal, eager refresh: 60 / (${fresh} s × ${share} %) per fragment`, steady.ideal),
+        ideal(`ideal, each period from the previous answer: 60 / (${eagerAfter} s + latency)`, steady.idealWithLatency),
+      ],
+    ),
+    `The app counts a value's age from when its answer arrived, so a part's refresh period is ${eagerAfter} s plus its upstream latency: the ` +
+      `second ideal. A part whose refresh outlasts the ${round(fresh - eagerAfter, 2)} s of freshness left goes stale meanwhile: a view then ` +
+      `shows the stale value in its shell, and its response stays open until the refresh's answer replaces it (within ` +
+      `\`FRAGMENT_DEADLINE_MS\`), so every part is in at once and the last byte comes with the refresh. A seed view always shows its ` +
+      `skeleton's spinners first ("a part streamed"); each expiry of a seed entry lets every request in the next upstream latency miss and ` +
+      `call the upstream (about 1 + ${viewsPerSecond} × the latency per expiry), and their answers write the entry again.`,
+  ];
+}
+
+/** The flood's tables: its answers, the instance's memory, the upstream's calls, the other visitor's latency. */
+export function floodSection(memory: MemoryResult): string[] {
+  const { flood, rss, upstream, visitor, maxInFlight, heapLimitMiB, boundMiB, busyCounted } = memory;
+  const other = Object.entries(flood.statuses.other).map(([code, count]) => `${count} × ${code}`);
+  const perSecond = upstream.perSecond.map((second) => second.maxInFlight);
+  const atLimit = perSecond.filter((inFlight) => inFlight >= maxInFlight).length;
+  const percentilesRow = (when: string, figures: VisitorFigures) => [
+    when,
+    String(figures.count),
+    String(figures.p50),
+    String(figures.p95),
+    String(figures.p99),
+    String(figures.max),
+    String(figures.failed),
+    String(figures.incomplete),
+    String(figures.streamed),
+  ];
+  return [
+    `### A flood of distinct parameter values: one instance on the embedded store, \`--max-old-space-size=${heapLimitMiB}\`, \`UPSTREAM_MAX_IN_FLIGHT=${maxInFlight}\``,
+    `\`${flood.path}\`, \`[<id>]\` a value never asked before, ${flood.connections} requests at a time; the upstream answers each after ${PLAN.latencies[PLAN.flood.fragment]} ms.`,
+    table(
+      ["distinct values", "seconds", "keys/s", "200", "503 busy", "other", "errors", "busy counted by the app"],
       [
         [
           flood.keys,
-          flood.served,
-          flood.refused,
-          flood.errors,
           flood.seconds,
-          flood.rssBeforeMiB,
-          flood.rssAfterMiB,
-          flood.rssPeakMiB,
-          flood.boundMiB,
+          flood.keysPerSecond,
+          flood.statuses.ok,
+          flood.statuses.busy,
+          other.length > 0 ? other.join(", ") : "0",
+          flood.errors,
+          busyCounted,
         ].map(String),
       ],
     ),
-    "The app serves only the fragments it defines: a name it does not define is refused (404) before its cache or the upstream is touched.",
+    table(
+      [
+        "RSS before MiB",
+        "peak during MiB",
+        `peak in the ${rss.after.seconds} s after MiB`,
+        "at the end MiB",
+        "bound MiB",
+      ],
+      [[rss.during.before, rss.during.peak, rss.after.peak, rss.after.after, boundMiB].map(String)],
+    ),
+    table(
+      ["instance", "in-process tier entries", "tier MiB", "V8 heap used MiB", "V8 heap reserved MiB"],
+      (
+        [
+          ["before the flood", memory.instance.before],
+          [`${rss.after.seconds} s after it`, memory.instance.after],
+        ] as const
+      ).map(([when, state]) =>
+        [when, state.localEntries, state.localMiB, state.heapUsedMiB, state.heapTotalMiB].map(String),
+      ),
+    ),
+    table(
+      [
+        "upstream calls",
+        `most in flight, /fragment/${PLAN.flood.fragment}`,
+        "most in flight, all sources",
+        "limit per source",
+        "seconds at the limit",
+      ],
+      [
+        [
+          upstream.calls,
+          upstream.maxInFlightByQuery[PLAN.flood.fragment] ?? 0,
+          upstream.maxInFlight,
+          maxInFlight,
+          `${atLimit} of ${perSecond.length}`,
+        ].map(String),
+      ],
+    ),
+    `Another visitor (desktop Chrome) views the warm page \`${visitor.path}\` ${visitor.viewsPerSecond} times a second, each view on schedule, timed until its whole body arrived: alone first, then during the flood, on the same instance.`,
+    table(
+      ["visitor", "views", "p50 ms", "p95 ms", "p99 ms", "max ms", "failed", "a part missing", "a part streamed"],
+      [
+        percentilesRow("quiet, before the flood", visitor.quiet),
+        percentilesRow("during the flood", visitor.duringFlood),
+      ],
+    ),
+    "The busy answers (503 with `Retry-After`) are counted by the client and by the app (`workerless_cache_busy_total`). The upstream counts the calls under way at once, per source. Both series, second by second (calls and most in flight; resident memory), are in the results JSON.",
   ];
 }
