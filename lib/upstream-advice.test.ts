@@ -35,7 +35,8 @@ describe("reportHttpAnswer", () => {
       reportHttpAnswer(headers({ "cache-control": "max-age=20" }));
       reportHttpAnswer(headers({}));
     });
-    expect(advice).toEqual({ httpFreshMs: 20_000 });
+    // Three answers: freshness from the shortest, validators from none (they would name one answer of three).
+    expect(advice).toEqual({ httpFreshMs: 20_000, answers: 3, validators: undefined });
     const stored: LoadAdvice = {};
     await adviseInto(stored, async () => reportHttpAnswer(headers({ "cache-control": "no-store" })));
     expect(stored.noStore).toBe(true);
