@@ -7,11 +7,12 @@ import type { CacheEntry } from "../stores/store";
 import { sleep, withTimeout } from "../timeout";
 import { traceUpstream } from "../tracing";
 import type { Backoff } from "./backoff";
-import { asLoadError, BusyError, LoadTimeoutError, NotJsonError, originalError, ValueTooLargeError } from "./errors";
+import { isNotFound, isNotModified, lifetimesOf, retryAfterOf, settingsInto, timesFrom, toJson } from "./answers";
+import { asLoadError, BusyError, LoadTimeoutError, originalError, ValueTooLargeError } from "./errors";
 import type { Gate } from "./gate";
 import type { CacheListener } from "./events";
 import { adviseInto, type LoadAdvice } from "../upstream-advice";
-import type { Loader, LoadSettings, Policy } from "./policy";
+import type { Loader, Policy } from "./policy";
 import type { TagIndex } from "./tags";
 import { NOT_FOUND_TEXT, type Tiers } from "./tiers";
 
@@ -233,7 +234,7 @@ export class Loads {
     held: Promise<BusyError | undefined>,
   ): Promise<CacheEntry> {
     const { local, shared, layout, maxValueBytes, gate, tags, now, emit } = this.options;
-    const { upstreamTimeoutMs, graceMs } = policy;
+    const { upstreamTimeoutMs } = policy;
     // A source with a rate takes its slot now, when it is sure to call: a claim that found the value takes none.
     const closed = (await held) ?? (policy.group.rate ? await gate.take(policy.group) : undefined);
     if (closed) {
@@ -260,12 +261,7 @@ export class Loads {
     const previous = local.slot(key)?.entry;
     const conditional = policy.http.obey && !previous?.notFound ? previous?.validators : undefined;
     const advice: LoadAdvice = conditional ? { conditional } : {};
-    const set = ({ freshSeconds, tags: extra }: LoadSettings) => {
-      if (freshSeconds !== undefined && Number.isFinite(freshSeconds) && freshSeconds > 0) {
-        advice.freshMs = freshSeconds * 1000;
-      }
-      if (extra) advice.tags = [...(advice.tags ?? []), ...extra];
-    };
+    const set = settingsInto(advice);
     let text: string;
     let notFound = false;
     try {
@@ -291,7 +287,7 @@ export class Loads {
     const bytes = Buffer.byteLength(text);
     const lifetimes = notFound
       ? { freshMs: policy.notFoundMs, graceMs: 0, failSafeMs: 0 }
-      : { freshMs: freshnessOf(policy, advice), graceMs, failSafeMs: policy.failSafeMs };
+      : lifetimesOf(policy, advice);
     // The upstream said `no-store`: its callers are served, nothing is kept, and the lease goes back unwritten.
     const keep = !(policy.http.obey && advice.noStore);
     // Parsed back from its JSON, so this caller sees exactly what every later reader of the cache will.
@@ -300,10 +296,7 @@ export class Loads {
       ...(notFound && { notFound: true as const }),
       version: token,
       bytes,
-      createdAt: at,
-      freshUntil: at + lifetimes.freshMs,
-      staleUntil: at + lifetimes.freshMs + lifetimes.graceMs,
-      safeUntil: at + lifetimes.freshMs + Math.max(lifetimes.graceMs, lifetimes.failSafeMs),
+      ...timesFrom(at, lifetimes),
       ...(advice.validators && { validators: advice.validators }),
     };
     emit({ type: "loaded", key, ms: at - started, bytes, notFound });
@@ -346,14 +339,8 @@ export class Loads {
   ): CacheEntry {
     const { local, shared, layout, now, emit } = this.options;
     const at = now();
-    const lifetimes = { freshMs: freshnessOf(policy, advice), graceMs: policy.graceMs, failSafeMs: policy.failSafeMs };
-    const entry: CacheEntry = {
-      ...previous,
-      createdAt: at,
-      freshUntil: at + lifetimes.freshMs,
-      staleUntil: at + lifetimes.freshMs + lifetimes.graceMs,
-      safeUntil: at + lifetimes.freshMs + Math.max(lifetimes.graceMs, lifetimes.failSafeMs),
-    };
+    const lifetimes = lifetimesOf(policy, advice);
+    const entry: CacheEntry = { ...previous, ...timesFrom(at, lifetimes) };
     load.revalidated = true;
     emit({ type: "revalidated", key });
     if (!load.purged) {
@@ -365,51 +352,8 @@ export class Loads {
   }
 }
 
-/**
- * How long the upstream asked to wait, when `error` is its 429 or 503 with `Retry-After` (an
- * `UpstreamThrottledError` of any bundle's copy, so known by name).
- */
-function retryAfterOf(error: unknown): number | undefined {
-  if (!(error instanceof Error) || error.name !== "UpstreamThrottledError") return undefined;
-  const { retryAfterMs } = error as Error & { retryAfterMs?: unknown };
-  return typeof retryAfterMs === "number" && Number.isFinite(retryAfterMs) ? retryAfterMs : undefined;
-}
-
-/**
- * How long a loaded value is fresh: what the loader set, else what the upstream's headers said (within the
- * policy's bounds, unless it opted out), else the policy's own freshness.
- */
-function freshnessOf({ freshMs, http }: Policy, advice: LoadAdvice): number {
-  if (advice.freshMs !== undefined) return advice.freshMs;
-  if (!http.obey || advice.httpFreshMs === undefined) return freshMs;
-  return Math.min(Math.max(advice.httpFreshMs, http.minFreshMs), http.maxFreshMs);
-}
-
-/** Whether the loader's error is the upstream's 304 to a conditional request (`UpstreamNotModifiedError`). */
-function isNotModified(error: unknown): boolean {
-  return error instanceof Error && error.name === "UpstreamNotModifiedError";
-}
-
-/** Whether the loader's error says there is nothing: a 404 (`UpstreamNotFoundError`) or its `notFound()`. */
-function isNotFound(error: unknown): boolean {
-  return error instanceof Error && error.name === "UpstreamNotFoundError";
-}
-
 /** A load that fails at once with `error`, starting nothing. */
 function refusedLoad(error: Error): Load {
   const refused = Promise.reject(error);
   return { outcome: refused, first: refused, waiting: new Promise<void>(() => {}), purged: false };
-}
-
-/** The value as JSON text; throws a `NotJsonError` for a value JSON would change or drop. */
-function toJson(key: string, value: unknown): string {
-  let text: string | undefined;
-  try {
-    text = JSON.stringify(value);
-  } catch (error) {
-    throw new NotJsonError(`load of "${key}" answered a value that is not JSON`, { cause: error });
-  }
-  if (text === undefined)
-    throw new NotJsonError(`load of "${key}" answered a value that is not JSON (${typeof value})`);
-  return text;
 }
