@@ -13,6 +13,10 @@ export type RedisClusterNode = {
   url: string;
   /** SIGTERM, then waits for the process to exit. The node keeps its dir, so `start()` rejoins as itself. */
   stop(): Promise<void>;
+  /** SIGKILL, as a crash; a replica of a master killed so takes its slots after the node timeout (2 s). */
+  kill(): Promise<void>;
+  /** The keys matching a glob on this node, asked of it directly. */
+  keys(pattern: string): Promise<string[]>;
   /**
    * Starts the node again with the same node id and slots, and waits until it answers (not until the
    * cluster is ok again: use `waitUntilHealthy()`). Its data is gone: nothing is persisted.
@@ -25,6 +29,8 @@ export type RedisClusterHandle = {
   urls: string;
   /** The masters, in slot order: the first serves slots 0–5460, the second 5461–10922, the third the rest. */
   nodes: RedisClusterNode[];
+  /** The replicas, one per master when asked for, in their masters' order. */
+  replicas: RedisClusterNode[];
   /** An ioredis Cluster client for assertions. */
   client: Cluster;
   /**
@@ -34,7 +40,9 @@ export type RedisClusterHandle = {
   waitUntilHealthy(timeoutMs?: number): Promise<void>;
   /** FLUSHALL on every master. */
   flushAll(): Promise<void>;
-  /** The keys matching a glob on each node, asked of each directly, in the order of `nodes`. */
+  /** `CLIENT KILL TYPE pubsub` on every running node; resolves with how many connections were closed. */
+  killSubscribers(): Promise<number>;
+  /** The keys matching a glob on each master it started with, asked of each directly, in the order of `nodes`. */
   keysPerNode(pattern: string): Promise<string[][]>;
   /** Stops every node and removes their dirs. */
   stop(): Promise<void>;
@@ -60,13 +68,18 @@ const POLL_INTERVAL_MS = 50;
 const RECONNECT_DELAY_MS = 100;
 const PROBE_TIMEOUT_MS = 1_000;
 
+export type RedisClusterOptions = {
+  /** Replicas per master: with 1, a master that dies is replaced by its replica (failover). @default 0 */
+  replicas?: 0 | 1;
+};
+
 /**
- * A real Redis Cluster of three masters without replicas on 127.0.0.1, each node a `redis-server` in its
- * own dir. Every node's bus port is a free port passed as `cluster-port`, rather than the default port +
- * 10000, which may be taken or above 65535.
+ * A real Redis Cluster of three masters, with or without a replica each, on 127.0.0.1, each node a
+ * `redis-server` in its own dir. Every node's bus port is a free port passed as `cluster-port`, rather than
+ * the default port + 10000, which may be taken or above 65535.
  */
-export async function startRedisCluster(): Promise<RedisClusterHandle> {
-  const ports = await freePortPairs(MASTERS);
+export async function startRedisCluster({ replicas = 0 }: RedisClusterOptions = {}): Promise<RedisClusterHandle> {
+  const ports = await freePortPairs(MASTERS * (1 + replicas));
   const dirs: string[] = [];
   const servers: RedisServerHandle[] = [];
   const running = new Set<RedisServerHandle>();
@@ -93,7 +106,7 @@ export async function startRedisCluster(): Promise<RedisClusterHandle> {
   };
 
   try {
-    for (let i = 0; i < MASTERS; i += 1) dirs.push(await mkdtemp(join(tmpdir(), "redis-cluster-")));
+    while (dirs.length < ports.length) dirs.push(await mkdtemp(join(tmpdir(), "redis-cluster-")));
     const started = await Promise.allSettled(
       ports.map(({ port, busPort }, i) => startRedisServer({ port, dir: dirs[i], args: clusterArgs(busPort) })),
     );
@@ -106,7 +119,7 @@ export async function startRedisCluster(): Promise<RedisClusterHandle> {
       "create",
       ...servers.map((server) => `${HOST}:${server.port}`),
       "--cluster-replicas",
-      "0",
+      String(replicas),
       "--cluster-yes",
     ]);
     await waitUntilHealthy();
@@ -115,29 +128,78 @@ export async function startRedisCluster(): Promise<RedisClusterHandle> {
     await stop();
     throw error;
   }
+  const handle = (server: RedisServerHandle): RedisClusterNode => ({
+    port: server.port,
+    url: server.url,
+    async stop() {
+      running.delete(server);
+      await server.stop();
+    },
+    async kill() {
+      running.delete(server);
+      await server.kill();
+    },
+    keys: (pattern) => onNode(server.port, (redis) => redis.keys(pattern)),
+    async start() {
+      await server.start();
+      running.add(server);
+    },
+  });
+  let roles: { masters: number[]; replicas: number[] };
+  try {
+    roles = await rolesOf(
+      servers.map((server) => server.port),
+      replicas,
+    );
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  const byPort = (port: number) => servers.find((server) => server.port === port)!;
 
   return {
     urls: servers.map((server) => server.url).join(","),
-    nodes: servers.map((server) => ({
-      port: server.port,
-      url: server.url,
-      async stop() {
-        running.delete(server);
-        await server.stop();
-      },
-      async start() {
-        await server.start();
-        running.add(server);
-      },
-    })),
+    nodes: roles.masters.map((port) => handle(byPort(port))),
+    replicas: roles.replicas.map((port) => handle(byPort(port))),
     client,
     waitUntilHealthy,
     async flushAll() {
       await Promise.all([...running].map((server) => onNode(server.port, (redis) => redis.flushall())));
     },
-    keysPerNode: (pattern) => Promise.all(servers.map((server) => onNode(server.port, (redis) => redis.keys(pattern)))),
+    async killSubscribers() {
+      const killed = await Promise.all(
+        [...running].map((server) => onNode(server.port, (redis) => redis.call("CLIENT", "KILL", "TYPE", "pubsub"))),
+      );
+      return killed.reduce<number>((sum, count) => sum + Number(count), 0);
+    },
+    keysPerNode: (pattern) => Promise.all(roles.masters.map((port) => onNode(port, (redis) => redis.keys(pattern)))),
     stop,
   };
+}
+
+/**
+ * The masters' ports in slot order, and their replicas' in the same order, once every replica has taken its
+ * master's data (`master_link_status:up`): a replica that never synced cannot take over.
+ */
+async function rolesOf(ports: number[], replicas: number): Promise<{ masters: number[]; replicas: number[] }> {
+  const deadline = Date.now() + HEALTHY_TIMEOUT_MS;
+  for (;;) {
+    const ranges = (await onNode(ports[0]!, (redis) => redis.cluster("SLOTS"))) as unknown as Array<
+      [number, number, ...Array<[string, number, string]>]
+    >;
+    const sorted = [...ranges].sort((a, b) => a[0] - b[0]);
+    const masters = sorted.map(([, , master]) => master![1]);
+    const replicaPorts = sorted.flatMap(([, , , ...others]) => others.map(([, port]) => port));
+    const synced = await Promise.all(
+      replicaPorts.map(async (port) =>
+        /master_link_status:up/.test(String(await onNode(port, (redis) => redis.info("replication")))),
+      ),
+    );
+    if (masters.length === MASTERS && replicaPorts.length === MASTERS * replicas && synced.every(Boolean))
+      return { masters, replicas: replicaPorts };
+    if (Date.now() > deadline) throw new RedisClusterUnhealthyError("the cluster's replicas did not sync in time");
+    await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
+  }
 }
 
 function clusterArgs(busPort: number): string[] {

@@ -13,6 +13,8 @@ export type RedisServerHandle = {
   url: string;
   /** SIGTERM, then waits for the process to exit. Does nothing when already stopped. */
   stop(): Promise<void>;
+  /** SIGKILL, as a crash: no shutdown, no goodbye to a cluster's other nodes. Does nothing when already stopped. */
+  kill(): Promise<void>;
   /** Starts again on the same port after `stop()`. Does nothing when already running. */
   start(): Promise<void>;
 };
@@ -50,6 +52,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     port,
     url: `redis://${HOST}:${port}`,
     stop: () => server.stop(),
+    kill: () => server.stop("SIGKILL"),
     start: () => server.start(),
   };
 }
@@ -84,11 +87,11 @@ class ManagedRedisServer {
     this.running = running;
   }
 
-  async stop(): Promise<void> {
+  async stop(signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
     const running = this.running;
     if (!running) return;
     this.running = null;
-    await terminate(running);
+    await terminate(running, signal);
   }
 }
 
@@ -172,7 +175,7 @@ function serverPid(port: number): Promise<number | null> {
   });
 }
 
-async function terminate(running: Running): Promise<void> {
-  await stopChild(running.child, running.exited, "SIGTERM", STOP_GRACE_MS);
+async function terminate(running: Running, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+  await stopChild(running.child, running.exited, signal, STOP_GRACE_MS);
   if (running.ownDir !== null) await rm(running.ownDir, { recursive: true, force: true });
 }

@@ -1,7 +1,7 @@
 import { Cluster, Redis } from "ioredis";
 import type { StoreKind } from "../lib/stores/store";
 import { startFaultProxy, type FaultProxy } from "./fault-proxy";
-import { startRedisCluster, type RedisClusterHandle } from "./redis-cluster";
+import { startRedisCluster, type RedisClusterHandle, type RedisClusterOptions } from "./redis-cluster";
 import { startRedisServer } from "./redis-server";
 import { startRedisStack } from "./redis-stack";
 
@@ -25,6 +25,8 @@ export type RedisTarget = {
   /** A direct client for other assertions and for planting keys. */
   client: Redis | Cluster;
   flush(): Promise<void>;
+  /** `CLIENT KILL TYPE pubsub` on every node: every subscriber's connection is closed; resolves with how many. */
+  killSubscribers(): Promise<number>;
   /**
    * In front of the one server the clients talk to (the REST bridge, or redis-server): counts round trips
    * and holds replies. None for a cluster, whose clients reach each node at the address it announces.
@@ -40,7 +42,8 @@ export type RedisTarget = {
 
 export const STORE_KINDS: StoreKind[] = ["upstash", "redis", "redis-cluster"];
 
-export async function startRedisTarget(kind: StoreKind): Promise<RedisTarget> {
+/** `cluster`: how a Cluster is made (with replicas, for failover); ignored by the other kinds. */
+export async function startRedisTarget(kind: StoreKind, cluster: RedisClusterOptions = {}): Promise<RedisTarget> {
   if (kind === "upstash") {
     const stack = await startRedisStack();
     const proxy = await startFaultProxy({ port: Number(new URL(stack.bridgeUrl).port) });
@@ -51,6 +54,7 @@ export async function startRedisTarget(kind: StoreKind): Promise<RedisTarget> {
       keys: (pattern) => stack.client.keys(pattern),
       client: stack.client,
       flush: async () => void (await stack.client.flushall()),
+      killSubscribers: () => killSubscribersOn(stack.client),
       proxy,
       outage: () => stack.redis.stop(),
       restore: () => stack.redis.start(),
@@ -73,6 +77,7 @@ export async function startRedisTarget(kind: StoreKind): Promise<RedisTarget> {
       keys: (pattern) => client.keys(pattern),
       client,
       flush: async () => void (await client.flushall()),
+      killSubscribers: () => killSubscribersOn(client),
       proxy,
       outage: () => server.stop(),
       restore: () => server.start(),
@@ -83,31 +88,36 @@ export async function startRedisTarget(kind: StoreKind): Promise<RedisTarget> {
       },
     };
   }
-  const cluster = await startRedisCluster();
-  let client = clusterClient(cluster.urls);
+  const nodes = await startRedisCluster(cluster);
+  let client = clusterClient(nodes.urls);
   return {
     kind,
-    address: { kind, urls: cluster.urls.split(",") },
-    appEnv: { REDIS_CLUSTER_URLS: cluster.urls },
-    keys: async (pattern) => (await cluster.keysPerNode(pattern)).flat().sort(),
+    address: { kind, urls: nodes.urls.split(",") },
+    appEnv: { REDIS_CLUSTER_URLS: nodes.urls },
+    keys: async (pattern) => (await nodes.keysPerNode(pattern)).flat().sort(),
     get client() {
       return client;
     },
-    cluster,
-    flush: () => cluster.flushAll(),
-    outage: async () => void (await Promise.all(cluster.nodes.map((node) => node.stop()))),
+    cluster: nodes,
+    flush: () => nodes.flushAll(),
+    killSubscribers: () => nodes.killSubscribers(),
+    outage: async () => void (await Promise.all(nodes.nodes.map((node) => node.stop()))),
     async restore() {
-      await Promise.all(cluster.nodes.map((node) => node.start()));
-      await cluster.waitUntilHealthy();
+      await Promise.all(nodes.nodes.map((node) => node.start()));
+      await nodes.waitUntilHealthy();
       // A client that saw every node go can keep a stale map of the cluster: assertions use a new one.
       client.disconnect();
-      client = clusterClient(cluster.urls);
+      client = clusterClient(nodes.urls);
     },
     async stop() {
       client.disconnect();
-      await cluster.stop();
+      await nodes.stop();
     },
   };
+}
+
+async function killSubscribersOn(client: Redis): Promise<number> {
+  return Number(await client.call("CLIENT", "KILL", "TYPE", "pubsub"));
 }
 
 function clusterClient(urls: string): Cluster {

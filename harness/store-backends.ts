@@ -1,6 +1,7 @@
 import { RedisStore } from "../lib/stores/redis";
 import type { SharedStore, StoreKind } from "../lib/stores/store";
 import { UpstashStore } from "../lib/stores/upstash";
+import type { RedisClusterOptions } from "./redis-cluster";
 import { startRedisTarget, type RedisTarget } from "./redis-targets";
 
 /** A shared store on real servers, with the app's own clients: a new one per app instance. */
@@ -9,8 +10,8 @@ export type StoreBackend = RedisTarget & {
   store(timeoutMs: number): SharedStore;
 };
 
-export async function startStoreBackend(kind: StoreKind): Promise<StoreBackend> {
-  const target = await startRedisTarget(kind);
+export async function startStoreBackend(kind: StoreKind, cluster: RedisClusterOptions = {}): Promise<StoreBackend> {
+  const target = await startRedisTarget(kind, cluster);
   const clients: RedisStore[] = [];
   const { address } = target;
   const stopServers = target.stop;

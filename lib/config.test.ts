@@ -38,10 +38,26 @@ const DEFAULTS: Config = {
   cacheMaxBytes: 64 * 1024 * 1024,
   cacheMaxValueBytes: 1024 * 1024,
   cacheLocalTrustSeconds: 5,
+  cacheBus: true,
+  cacheBusHeartbeatMs: 1000,
   adminToken: undefined,
   metricsToken: undefined,
   exportTraces: false,
 };
+
+describe("the bus", () => {
+  it("is on by default, off by default on Vercel, and either when asked", () => {
+    expect(readConfig({}).cacheBus).toBe(true);
+    expect(readConfig({ VERCEL: "1" }).cacheBus).toBe(false);
+    expect(readConfig({ VERCEL: "1", CACHE_BUS: "on" }).cacheBus).toBe(true);
+    expect(readConfig({ CACHE_BUS: "off" }).cacheBus).toBe(false);
+  });
+
+  it("refuses anything but on and off, and a heartbeat out of bounds", () => {
+    expect(configError({ CACHE_BUS: "yes" }).message).toMatch(/^CACHE_BUS is invalid: must be on or off/);
+    expect(configError({ CACHE_BUS_HEARTBEAT_MS: "50" }).message).toMatch(/^CACHE_BUS_HEARTBEAT_MS is invalid/);
+  });
+});
 
 describe("readConfig defaults", () => {
   it("returns every documented default for an empty environment", () => {

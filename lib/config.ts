@@ -96,6 +96,10 @@ const envSchema = z.object({
   CACHE_MAX_BYTES: integer(1024, 2 ** 40).default(64 * 1024 * 1024),
   CACHE_MAX_VALUE_BYTES: integer(1, 512 * 1024 * 1024).default(1024 * 1024),
   CACHE_LOCAL_TRUST_SECONDS: integer(0, 3600).default(5),
+  CACHE_BUS: z.enum(["on", "off"], "must be on or off").optional(),
+  CACHE_BUS_HEARTBEAT_MS: integer(100, 60_000).default(1000),
+  // Set by Vercel on its functions, where no long-lived connection outlives a request.
+  VERCEL: z.string().optional(),
   CACHE_ADMIN_TOKEN: z.string().trim().min(16, "must be at least 16 characters").optional(),
   METRICS_TOKEN: z.string().trim().min(16, "must be at least 16 characters").optional(),
   // Checked here because the exporter, given a URL it cannot parse, falls back to localhost without a word.
@@ -213,6 +217,13 @@ const configSchema = envSchema.transform((env) => ({
   cacheMaxValueBytes: env.CACHE_MAX_VALUE_BYTES,
   /** With Redis: how long an instance trusts its in-process copy before checking it again; 0 checks it on every lookup. */
   cacheLocalTrustSeconds: env.CACHE_LOCAL_TRUST_SECONDS,
+  /**
+   * With Redis: whether this instance subscribes to the fleet's bus (purges and fills heard within
+   * milliseconds), with the heartbeat that checks it. Off by default on Vercel, whose functions keep no
+   * connection open between requests: the trust window alone bounds what they miss.
+   */
+  cacheBus: (env.CACHE_BUS ?? (env.VERCEL === undefined ? "on" : "off")) === "on",
+  cacheBusHeartbeatMs: env.CACHE_BUS_HEARTBEAT_MS,
   /** Bearer token for `POST /api/cache/purge`; unset disables the route. */
   adminToken: env.CACHE_ADMIN_TOKEN,
   /** Bearer token `GET /api/metrics` requires; unset leaves the metrics open. */

@@ -1,5 +1,5 @@
 import "server-only";
-import type { CacheStats } from "./cache";
+import type { BusStats, CacheStats } from "./cache";
 import { processGlobal } from "./process-global";
 import { getRuntime } from "./runtime";
 import type { StoreStats } from "./stores/guarded";
@@ -10,10 +10,12 @@ export type Counters = CacheStats & { storeErrors: number; storeSkipped: number 
 /** Whether the shared store answered a real round trip, and how long it took (ms). */
 export type StoreProbe = { store: "memory" | StoreKind; ok: boolean; ms: number; error?: string };
 
-/** The cache's state at one moment: its circuit, its in-process tier and its counters. */
+/** The cache's state at one moment: its circuit, its in-process tier, its bus and its counters. */
 export type CacheSnapshot = {
   breaker: "closed" | "open" | "half-open" | "none";
   local: { entries: number; bytes: number };
+  /** `off`: no shared store, or the bus is switched off (CACHE_BUS). */
+  bus: BusStats | { state: "off" };
   counters: Counters;
 };
 
@@ -31,6 +33,7 @@ export function cacheSnapshot(): CacheSnapshot {
   return {
     breaker: shared?.breakerState ?? "none",
     local: { entries: local.size, bytes: local.bytes },
+    bus: cache.busStats ? { ...cache.busStats } : { state: "off" },
     counters: { ...cache.stats, storeErrors: store.errors, storeSkipped: store.skipped },
   };
 }

@@ -82,6 +82,43 @@ function createRegistry(): Registry {
     },
   });
   new Gauge({
+    name: "workerless_bus_connected",
+    help: "1 while this instance hears the fleet's bus (its own heartbeat comes back on every channel), else 0.",
+    registers: [registry],
+    collect() {
+      this.set(current().bus.state === "up" ? 1 : 0);
+    },
+  });
+  new Counter({
+    name: "workerless_bus_events_total",
+    help: "Changes heard on the fleet's bus: fills, renewals, failures and purges, here or on other instances.",
+    registers: [registry],
+    collect() {
+      const { bus } = current();
+      this.reset();
+      this.inc("events" in bus ? bus.events : 0);
+    },
+  });
+  new Counter({
+    name: "workerless_bus_resumed_total",
+    help: "Times the bus came back after being down; every in-process copy was then rechecked on its next use.",
+    registers: [registry],
+    collect() {
+      const { bus } = current();
+      this.reset();
+      this.inc("resumed" in bus ? bus.resumed : 0);
+    },
+  });
+  new Gauge({
+    name: "workerless_bus_last_gap_seconds",
+    help: "How long the bus's last outage lasted, from the last heartbeat heard before it to the first after.",
+    registers: [registry],
+    collect() {
+      const { bus } = current();
+      this.set("lastGapMs" in bus && bus.lastGapMs !== undefined ? bus.lastGapMs / 1000 : 0);
+    },
+  });
+  new Gauge({
     name: "workerless_local_entries",
     help: "Entries held by the in-process tier.",
     registers: [registry],

@@ -39,6 +39,7 @@ function createRuntime(config: Config): Runtime {
     local,
     shared,
     localTrustMs: config.cacheLocalTrustSeconds * 1000,
+    ...(config.cacheBus && { bus: { heartbeatMs: config.cacheBusHeartbeatMs } }),
     maxValueBytes: config.cacheMaxValueBytes,
     backoffBaseMs: 1000,
     backoffMaxMs: 30_000,

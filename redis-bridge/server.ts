@@ -65,9 +65,11 @@ export async function createBridge(options: BridgeOptions): Promise<Bridge> {
   if (options.token === "") throw new Error("The bridge token must not be empty");
   const redis = new RedisLink(options.redisUrl);
   const stats = new StatsRecorder();
+  const streams = new Set<() => void>();
   const server = createServer((req, res) => {
     stats.request();
-    handleRequest(req, res, { redis, stats, token: options.token }).catch((error: unknown) => {
+    const context = { redis, stats, token: options.token, redisUrl: options.redisUrl, streams };
+    handleRequest(req, res, context).catch((error: unknown) => {
       sendError(res, error instanceof BridgeHttpError ? error : new BridgeHttpError(500, describe(error)));
     });
   });
@@ -86,14 +88,28 @@ export async function createBridge(options: BridgeOptions): Promise<Bridge> {
     port,
     stats: () => stats.snapshot(),
     resetStats: () => stats.reset(),
-    close: () => (closing ??= closeAll(server, redis)),
+    close: () => {
+      for (const end of streams) end();
+      return (closing ??= closeAll(server, redis));
+    },
   };
 }
 
-type Context = { redis: RedisLink; stats: StatsRecorder; token: string };
+type Context = {
+  redis: RedisLink;
+  stats: StatsRecorder;
+  token: string;
+  redisUrl: string;
+  /** Ends each subscription stream open now. */
+  streams: Set<() => void>;
+};
+
+const SUBSCRIBE_PATH = "/subscribe/";
 
 async function handleRequest(req: IncomingMessage, res: ServerResponse, context: Context): Promise<void> {
-  const route = ROUTES[req.url?.split("?")[0] ?? "/"];
+  const path = req.url?.split("?")[0] ?? "/";
+  if (path.startsWith(SUBSCRIBE_PATH)) return subscribe(req, res, context, path.slice(SUBSCRIBE_PATH.length));
+  const route = ROUTES[path];
   if (!route) throw new BridgeHttpError(404, "Not found");
   if (req.method !== "POST") {
     res.setHeader("Allow", "POST");
@@ -116,6 +132,55 @@ async function handleRequest(req: IncomingMessage, res: ServerResponse, context:
       ? await runPipeline(context.redis, commands, encoding)
       : await runTransaction(context.redis, commands, encoding);
   sendJson(res, 200, outcomes);
+}
+
+// --- Streaming subscribe ---
+
+/**
+ * Upstash's streaming SUBSCRIBE: `POST /subscribe/<channel>` answers with server-sent events, `data:
+ * subscribe,<channel>,<count>` once subscribed and `data: message,<channel>,<message>` for each message, on a
+ * Redis connection of the request's own. The stream ends when the client goes away, and when that connection
+ * is lost (the client must subscribe again, as with Upstash).
+ */
+async function subscribe(req: IncomingMessage, res: ServerResponse, context: Context, path: string): Promise<void> {
+  if (req.method !== "POST") {
+    res.setHeader("Allow", "POST");
+    throw new BridgeHttpError(405, "Method not allowed; use POST");
+  }
+  if (checkBearer(req.headers.authorization, context.token) !== "ok") throw new BridgeHttpError(401, "Unauthorized");
+  const channel = decodeURIComponent(path);
+  if (channel === "" || channel.includes("/")) throw new BridgeHttpError(400, "Expected /subscribe/<channel>");
+  context.stats.commands([["subscribe", channel]]);
+  await readBody(req);
+  const subscriber = new Redis(context.redisUrl, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    // A lost connection ends the stream: a subscription resumed unseen would hide the messages it missed.
+    retryStrategy: () => null,
+    disableClientInfo: true,
+  });
+  subscriber.on("error", () => undefined);
+  try {
+    await subscriber.connect();
+    const count = await subscriber.subscribe(channel);
+    res.writeHead(200, { "Content-Type": "text/event-stream", "Cache-Control": "no-cache", Connection: "keep-alive" });
+    res.write(`data: subscribe,${channel},${String(count)}\n\n`);
+  } catch (error) {
+    subscriber.disconnect();
+    throw new BridgeHttpError(503, `Redis unavailable: ${describe(error)}`);
+  }
+  const end = () => {
+    context.streams.delete(end);
+    subscriber.disconnect();
+    res.end();
+  };
+  context.streams.add(end);
+  subscriber.on("message", (from: string, message: string) => {
+    // A message is one event: server-sent events end a field at a line break.
+    res.write(`data: message,${from},${message.replace(/[\r\n]/g, " ")}\n\n`);
+  });
+  subscriber.on("end", end);
+  res.on("close", end);
 }
 
 // --- HTTP plumbing ---

@@ -6,6 +6,7 @@ import { keyLayout, type KeyLayout } from "../stores/keys";
 import type { MemoryStore } from "../stores/memory";
 import type { CacheEntry } from "../stores/store";
 import { Backoff } from "./backoff";
+import { Bus, type BusChange, type BusStats } from "./bus";
 import { isBusyError } from "./errors";
 import { Gate } from "./gate";
 import { countInto, emptyStats, logLoads, type CacheEvent, type CacheListener, type CacheStats } from "./events";
@@ -65,6 +66,12 @@ export type CacheOptions = {
   /** First wait after a failed load before that key's loader is called again; doubles up to `backoffMaxMs`. */
   backoffBaseMs: number;
   backoffMaxMs: number;
+  /**
+   * With a shared store: subscribe to the fleet's bus, so a purge or a fill anywhere reaches this process's
+   * copies within milliseconds, and a lookup waiting on another instance's load wakes when it fills. Without,
+   * or while it is down, the trust window alone bounds how long a change elsewhere goes unseen here.
+   */
+  bus?: { heartbeatMs: number };
   /** Keeps work that outlives a response running (Next's `after()`); plain Node needs nothing. */
   keepAlive?: (task: Promise<unknown>) => void;
   /** Hear every event besides the counters in `stats`. @default one log line per upstream call */
@@ -73,6 +80,8 @@ export type CacheOptions = {
 };
 
 const PURGE_BATCH = 100;
+/** A Cluster's bus: as many sharded channels, each key's events on one, spread over the shards. */
+const CLUSTER_BUS_CHANNELS = 4;
 
 function answerOf({ value, notFound, createdAt }: CacheEntry, origin: Origin): Answer {
   return notFound ? { value, notFound, origin, createdAt } : { value, origin, createdAt };
@@ -95,6 +104,7 @@ export class Cache {
   private readonly tags: TagIndex;
   private readonly tiers: Tiers;
   private readonly loads: Loads;
+  private readonly bus: Bus | undefined;
   private readonly emit: CacheListener;
   private readonly now: () => number;
 
@@ -106,7 +116,7 @@ export class Cache {
       for (const listener of listeners) listener(event);
     };
     const inBackground = (task: Promise<unknown>) => keepAlive?.(task);
-    this.layout = keyLayout(options.namespace);
+    this.layout = keyLayout(options.namespace, shared?.kind === "redis-cluster" ? CLUSTER_BUS_CHANNELS : 1);
     this.backoff = new Backoff({ baseMs: options.backoffBaseMs, maxMs: options.backoffMaxMs, now });
     this.tags = new TagIndex(shared, this.layout, now, local.maxEntries);
     const gate = new Gate(shared, this.layout, now, inBackground);
@@ -118,6 +128,17 @@ export class Cache {
       now,
       inBackground,
     });
+    this.bus =
+      shared && options.bus
+        ? new Bus({
+            shared,
+            layout: this.layout,
+            heartbeatMs: options.bus.heartbeatMs,
+            now,
+            onChange: (change) => this.heard(change),
+            onResume: () => this.tiers.distrustAll(),
+          })
+        : undefined;
     this.loads = new Loads({
       local,
       shared,
@@ -126,11 +147,23 @@ export class Cache {
       backoff: this.backoff,
       tags: this.tags,
       gate,
+      bus: this.bus,
       maxValueBytes,
       emit: this.emit,
       now,
       inBackground,
     });
+    this.bus?.start();
+  }
+
+  /** The bus's state and counters; undefined without a bus. */
+  get busStats(): BusStats | undefined {
+    return this.bus?.stats;
+  }
+
+  /** Stops listening to the bus (shutdown, tests). */
+  close(): void {
+    this.bus?.stop();
   }
 
   /** The value for `key`: from a cache when usable, otherwise from the one load under way for it. */
@@ -194,20 +227,18 @@ export class Cache {
       return this.soften("key" in target ? [target.key] : await this.tags.keysTagged(target.tag));
     if ("all" in target) {
       const held = local.size;
-      local.clear();
-      this.backoff.clearAll();
-      this.loads.purgeAll();
+      this.forgetAll();
       if (!shared) return held;
       const [entries] = await Promise.all(this.layout.everyItem.map((pattern) => shared.deleteMatching(pattern)));
+      // The other instances forget their copies too; each deleted key was not announced on its own.
+      await this.bus?.announceAll();
       return entries ?? 0;
     }
     const keys = "key" in target ? [target.key] : await this.tags.keysTagged(target.tag);
     let deleted = 0;
     for (const key of keys) {
       if (!shared && local.slot(key)) deleted += 1;
-      local.delete(key);
-      this.backoff.clear(key);
-      this.loads.purge(key);
+      this.forget(key);
     }
     if (!shared) return deleted;
     for (let start = 0; start < keys.length; start += PURGE_BATCH) {
@@ -216,6 +247,38 @@ export class Cache {
       deleted += counts.reduce((sum, count) => sum + count, 0);
     }
     return deleted;
+  }
+
+  /** A change elsewhere, heard on the bus, applied to this process's copies and loads. */
+  private heard(change: BusChange): void {
+    switch (change.kind) {
+      case "all":
+        return this.forgetAll();
+      case "gone":
+        return this.forget(change.key);
+      case "soft":
+        this.backoff.clear(change.key);
+        return this.tiers.changed(change.key);
+      case "fill":
+      case "renew":
+        return this.tiers.changed(change.key, change.version);
+      case "fail":
+        // Lookups waiting on that load woke; the copy here, if any, stands.
+        return;
+    }
+  }
+
+  /** Forgets this process's copy of `key`, its backoff and its load under way (which then stores nothing). */
+  private forget(key: string): void {
+    this.tiers.forget(key);
+    this.backoff.clear(key);
+    this.loads.purge(key);
+  }
+
+  private forgetAll(): void {
+    this.tiers.forgetAll();
+    this.backoff.clearAll();
+    this.loads.purgeAll();
   }
 
   /**

@@ -11,5 +11,6 @@ export {
   ValueTooLargeError,
 } from "./errors";
 export type { BusyReason } from "./errors";
+export type { BusState, BusStats } from "./bus";
 export type { CacheEvent, CacheListener, CacheStats } from "./events";
 export type { Loader, LoadSettings, Policy } from "./policy";

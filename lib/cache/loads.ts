@@ -7,6 +7,7 @@ import type { CacheEntry } from "../stores/store";
 import { sleep, withTimeout } from "../timeout";
 import { traceUpstream } from "../tracing";
 import type { Backoff } from "./backoff";
+import type { Bus, Watch } from "./bus";
 import { isNotFound, isNotModified, lifetimesOf, retryAfterOf, settingsInto, timesFrom, toJson } from "./answers";
 import { asLoadError, BusyError, LoadTimeoutError, originalError, ValueTooLargeError } from "./errors";
 import type { Gate } from "./gate";
@@ -49,6 +50,8 @@ export type LoadsOptions = {
   backoff: Backoff;
   tags: TagIndex;
   gate: Gate;
+  /** The fleet's bus, when there is one: a lookup waiting on another instance's load wakes when it fills. */
+  bus: Bus | undefined;
   /** Values whose JSON is larger than this (UTF-8 bytes) are served to the load's callers but not cached. */
   maxValueBytes: number;
   emit: CacheListener;
@@ -162,7 +165,7 @@ export class Loads {
     notices: Notices,
     dueWithinMs: number,
   ): Promise<LoadOutcome> {
-    const { shared, layout, tiers, backoff, tags, gate, now, emit } = this.options;
+    const { shared, layout, tiers, backoff, tags, gate, bus, now, emit } = this.options;
     const token = randomUUID();
     const loadHere = async (held: Promise<BusyError | undefined>): Promise<LoadOutcome> => {
       notices.waiting();
@@ -183,39 +186,54 @@ export class Loads {
     let pause = POLL_FIRST_MS;
     let failedClaims = 0;
     let waited = false;
+    let awaitedRefresh = false;
     for (;;) {
-      // The same token on every claim: a claim whose reply was lost may have taken the lease, and the
-      // next one must find it ours rather than wait on it.
-      const claim = await shared.claim(keys, token, leaseMs, dueWithinMs);
-      // A failed claim leaves the lease unknown: ask once more, then go ahead alone rather than hold the
-      // page on a store that does not answer.
-      if (!claim && ++failedClaims >= MAX_FAILED_CLAIMS) return loadHere(held);
-      const { entry: stored, leased, failure } = claim ?? {};
-      const kept = stored && tiers.reconcile(key, stored);
-      // Past its grace an entry is served only if this load fails: the caller keeps it for that.
-      if (kept && kept.staleUntil <= now()) load.fallback = kept;
-      const entry = kept && kept.staleUntil > now() ? kept : undefined;
-      const fresh = entry !== undefined && entry.freshUntil > now();
-      // A fresh entry comes with the lease only to an eager refresh, when it is due.
-      if (fresh && !leased) return { entry, loadedHere: false, waited };
-      if (entry && !fresh) notices.stale(entry);
-      if (failure) backoff.note(key, failure);
-      if (leased) return loadHere(held);
-      // Another instance is refreshing this stale entry, or the key is backing off: serve what there is.
-      if (entry) return { entry, loadedHere: false, waited };
-      if (failure && failure.retryInMs > 0) {
-        emit({ type: "load-skipped" });
-        throw backoff.errorFor(key, failure);
+      // Taken before the claim: a change heard between the store's answer and the wait below still wakes it.
+      const watch = bus?.watch(key);
+      try {
+        // The same token on every claim: a claim whose reply was lost may have taken the lease, and the
+        // next one must find it ours rather than wait on it.
+        const claim = await shared.claim(keys, token, leaseMs, dueWithinMs);
+        // A failed claim leaves the lease unknown: ask once more, then go ahead alone rather than hold the
+        // page on a store that does not answer.
+        if (!claim && ++failedClaims >= MAX_FAILED_CLAIMS) return loadHere(held);
+        const { entry: stored, leased, failure } = claim ?? {};
+        const kept = stored && tiers.reconcile(key, stored);
+        // Past its grace an entry is served only if this load fails: the caller keeps it for that.
+        if (kept && kept.staleUntil <= now()) load.fallback = kept;
+        const entry = kept && kept.staleUntil > now() ? kept : undefined;
+        const fresh = entry !== undefined && entry.freshUntil > now();
+        // A fresh entry comes with the lease only to an eager refresh, when it is due.
+        if (fresh && !leased) return { entry, loadedHere: false, waited };
+        if (entry && !fresh) notices.stale(entry);
+        if (failure) backoff.note(key, failure);
+        if (leased) return loadHere(held);
+        if (entry) {
+          // Another instance is refreshing this stale entry, or the key is backing off: its callers have the
+          // stale value. With the bus up, this load waits once for that refresh's fill, so a page still
+          // within its deadline shows the fresh value in the same response.
+          if (failure || awaitedRefresh || !bus?.up) return { entry, loadedHere: false, waited };
+          awaitedRefresh = true;
+          await changeOrTimeout(watch, giveUpAt - now());
+          continue;
+        }
+        if (failure && failure.retryInMs > 0) {
+          emit({ type: "load-skipped" });
+          throw backoff.errorFor(key, failure);
+        }
+        if (!waited && claim) {
+          waited = true;
+          emit({ type: "coalesced" });
+          notices.waiting();
+        }
+        // A holder that died leaves a lease that expires; past that, nobody waits any longer.
+        if (now() >= giveUpAt) return loadHere(held);
+        // The holder's fill wakes this wait through the bus; polling covers a bus that is down or missed it.
+        await changeOrTimeout(watch, bus?.up ? POLL_MAX_MS : pause);
+        pause = Math.min(pause * 2, POLL_MAX_MS);
+      } finally {
+        watch?.close();
       }
-      if (!waited && claim) {
-        waited = true;
-        emit({ type: "coalesced" });
-        notices.waiting();
-      }
-      // A holder that died leaves a lease that expires; past that, nobody waits any longer.
-      if (now() >= giveUpAt) return loadHere(held);
-      await sleep(pause);
-      pause = Math.min(pause * 2, POLL_MAX_MS);
     }
   }
 
@@ -349,6 +367,18 @@ export class Loads {
     }
     if (shared) this.options.inBackground(shared.renew(layout.item(key), token, previous.version, lifetimes));
     return entry;
+  }
+}
+
+/** Settles at the watched key's next change, or after `ms`, whichever comes first. */
+async function changeOrTimeout(watch: Watch | undefined, ms: number): Promise<void> {
+  if (!watch) return sleep(ms);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, ms))));
+  try {
+    await Promise.race([watch.changed, timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -24,6 +24,12 @@ export type TiersOptions = {
  */
 export class Tiers {
   private readonly rechecking = new Set<string>();
+  /** Keys whose copy here the bus said changed elsewhere: checked against the store before it is served. */
+  private readonly unchecked = new Set<string>();
+  /** Reads of the store under way, by key, and whether the bus told of a change of that key meanwhile. */
+  private readonly reading = new Map<string, { count: number; changed: boolean }>();
+  /** Copies stored before this moment are rechecked on their next use, as past the trust window. */
+  private trustedSince = 0;
 
   constructor(private readonly options: TiersOptions) {}
 
@@ -40,13 +46,46 @@ export class Tiers {
     const slot = local.slot(key);
     if (!shared) return slot?.entry;
     const at = now();
-    if (slot && slot.entry.freshUntil > at && localTrustMs > 0) {
+    if (slot && slot.entry.freshUntil > at && localTrustMs > 0 && !this.unchecked.has(key)) {
       // A fresh copy is served at once, so a warm page never waits on Redis; past the trust window it is
       // checked in the background, and a purge or newer value elsewhere shows from the next request on.
-      if (at - slot.storedAt >= localTrustMs) this.recheck(key);
+      if (at - slot.storedAt >= localTrustMs || slot.storedAt < this.trustedSince) this.recheck(key);
       return slot.entry;
     }
     return slot || !canLoad ? this.readShared(key) : undefined;
+  }
+
+  /** The bus told that `key` has a new value (`version`), or new lifetimes, elsewhere: the copy here is checked first. */
+  changed(key: string, version?: string): void {
+    const reading = this.reading.get(key);
+    if (reading) reading.changed = true;
+    const slot = this.options.local.slot(key);
+    if (!slot || (version === slot.entry.version && slot.entry.freshUntil > this.options.now())) return;
+    // Bounded like the tier: past that many, every copy is rechecked instead (evicted keys leave no mark).
+    if (this.unchecked.size >= this.options.local.maxEntries) {
+      this.unchecked.clear();
+      this.distrustAll();
+    }
+    this.unchecked.add(key);
+  }
+
+  /** The copy here is gone: purged here or elsewhere. */
+  forget(key: string): void {
+    const reading = this.reading.get(key);
+    if (reading) reading.changed = true;
+    this.unchecked.delete(key);
+    this.options.local.delete(key);
+  }
+
+  forgetAll(): void {
+    for (const reading of this.reading.values()) reading.changed = true;
+    this.unchecked.clear();
+    this.options.local.clear();
+  }
+
+  /** Changes may have gone unheard (the bus was down): every copy is rechecked on its next use. */
+  distrustAll(): void {
+    this.trustedSince = this.options.now();
   }
 
   /**
@@ -56,9 +95,21 @@ export class Tiers {
   private async readShared(key: string): Promise<CacheEntry | undefined> {
     const { local, shared, layout } = this.options;
     const slot = local.slot(key);
-    const remote = await shared?.read(layout.item(key), slot?.entry.version);
+    const reading = this.reading.get(key) ?? { count: 0, changed: false };
+    reading.count += 1;
+    this.reading.set(key, reading);
+    let remote: Awaited<ReturnType<GuardedStore["read"]>>;
+    try {
+      remote = await shared?.read(layout.item(key), slot?.entry.version);
+    } finally {
+      reading.count -= 1;
+      if (reading.count === 0) this.reading.delete(key);
+    }
     // The store did not answer: what this process holds is the best there is.
     if (remote === undefined) return slot?.entry;
+    // The bus told of a change while this read was on its way: its answer may predate it. A load asks again.
+    if (reading.changed) return undefined;
+    this.unchecked.delete(key);
     // Gone from the store (purged, or never stored there): this copy must not outlive it.
     const stored = remote ? this.reconcile(key, remote) : undefined;
     if (!stored) local.delete(key);

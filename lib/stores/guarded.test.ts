@@ -3,6 +3,7 @@ import { CircuitBreaker } from "../circuit-breaker";
 import { TimeoutError } from "../timeout";
 import { GuardedStore, StoreTimeoutError } from "./guarded";
 import type {
+  BusSubscription,
   Claim,
   GateAnswer,
   GateKeys,
@@ -24,7 +25,7 @@ const FAILURE: StoredFailure & { keepMs: number } = {
 
 /** The keys of item `name`, as the cache names them. */
 function keys(name: string): ItemKeys {
-  return { entry: `find:{${name}}`, lease: `lease:{${name}}`, failure: `fail:{${name}}` };
+  return { entry: `find:{${name}}`, lease: `lease:{${name}}`, failure: `fail:{${name}}`, bus: "bus" };
 }
 
 type Behaviour = "ok" | "throw" | "hang";
@@ -94,6 +95,14 @@ class FakeStore implements SharedStore {
 
   deleteMatching(pattern: string): Promise<number> {
     return this.act(`deleteMatching ${pattern}`, 2);
+  }
+
+  publish(): Promise<void> {
+    return this.act("publish", undefined);
+  }
+
+  subscribe(): BusSubscription {
+    return { close: () => undefined };
   }
 
   ping(): Promise<void> {

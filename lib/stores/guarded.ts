@@ -4,6 +4,8 @@ import { describeError, logEvent } from "../log";
 import { TimeoutError, withTimeout } from "../timeout";
 import { traceStoreCall } from "../tracing";
 import type {
+  BusListener,
+  BusSubscription,
   Claim,
   FailureRecord,
   GateAnswer,
@@ -158,6 +160,16 @@ export class GuardedStore {
 
   deleteMatching(pattern: string): Promise<number> {
     return this.store.deleteMatching(pattern);
+  }
+
+  /** Whether the message went out; false when the call failed or was skipped. */
+  publish(channel: string, message: string): Promise<boolean> {
+    return this.guard("publish", channel, () => this.store.publish(channel, message).then(() => true), false, false);
+  }
+
+  /** Outside the circuit: a subscription lives on a connection of its own, and the bus watches it. */
+  subscribe(channels: readonly string[], listener: BusListener): BusSubscription {
+    return this.store.subscribe(channels, listener);
   }
 
   /** A real round trip for health checks, outside the circuit so it tells the truth. */

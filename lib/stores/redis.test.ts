@@ -3,7 +3,7 @@ import { startRedisTarget, type RedisTarget } from "../../harness/redis-targets"
 import { RedisStore, StoreUnavailableError } from "./redis";
 import type { ItemKeys } from "./store";
 
-const KEYS: ItemKeys = { entry: "t:find:{k}", lease: "t:lease:{k}", failure: "t:fail:{k}" };
+const KEYS: ItemKeys = { entry: "t:find:{k}", lease: "t:lease:{k}", failure: "t:fail:{k}", bus: "t:bus" };
 
 describe("RedisStore on one server", () => {
   let target: RedisTarget;

@@ -2,6 +2,7 @@ import "server-only";
 import { Cluster, Redis, type ClientContext, type RedisOptions, type Result } from "ioredis";
 import { describeError, logEvent } from "../log";
 import { withTimeout } from "../timeout";
+import { busMessage, type BusKind } from "./bus-message";
 import {
   CLAIM,
   DELETE_ITEM,
@@ -26,6 +27,8 @@ import {
   SOFTEN,
 } from "./scripts";
 import type {
+  BusListener,
+  BusSubscription,
   Claim,
   FailureRecord,
   GateAnswer,
@@ -128,19 +131,35 @@ export class RedisStore implements SharedStore {
     validators?: Validators,
   ): Promise<boolean> {
     await this.connected();
-    return parseWritten(
-      await this.client.workerlessFill(...itemKeys(keys), ...fillArgs(token, value, lifetimes, validators)),
+    const args = fillArgs(token, value, lifetimes, validators, this.scriptChannel(keys));
+    return this.announced(
+      keys,
+      "fill",
+      token,
+      parseWritten(await this.client.workerlessFill(...itemKeys(keys), ...args)),
     );
   }
 
   async renew(keys: ItemKeys, token: string, version: string, lifetimes: Lifetimes): Promise<boolean> {
     await this.connected();
-    return parseWritten(await this.client.workerlessRenew(...itemKeys(keys), ...renewArgs(token, version, lifetimes)));
+    const args = renewArgs(token, version, lifetimes, this.scriptChannel(keys));
+    return this.announced(
+      keys,
+      "renew",
+      version,
+      parseWritten(await this.client.workerlessRenew(...itemKeys(keys), ...args)),
+    );
   }
 
   async fail(keys: ItemKeys, token: string, failure: FailureRecord): Promise<boolean> {
     await this.connected();
-    return parseWritten(await this.client.workerlessFail(...itemKeys(keys), ...failArgs(token, failure)));
+    const args = failArgs(token, failure, this.scriptChannel(keys));
+    return this.announced(
+      keys,
+      "fail",
+      undefined,
+      parseWritten(await this.client.workerlessFail(...itemKeys(keys), ...args)),
+    );
   }
 
   async gate({ hold, slots }: GateKeys, windowMs: number): Promise<GateAnswer> {
@@ -161,12 +180,16 @@ export class RedisStore implements SharedStore {
 
   async soften(keys: ItemKeys): Promise<number> {
     await this.connected();
-    return this.client.workerlessSoften(...itemKeys(keys));
+    const softened = await this.client.workerlessSoften(...itemKeys(keys), this.scriptChannel(keys));
+    await this.announced(keys, "soft", undefined, softened === 1);
+    return softened;
   }
 
   async delete(keys: ItemKeys): Promise<number> {
     await this.connected();
-    return this.client.workerlessDeleteItem(...itemKeys(keys));
+    const deleted = await this.client.workerlessDeleteItem(...itemKeys(keys), this.scriptChannel(keys));
+    await this.announced(keys, "gone", undefined, true);
+    return deleted;
   }
 
   async index(sets: readonly string[], member: string, term: IndexTerm): Promise<void> {
@@ -187,9 +210,58 @@ export class RedisStore implements SharedStore {
     return counts.reduce((sum, count) => sum + count, 0);
   }
 
+  async publish(channel: string, message: string): Promise<void> {
+    await this.connected();
+    if (this.client instanceof Cluster) await this.client.spublish(channel, message);
+    else await this.client.publish(channel, message);
+  }
+
+  /**
+   * On one server, SUBSCRIBE on a connection of its own, which ioredis reconnects and subscribes again. On a
+   * Cluster, SSUBSCRIBE through a client of its own that keeps one connection per shard owning a channel.
+   */
+  subscribe(channels: readonly string[], listener: BusListener): BusSubscription {
+    const { target, timeoutMs } = this.options;
+    const subscriber =
+      target.kind === "redis" ? subscriberClient(target.url, timeoutMs) : clusterClient(target.urls, timeoutMs, true);
+    const lost = (reason: string) => () => listener.lost(reason);
+    subscriber.on("error", () => undefined);
+    if (subscriber instanceof Cluster) {
+      subscriber.on("smessage", (_channel: string, message: string) => listener.message(message));
+      subscriber.on("-node", lost("a shard's connection closed"));
+      for (const channel of channels)
+        void subscriber.ssubscribe(channel).catch((error: unknown) => lost(describeError(error))());
+    } else {
+      subscriber.on("message", (_channel: string, message: string) => listener.message(message));
+      subscriber.on("close", lost("connection closed"));
+      void subscriber.subscribe(...channels).catch((error: unknown) => lost(describeError(error))());
+    }
+    return { close: () => subscriber.disconnect() };
+  }
+
   async ping(): Promise<void> {
     await this.connected();
     await this.client.ping();
+  }
+
+  /** The channel a script publishes its event on: none on a Cluster, where sharded channels have slots of their own. */
+  private scriptChannel(keys: ItemKeys): string {
+    return this.kind === "redis" ? keys.bus : "";
+  }
+
+  /**
+   * On a Cluster, publishes the event of a step that `changed` an item on its sharded channel, right after the
+   * step (a script may only reach its own slot); elsewhere the script did. Resolves with `changed`.
+   */
+  private async announced(
+    keys: ItemKeys,
+    kind: BusKind,
+    version: string | undefined,
+    changed: boolean,
+  ): Promise<boolean> {
+    if (changed && this.client instanceof Cluster)
+      await this.client.spublish(keys.bus, busMessage({ kind, version, subject: keys.entry }));
+    return changed;
   }
 
   /** Closes the connections (tests, shutdown). */
@@ -254,6 +326,16 @@ function nodeOptions(timeoutMs: number) {
   } satisfies RedisOptions;
 }
 
+/** A subscriber's connection: it waits for its first connection, and reconnects and subscribes again after a loss. */
+function subscriberClient(url: string, timeoutMs: number): Redis {
+  return new Redis(url, {
+    ...nodeOptions(timeoutMs),
+    commandTimeout: undefined,
+    autoResubscribe: true,
+    retryStrategy: (times) => Math.min(times * 100, RECONNECT_MAX_MS),
+  });
+}
+
 function serverClient(url: string, timeoutMs: number): Redis {
   return new Redis(url, {
     ...nodeOptions(timeoutMs),
@@ -264,12 +346,14 @@ function serverClient(url: string, timeoutMs: number): Redis {
 }
 
 /** Seed nodes from the URLs; credentials and TLS from the first URL that has them apply to every node. */
-function clusterClient(urls: string[], timeoutMs: number): Cluster {
+function clusterClient(urls: string[], timeoutMs: number, shardedSubscribers = false): Cluster {
   const parsed = urls.map((url) => new URL(url));
   const nodes = parsed.map((url) => ({ host: url.hostname, port: Number(url.port || 6379) }));
   const credentials = parsed.find((url) => url.username || url.password);
   return new Cluster(nodes, {
-    enableOfflineQueue: false,
+    shardedSubscribers,
+    // A subscriber's SSUBSCRIBE waits for its shard's connection; commands never wait (see above).
+    enableOfflineQueue: shardedSubscribers,
     // Not auto-pipelined: ioredis 6 then answers MOVED for a master that came back instead of following
     // it, and the slot's keys stay misses for good (seen in this project's cluster tests).
     enableAutoPipelining: false,

@@ -43,6 +43,11 @@ local function entry_at(key)
   local validators = type(entry.validators) == "string" and entry.validators or false
   return entry.value, entry.version, age, entry.freshMs - age, entry.freshMs + entry.graceMs - age, ttl, validators
 end
+-- Tells the fleet's bus what changed at the entry KEYS[1] ("<kind> <version | -> <entry key>"), in the step
+-- that changed it; channel "" when the store publishes after the script (a Cluster's sharded channels).
+local function announce(channel, kind, version)
+  if channel ~= "" then redis.call("publish", channel, kind .. " " .. version .. " " .. KEYS[1]) end
+end
 `;
 
 /**
@@ -90,8 +95,8 @@ return {leased, value or false, version or false, age or 0, fresh_for or 0, stal
   attempts, retry_in}`;
 
 /**
- * ARGV: token, value, fresh ms, grace ms, fail-safe ms, validators (JSON, or "" for none). Reply: 1 when
- * the lease held the token and the load's outcome was written, 0 when it did not (a purge came between).
+ * ARGV: token, value, fresh ms, grace ms, fail-safe ms, validators (JSON, or "" for none), bus channel. Reply:
+ * 1 when the lease held the token and the load's outcome was written, 0 when it did not (a purge came between).
  */
 export const FILL = `${PRELUDE}
 if redis.call("get", KEYS[2]) ~= ARGV[1] then return 0 end
@@ -101,14 +106,16 @@ local entry = cjson.encode({value = ARGV[2], version = ARGV[1], freshMs = fresh,
   validators = validators})
 redis.call("set", KEYS[1], entry, "PX", fresh + math.max(grace, safe))
 redis.call("del", KEYS[3], KEYS[2])
+announce(ARGV[7], "fill", ARGV[1])
 return 1`;
 
-/** ARGV: token, error, attempts, retry in ms, keep ms. Reply as FILL's. */
+/** ARGV: token, error, attempts, retry in ms, keep ms, bus channel. Reply as FILL's. */
 export const FAIL = `${PRELUDE}
 if redis.call("get", KEYS[2]) ~= ARGV[1] then return 0 end
 local record = {error = ARGV[2], attempts = tonumber(ARGV[3]), retryMs = tonumber(ARGV[4]), keepMs = tonumber(ARGV[5])}
 redis.call("set", KEYS[3], cjson.encode(record), "PX", ARGV[5])
 redis.call("del", KEYS[2])
+announce(ARGV[6], "fail", "-")
 return 1`;
 
 /**
@@ -151,7 +158,8 @@ return 1`;
 /**
  * After the upstream answered 304 Not Modified to a conditional refresh, if the lease still holds ARGV[1] and
  * the entry is still version ARGV[2]: keeps its value, fresh for ARGV[3] ms then stale for ARGV[4] and kept
- * for ARGV[5], forgets the failure and frees the lease; no value crosses the wire. Reply: 1, or 0 as FILL's.
+ * for ARGV[5], forgets the failure and frees the lease; no value crosses the wire. ARGV[6]: the bus channel.
+ * Reply: 1, or 0 as FILL's.
  */
 export const RENEW = `${PRELUDE}
 if redis.call("get", KEYS[2]) ~= ARGV[1] then return 0 end
@@ -161,12 +169,13 @@ local fresh, grace, safe = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5
 entry.freshMs, entry.graceMs, entry.failSafeMs = fresh, grace, safe
 redis.call("set", KEYS[1], cjson.encode(entry), "PX", fresh + math.max(grace, safe))
 redis.call("del", KEYS[3], KEYS[2])
+announce(ARGV[6], "renew", ARGV[2])
 return 1`;
 
 /**
  * A soft purge: a fresh entry becomes stale now, keeping its value until it would have gone stale-expired
  * anyway (its time to live is kept), so the next view shows it at once while one refresh runs. Its failure
- * record goes too. Reply: 1 when it was fresh.
+ * record goes too. ARGV[1]: the bus channel. Reply: 1 when it was fresh.
  */
 export const SOFTEN = `${PRELUDE}
 local value, version, age, fresh_for = entry_at(KEYS[1])
@@ -178,11 +187,17 @@ entry.failSafeMs = entry.freshMs + keep - age
 entry.graceMs = entry.freshMs + entry.graceMs - age
 entry.freshMs = age
 redis.call("set", KEYS[1], cjson.encode(entry), "KEEPTTL")
+announce(ARGV[1], "soft", version)
 return 1`;
 
-/** Deletes the entry, the lease and the failure record. Reply: entries deleted (0 or 1). */
-export const DELETE_ITEM = `local deleted = redis.call("del", KEYS[1])
+/**
+ * Deletes the entry, the lease and the failure record, and tells the bus (ARGV[1]) even when nothing was
+ * there: a lookup waiting on the lease it deleted must claim again. Reply: entries deleted (0 or 1).
+ */
+export const DELETE_ITEM = `${PRELUDE}
+local deleted = redis.call("del", KEYS[1])
 redis.call("del", KEYS[2], KEYS[3])
+announce(ARGV[1], "gone", "-")
 return deleted`;
 
 /** Reply values as either client hands them over: bulk strings as strings (or null), integers as numbers. */
@@ -262,21 +277,25 @@ export function itemKeys({ entry, lease, failure }: ItemKeys): string[] {
   return [entry, lease, failure];
 }
 
-/** ARGV of FILL. */
+/** ARGV of FILL; `channel` "" when the store publishes the event itself. */
 export function fillArgs(
   token: string,
   value: string,
-  { freshMs, graceMs, failSafeMs }: Lifetimes,
-  validators?: Validators,
+  lifetimes: Lifetimes,
+  validators: Validators | undefined,
+  channel: string,
 ): string[] {
-  const whole = (duration: number) => String(Math.max(0, Math.ceil(duration)));
-  return [token, value, ms(freshMs), whole(graceMs), whole(failSafeMs), validators ? JSON.stringify(validators) : ""];
+  return [token, value, ...lifetimeArgs(lifetimes), validators ? JSON.stringify(validators) : "", channel];
 }
 
 /** ARGV of RENEW. */
-export function renewArgs(token: string, version: string, { freshMs, graceMs, failSafeMs }: Lifetimes): string[] {
+export function renewArgs(token: string, version: string, lifetimes: Lifetimes, channel: string): string[] {
+  return [token, version, ...lifetimeArgs(lifetimes), channel];
+}
+
+function lifetimeArgs({ freshMs, graceMs, failSafeMs }: Lifetimes): string[] {
   const whole = (duration: number) => String(Math.max(0, Math.ceil(duration)));
-  return [token, version, ms(freshMs), whole(graceMs), whole(failSafeMs)];
+  return [ms(freshMs), whole(graceMs), whole(failSafeMs)];
 }
 
 /** Validators as a store keeps them: anything but strings is dropped, so a bad entry cannot mislead a refresh. */
@@ -299,6 +318,10 @@ export function indexArgs(member: string, { untilMs, dropBeforeMs, keepMs }: Ind
 }
 
 /** ARGV of FAIL. */
-export function failArgs(token: string, { error, attempts, retryInMs, keepMs }: FailureRecord): string[] {
-  return [token, error, String(attempts), ms(retryInMs), ms(keepMs)];
+export function failArgs(
+  token: string,
+  { error, attempts, retryInMs, keepMs }: FailureRecord,
+  channel: string,
+): string[] {
+  return [token, error, String(attempts), ms(retryInMs), ms(keepMs), channel];
 }

@@ -43,8 +43,17 @@ export type StoredFailure = { error: string; attempts: number; retryInMs: number
 /** A failure as a load records it for the fleet: kept `keepMs`, so attempts keep counting across backoffs. */
 export type FailureRecord = StoredFailure & { keepMs: number };
 
-/** The keys of one cached item. They share a hash tag, so one script may use them all on a Redis Cluster. */
-export type ItemKeys = { entry: string; lease: string; failure: string };
+/**
+ * The keys of one cached item. They share a hash tag, so one script may use them all on a Redis Cluster.
+ * `bus` is the channel its changes are published on.
+ */
+export type ItemKeys = { entry: string; lease: string; failure: string; bus: string };
+
+/** What a subscription to the bus hears: each message, and the loss of the connection that carried them. */
+export type BusListener = { message(text: string): void; lost(reason: string): void };
+
+/** A subscription to the bus's channels, held on a connection of its own until closed. */
+export type BusSubscription = { close(): void };
 
 export type Claim = {
   /** The entry, value included, when it is still within grace. */
@@ -122,5 +131,12 @@ export type SharedStore = {
   members(set: string): Promise<string[]>;
   /** Deletes every key matching a glob `pattern`, on every node, in batches; resolves with how many were deleted. */
   deleteMatching(pattern: string): Promise<number>;
+  /** Publishes `message` on a bus channel (sharded on a Cluster: it stays on the channel's shard). */
+  publish(channel: string, message: string): Promise<void>;
+  /**
+   * Subscribes to the bus's `channels` on a connection of its own. Messages published from inside the
+   * scripts (the step that changed an entry) or by `publish` reach `listener` until the subscription is closed.
+   */
+  subscribe(channels: readonly string[], listener: BusListener): BusSubscription;
   ping(): Promise<void>;
 };

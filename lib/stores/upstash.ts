@@ -24,6 +24,8 @@ import {
   SOFTEN,
 } from "./scripts";
 import type {
+  BusListener,
+  BusSubscription,
   Claim,
   FailureRecord,
   GateAnswer,
@@ -82,15 +84,17 @@ export class UpstashStore implements SharedStore {
     lifetimes: Lifetimes,
     validators?: Validators,
   ): Promise<boolean> {
-    return parseWritten(await this.redis.eval(FILL, itemKeys(keys), fillArgs(token, value, lifetimes, validators)));
+    return parseWritten(
+      await this.redis.eval(FILL, itemKeys(keys), fillArgs(token, value, lifetimes, validators, keys.bus)),
+    );
   }
 
   async renew(keys: ItemKeys, token: string, version: string, lifetimes: Lifetimes): Promise<boolean> {
-    return parseWritten(await this.redis.eval(RENEW, itemKeys(keys), renewArgs(token, version, lifetimes)));
+    return parseWritten(await this.redis.eval(RENEW, itemKeys(keys), renewArgs(token, version, lifetimes, keys.bus)));
   }
 
   async fail(keys: ItemKeys, token: string, failure: FailureRecord): Promise<boolean> {
-    return parseWritten(await this.redis.eval(FAIL, itemKeys(keys), failArgs(token, failure)));
+    return parseWritten(await this.redis.eval(FAIL, itemKeys(keys), failArgs(token, failure, keys.bus)));
   }
 
   async gate({ hold, slots }: GateKeys, windowMs: number): Promise<GateAnswer> {
@@ -106,11 +110,11 @@ export class UpstashStore implements SharedStore {
   }
 
   soften(keys: ItemKeys): Promise<number> {
-    return this.redis.eval<string[], number>(SOFTEN, itemKeys(keys), []);
+    return this.redis.eval<string[], number>(SOFTEN, itemKeys(keys), [keys.bus]);
   }
 
   delete(keys: ItemKeys): Promise<number> {
-    return this.redis.eval<string[], number>(DELETE_ITEM, itemKeys(keys), []);
+    return this.redis.eval<string[], number>(DELETE_ITEM, itemKeys(keys), [keys.bus]);
   }
 
   async index(sets: readonly string[], member: string, term: IndexTerm): Promise<void> {
@@ -130,6 +134,21 @@ export class UpstashStore implements SharedStore {
       cursor = String(next);
     } while (cursor !== "0");
     return deleted;
+  }
+
+  async publish(channel: string, message: string): Promise<void> {
+    await this.redis.publish(channel, message);
+  }
+
+  /**
+   * Upstash's streaming subscribe: one long HTTP response of server-sent events per channel. The client
+   * reports a refused request, but not a stream that ends: the bus's heartbeat finds that out.
+   */
+  subscribe(channels: readonly string[], listener: BusListener): BusSubscription {
+    const subscriber = this.redis.subscribe<string>([...channels]);
+    subscriber.on("message", ({ message }) => listener.message(message));
+    subscriber.on("error", (error) => listener.lost(error.message));
+    return { close: () => void subscriber.unsubscribe().catch(() => undefined) };
   }
 
   async ping(): Promise<void> {
