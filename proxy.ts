@@ -80,6 +80,12 @@ function contentSecurityPolicy(nonce: string): string {
 }
 
 /**
+ * The policy of `/fragment/<name>`, whose answers a CDN may keep and serve to many readers: the same for every
+ * response, as a nonce must never be served twice. A snippet runs no script and loads nothing itself.
+ */
+const FRAGMENT_POLICY = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/**
  * Hands the request on to Next. `/_global-error` is the one page Next prerenders whatever its configuration:
  * its 500 page, built once, with scripts that carry no nonce and that this policy blocks. Asked for directly,
  * it is an address with no page, and gets the not-found page, rendered for this response.
@@ -93,7 +99,8 @@ function passOn(request: NextRequest, headers: Headers): NextResponse {
 /**
  * Runs before routing: rejects malformed paths with 400 (Next would answer 500 for a bad percent-encoding),
  * methods a page does not take with 405 and server action calls the retry control would not make with 403 or
- * 400, and gives every page a fresh CSP nonce, which Next puts on each inline script that streaming emits.
+ * 400, and gives every page a fresh CSP nonce, which Next puts on each inline script that streaming emits
+ * (and `/fragment/<name>`, which a CDN may keep, one fixed policy).
  * Paths arrive with dot segments already resolved.
  */
 export async function proxy(request: NextRequest) {
@@ -112,6 +119,11 @@ export async function proxy(request: NextRequest) {
   const refused = isRoute ? undefined : (refusePageMethod(request) ?? (await refuseActionCall(request)));
   if (refused) return refused;
 
+  if (pathname.startsWith("/fragment/")) {
+    const response = NextResponse.next();
+    response.headers.set("content-security-policy", FRAGMENT_POLICY);
+    return response;
+  }
   const nonce = Buffer.from(crypto.randomUUID()).toString("base64");
   const policy = contentSecurityPolicy(nonce);
   const requestHeaders = new Headers(request.headers);

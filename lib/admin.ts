@@ -1,6 +1,7 @@
 import "server-only";
 import { checkBearer, type BearerCheck } from "./bearer";
 import type { PurgeOptions, PurgeTarget } from "./cache";
+import { purgeCdn } from "./cdn-purge";
 import { getRuntime } from "./runtime";
 
 export type AdminCheck = "disabled" | BearerCheck;
@@ -18,4 +19,16 @@ export function checkAdmin(authorization: string | null): AdminCheck {
  */
 export function purge(target: PurgeTarget, options: PurgeOptions = {}): Promise<number> {
   return getRuntime().cache.purge(target, options);
+}
+
+/**
+ * After a purge of the cache, asks the CDN configured by CDN_PURGE_URL to drop its copies of the same target
+ * (after, not before: a CDN purged first could fetch the old value back from the cache). Resolves false when
+ * no CDN is configured; rejects with a `CdnPurgeError` when it did not take the purge.
+ */
+export async function forwardPurge(target: PurgeTarget): Promise<boolean> {
+  const cdn = getRuntime().config.cdnPurge;
+  if (!cdn) return false;
+  await purgeCdn(target, cdn);
+  return true;
 }

@@ -41,6 +41,7 @@ const DEFAULTS: Config = {
   cacheBus: true,
   cacheBusHeartbeatMs: 1000,
   adminToken: undefined,
+  cdnPurge: undefined,
   metricsToken: undefined,
   exportTraces: false,
 };
@@ -428,6 +429,23 @@ describe("readConfig admin token", () => {
 
   it("refuses a short CACHE_ADMIN_TOKEN, naming it", () => {
     expect(configError({ CACHE_ADMIN_TOKEN: "short" }).message).toContain("CACHE_ADMIN_TOKEN");
+  });
+});
+
+describe("readConfig CDN purge", () => {
+  it("forwards purges to CDN_PURGE_URL, with CDN_PURGE_TOKEN when one is set", () => {
+    expect(readConfig({ CDN_PURGE_URL: "http://127.0.0.1:6081/.purge" }).cdnPurge).toEqual({
+      url: "http://127.0.0.1:6081/.purge",
+    });
+    const env = { CDN_PURGE_URL: "https://api.cdn.example/purge", CDN_PURGE_TOKEN: " secret " };
+    expect(readConfig(env).cdnPurge).toEqual({ url: "https://api.cdn.example/purge", token: "secret" });
+  });
+
+  it("refuses a CDN_PURGE_URL that is not an http(s) URL, and a token with no URL, naming the variable", () => {
+    expect(configError({ CDN_PURGE_URL: "varnish:6081" }).message).toMatch(/^CDN_PURGE_URL is invalid/);
+    expect(configError({ CDN_PURGE_TOKEN: "secret" }).message).toBe(
+      "CDN_PURGE_URL is missing: it is required when CDN_PURGE_TOKEN is set",
+    );
   });
 });
 

@@ -102,6 +102,8 @@ const envSchema = z.object({
   VERCEL: z.string().optional(),
   CACHE_ADMIN_TOKEN: z.string().trim().min(16, "must be at least 16 characters").optional(),
   METRICS_TOKEN: z.string().trim().min(16, "must be at least 16 characters").optional(),
+  CDN_PURGE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  CDN_PURGE_TOKEN: z.string().trim().min(1).optional(),
   // Checked here because the exporter, given a URL it cannot parse, falls back to localhost without a word.
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
@@ -154,6 +156,16 @@ function upstreamOf(env: z.infer<typeof envSchema>): UpstreamConfig {
     urlTemplate: env.SLOW_API_URL,
     params: [...new Set(names)].filter((name) => name !== "query"),
   };
+}
+
+/** Where a purge is forwarded so a CDN drops its copies too, and the bearer token it takes (if any). */
+export type CdnPurgeConfig = { url: string; token?: string };
+
+function cdnPurgeOf(env: z.infer<typeof envSchema>): CdnPurgeConfig | undefined {
+  if (env.CDN_PURGE_TOKEN && !env.CDN_PURGE_URL)
+    throw new ConfigError("CDN_PURGE_URL is missing: it is required when CDN_PURGE_TOKEN is set");
+  if (!env.CDN_PURGE_URL) return undefined;
+  return env.CDN_PURGE_TOKEN ? { url: env.CDN_PURGE_URL, token: env.CDN_PURGE_TOKEN } : { url: env.CDN_PURGE_URL };
 }
 
 /**
@@ -226,6 +238,8 @@ const configSchema = envSchema.transform((env) => ({
   cacheBusHeartbeatMs: env.CACHE_BUS_HEARTBEAT_MS,
   /** Bearer token for `POST /api/cache/purge`; unset disables the route. */
   adminToken: env.CACHE_ADMIN_TOKEN,
+  /** Where a purge of the cache is forwarded, so a CDN drops its copies too; undefined: no CDN is told. */
+  cdnPurge: cdnPurgeOf(env),
   /** Bearer token `GET /api/metrics` requires; unset leaves the metrics open. */
   metricsToken: env.METRICS_TOKEN,
   /**

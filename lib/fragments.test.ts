@@ -172,6 +172,22 @@ describe("lookUp", () => {
     });
   });
 
+  it("tells which entry a value was read from: its version, the same on a hit, and its lifetimes", async () => {
+    const source = sourceLoading(async () => "v");
+    const before = Date.now();
+    const first = await fragments.lookUp(source).result;
+    const second = await fragments.lookUp(source).result;
+    if (first.status !== "ready" || second.status !== "ready") throw new Error("expected two values");
+    expect(second).toMatchObject({ origin: "hit", kept: first.kept });
+    const { version, freshUntil, staleUntil, safeUntil } = first.kept;
+    expect(version).toMatch(/^[\w-]{8,}$/);
+    // CACHE_FRESH_SECONDS=30, then the default grace (300 s) and fail-safe (a day).
+    expect(freshUntil - before).toBeGreaterThan(29_000);
+    expect(freshUntil - before).toBeLessThanOrEqual(30_000 + (Date.now() - before));
+    expect(staleUntil - freshUntil).toBe(300_000);
+    expect(safeUntil - freshUntil).toBe(86_400_000);
+  });
+
   it("answers 'pending' at the source's own deadline, while the load goes on and fills the cache", async () => {
     let loaded = false;
     const source = sourceLoading(() => later(300, "late").finally(() => (loaded = true)), { deadlineMs: 50 });

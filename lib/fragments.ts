@@ -19,12 +19,19 @@ import { checkSources, type ControlsProps, type Source } from "./source";
 import { TimeoutError, withTimeout } from "./timeout";
 import { ATTRIBUTES, recordFailure, traceLookup } from "./tracing";
 
+/**
+ * The cache entry a result was read from: the load that made it, and until when it is fresh, served stale
+ * and kept for fail-safe (epoch ms on this process's clock, placed there from the store's own clock), so a
+ * response can tell a CDN how long to keep it.
+ */
+export type Kept = { version: string; freshUntil: number; staleUntil: number; safeUntil: number };
+
 /** What a page renders for one fragment; never a wire format. */
 export type FragmentResult =
   /** `asOf`, for a value kept past its grace (`fail-safe`): when it was loaded, which the page tells. */
-  | { status: "ready"; name: string; data: Json; origin: Origin; ms: number; asOf?: number }
+  | { status: "ready"; name: string; data: Json; origin: Origin; ms: number; asOf?: number; kept: Kept }
   /** The upstream found nothing for these parameters: an answer, cached a short while like data. */
-  | { status: "not-found"; name: string; origin: Origin; ms: number }
+  | { status: "not-found"; name: string; origin: Origin; ms: number; kept: Kept }
   | { status: "pending"; name: string; ms: number }
   | { status: "error"; name: string; ms: number }
   /**
@@ -252,9 +259,11 @@ async function settle(part: Asked, span: Span, onWaiting: () => void): Promise<S
       deadlineMs,
       () => new FragmentDeadlineError(`fragment "${name}" passed its ${deadlineMs} ms deadline`),
     );
-    const ready = ({ value, origin, notFound, createdAt }: Answer): FragmentResult =>
-      notFound
-        ? { status: "not-found", name, origin, ms: elapsed() }
+    const ready = (answer: Answer): FragmentResult => {
+      const { value, origin, notFound, createdAt, version, freshUntil, staleUntil, safeUntil } = answer;
+      const kept = { version, freshUntil, staleUntil, safeUntil };
+      return notFound
+        ? { status: "not-found", name, origin, ms: elapsed(), kept }
         : {
             status: "ready",
             name,
@@ -262,7 +271,9 @@ async function settle(part: Asked, span: Span, onWaiting: () => void): Promise<S
             origin,
             ms: elapsed(),
             ...(origin === "fail-safe" && { asOf: createdAt }),
+            kept,
           };
+    };
     // A refresh that misses the deadline leaves the stale value on the page; it still fills the cache.
     const untilDeadline = () => new FragmentDeadlineError(`the refresh of "${name}" passed the deadline`);
     const refreshed = lookup.refreshed

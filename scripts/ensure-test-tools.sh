@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The test suite runs a real redis-server, a real Chromium and a real nginx (in front of the app). On
+# The test suite runs a real redis-server, a real Chromium, a real nginx and a real Varnish with the xkey
+# module of varnish-modules (in front of the app). On
 # Debian or Ubuntu, missing ones are installed from the distribution's packages; elsewhere this stops at
 # once and names what to install.
 set -euo pipefail
@@ -13,6 +14,9 @@ missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 have_chromium || missing+=(chromium)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+command -v varnishd >/dev/null 2>&1 || [ -x /usr/sbin/varnishd ] || missing+=(varnish)
+compgen -G "/usr/lib/*/varnish/vmods/libvmod_xkey.so" >/dev/null || compgen -G "/usr/lib/varnish/vmods/libvmod_xkey.so" >/dev/null ||
+  missing+=(varnish-modules)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if command -v apt-get >/dev/null 2>&1; then
@@ -35,6 +39,8 @@ for tool in "${missing[@]}"; do
     redis-server) echo "  redis-server: install Redis 6 or newer (e.g. 'brew install redis'), so redis-server is on PATH." >&2 ;;
     chromium) echo "  chromium: run 'npx playwright install chromium'." >&2 ;;
     nginx) echo "  nginx: install nginx (e.g. 'brew install nginx'), so nginx is on PATH." >&2 ;;
+    varnish) echo "  varnish: install Varnish 7 (e.g. 'brew install varnish'), so varnishd is on PATH." >&2 ;;
+    varnish-modules) echo "  varnish-modules: build https://github.com/varnish/varnish-modules for your Varnish (its xkey module)." >&2 ;;
   esac
 done
 exit 1

@@ -775,6 +775,24 @@ describe.each(STORE_KINDS)("Cache shared through %s", (kind) => {
     expect(loader.calls()).toBe(1);
   });
 
+  it("answers the entry's version and what is left of its lifetimes on Redis' clock, whatever the instance's", async () => {
+    const writer = instance({ freshMs: 60_000, graceMs: 300_000, failSafeMs: 3_600_000 });
+    const loaded = await writer.get("k", countingLoader().load);
+    await drained();
+    // An instance whose clock is an hour ahead places the entry's ends on its own clock, from Redis' PTTL.
+    const skew = 3_600_000;
+    const now = () => Date.now() + skew;
+    const read = await instance({ now }).get("k", countingLoader().load);
+    const at = now();
+    expect(read).toMatchObject({ origin: "hit", version: loaded.version });
+    expect(read.freshUntil - at).toBeGreaterThan(50_000);
+    expect(read.freshUntil - at).toBeLessThanOrEqual(60_000);
+    expect(read.staleUntil - read.freshUntil).toBeGreaterThanOrEqual(300_000 - 10);
+    expect(read.staleUntil - read.freshUntil).toBeLessThanOrEqual(300_000 + 10);
+    expect(read.safeUntil - read.freshUntil).toBeGreaterThanOrEqual(3_600_000 - 10);
+    expect(read.safeUntil - read.freshUntil).toBeLessThanOrEqual(3_600_000 + 10);
+  });
+
   it("gives back every value exactly as it was loaded, whatever it looks like", async () => {
     const values = [
       "123",

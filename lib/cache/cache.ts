@@ -21,7 +21,13 @@ export type Answer = {
   value: Json;
   notFound?: true;
   origin: Origin;
+  /** The load that made the value: unchanged by a renewal (a 304), so it can name the value to a client. */
+  version: string;
+  /** When the value was loaded, stops being fresh, stops being served stale, stops being kept (this process's clock). */
   createdAt: number;
+  freshUntil: number;
+  staleUntil: number;
+  safeUntil: number;
   /**
    * For a stale value: the refresh it started or joined, with the fresh value once it lands (origin
    * `refreshed`), or undefined when no fresher value comes of it (it failed, or the key is backing off).
@@ -83,8 +89,10 @@ const PURGE_BATCH = 100;
 /** A Cluster's bus: as many sharded channels, each key's events on one, spread over the shards. */
 const CLUSTER_BUS_CHANNELS = 4;
 
-function answerOf({ value, notFound, createdAt }: CacheEntry, origin: Origin): Answer {
-  return notFound ? { value, notFound, origin, createdAt } : { value, origin, createdAt };
+function answerOf(entry: CacheEntry, origin: Origin): Answer {
+  const { value, notFound, version, createdAt, freshUntil, staleUntil, safeUntil } = entry;
+  const answer = { value, origin, version, createdAt, freshUntil, staleUntil, safeUntil };
+  return notFound ? { ...answer, notFound } : answer;
 }
 const HIT: CacheEvent = { type: "hit" };
 const STALE: CacheEvent = { type: "stale" };

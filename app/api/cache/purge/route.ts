@@ -1,5 +1,5 @@
 import { fragmentNamed, mayCarryTag } from "@/app/page-fragments";
-import { checkAdmin, purge } from "@/lib/admin";
+import { checkAdmin, forwardPurge, purge } from "@/lib/admin";
 import type { PurgeTarget } from "@/lib/cache";
 import { isFragmentName, isTag } from "@/lib/fragment-name";
 import { everyKeyOf, partOf } from "@/lib/fragments";
@@ -113,17 +113,20 @@ export async function POST(request: Request) {
   const name = describe(asked);
   if ("status" in target) return json({ error: target.error }, target.status);
   const started = performance.now();
+  let deleted: number;
   try {
-    const deleted = await purge(target, { soft });
-    const ms = Math.round(performance.now() - started);
-    if (soft) {
-      logEvent("info", "cache_purge", { key: name, outcome: "ok", softened: deleted, ms });
-      return json({ purged: name, soft: true, softened: deleted }, 200);
-    }
-    logEvent("info", "cache_purge", { key: name, outcome: "ok", deleted, ms });
-    return json({ purged: name, deleted }, 200);
+    deleted = await purge(target, { soft });
   } catch (error) {
     logEvent("error", "cache_purge", { key: name, outcome: "error", error: describeError(error) });
     return json({ error: "Redis did not answer: the purge may be incomplete, try again" }, 503);
+  }
+  const ms = Math.round(performance.now() - started);
+  const done = soft ? { purged: name, soft: true, softened: deleted } : { purged: name, deleted };
+  logEvent("info", "cache_purge", { key: name, outcome: "ok", [soft ? "softened" : "deleted"]: deleted, ms });
+  try {
+    return json((await forwardPurge(target)) ? { ...done, cdn: "purged" } : done, 200);
+  } catch (error) {
+    logEvent("error", "cdn_purge", { key: name, outcome: "error", error: describeError(error) });
+    return json({ ...done, error: "The CDN did not take the purge: it may still serve copies, try again" }, 502);
   }
 }
