@@ -12,12 +12,17 @@ import { visitsSection } from "./report/visits";
 import { launchBrowser, log } from "./run";
 import { round } from "./summary";
 
-// `npx tsx bench/first-visit-only.ts [--root <checkout>]`: the first and return visits of `npm run bench` on
-// their own (about two minutes with the build), on a fresh build of a copy of the working tree, or on the build
-// already in `--root` (another checkout's, to compare before and after a change). Honours BENCH_QUICK; writes
-// results/tmp/first-visit.*.
-const { values: args } = parseArgs({ options: { root: { type: "string" } } });
+// `npx tsx bench/first-visit-only.ts [--root <checkout>] [--before <checkout>] [--runs <n>]`: the first and
+// return visits of `npm run bench` on their own (about two minutes, and the build), on a fresh build of a copy
+// of the working tree or on the build already in `--root`. `--before` adds the streamed page of another
+// build (the code before a change) as "streamed, before", taking turns with the rest in the same run; `--runs`
+// replaces the plan's rounds. Honours BENCH_QUICK; writes results/tmp/first-visit.*.
+const { values: args } = parseArgs({
+  options: { root: { type: "string" }, before: { type: "string" }, runs: { type: "string" } },
+});
 const RESULTS = join(__dirname, "results", "tmp");
+const runs = args.runs === undefined ? PLAN.visits.runs : Number(args.runs);
+if (!(Number.isInteger(runs) && runs > 0)) throw new Error(`--runs must be a positive integer, not "${args.runs}"`);
 
 async function main(): Promise<void> {
   const started = performance.now();
@@ -36,7 +41,8 @@ async function main(): Promise<void> {
     const services = { upstream, stack, tcp, appRoot: args.root ?? copy!.root };
     const floor = await staticFloorOf(services);
     try {
-      const firstVisit = await firstVisitPhase(services, browser, floor.url);
+      const builds = { streamed: services.appRoot, ...(args.before ? { "streamed, before": args.before } : {}) };
+      const firstVisit = await firstVisitPhase(services, browser, floor.url, { builds, runs });
       const markdown = `${visitsSection(firstVisit).join("\n\n")}\n`;
       mkdirSync(RESULTS, { recursive: true });
       writeFileSync(join(RESULTS, "first-visit.json"), `${JSON.stringify({ firstVisit }, null, 2)}\n`);

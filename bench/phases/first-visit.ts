@@ -8,33 +8,44 @@ import { launchApp, launchSeed, log, readBody, type Services } from "../run";
 import { tail } from "../summary";
 import { timeSeed } from "../scenarios/raw-timing";
 
-/** The contenders of the first visit, by name: the streamed page, the Express baseline, the static floor. */
-export type VisitContenders = Record<"streamed" | "seed" | "static floor", string>;
+/** The contenders of the first visit, by name (the static floor's is `static floor`), and their URLs. */
+export type VisitContenders = Record<string, string>;
 
 const VISITS: VisitKind[] = ["first", "return"];
 
 /** A person's browser with nothing of the site: no HTTP cache, no cookies, no service worker. */
 const newVisitor = (browser: Browser) => browser.newContext({ userAgent: DESKTOP_USER_AGENT, serviceWorkers: "block" });
 
+export type VisitPhaseOptions = {
+  /** The streamed page's contenders by name, each from a build of its own; `streamed` from the bench's build. */
+  builds?: Record<string, string>;
+  /** Rounds per condition; the plan's by default. */
+  runs?: number;
+};
+
 /**
- * The warm streamed page and the seed, each on an instance of its own (every value fresh for an hour), and
- * the static floor already running: first and return visits of each.
+ * The warm streamed page (an instance per build) and the seed, each on an instance of its own (every value
+ * fresh for an hour), and the static floor already running: first and return visits of each.
  */
 export async function firstVisitPhase(
   services: Services,
   browser: Browser,
   staticFloorUrl: string,
+  { builds = { streamed: services.appRoot }, runs = PLAN.visits.runs }: VisitPhaseOptions = {},
 ): Promise<VisitResults> {
-  const [app, seed] = await Promise.all([
-    launchApp(services, "memory", { CACHE_FRESH_SECONDS: "3600" }),
+  const [seed, ...apps] = await Promise.all([
     launchSeed(services, 3600),
+    ...Object.values(builds).map((appRoot) =>
+      launchApp({ ...services, appRoot }, "memory", { CACHE_FRESH_SECONDS: "3600" }),
+    ),
   ]);
   try {
     log("first visit: filling the caches");
-    await Promise.all([readBody(`${app.url}/`), timeSeed(seed.url, FRAGMENT_NAMES)]);
-    return await visitViews(browser, { streamed: `${app.url}/`, seed: seed.url, "static floor": staticFloorUrl });
+    await Promise.all([...apps.map((app) => readBody(`${app.url}/`)), timeSeed(seed.url, FRAGMENT_NAMES)]);
+    const streamed = Object.fromEntries(Object.keys(builds).map((name, index) => [name, `${apps[index]!.url}/`]));
+    return await visitViews(browser, { ...streamed, seed: seed.url, "static floor": staticFloorUrl }, runs);
   } finally {
-    await Promise.all([app.stop(), seed.stop()]);
+    await Promise.all([seed, ...apps].map((server) => server.stop()));
   }
 }
 
@@ -44,14 +55,15 @@ export async function firstVisitPhase(
  * assets), a fresh tab each time; contenders and visits take turns, so a drift in the machine's load touches
  * them all alike.
  */
-export async function visitViews(browser: Browser, contenders: VisitContenders): Promise<VisitResults> {
-  const { runs, quietMs, conditions } = PLAN.visits;
-  const names = Object.keys(contenders) as Array<keyof VisitContenders>;
+export async function visitViews(browser: Browser, contenders: VisitContenders, runs: number): Promise<VisitResults> {
+  const { quietMs, conditions } = PLAN.visits;
+  const entries = Object.entries(contenders);
+  const names = entries.map(([name]) => name);
   const returning = new Map<string, BrowserContext>();
   try {
     for (const name of names) returning.set(name, await newVisitor(browser));
     log("first visit: a discarded load of each, for the return visits");
-    await Promise.all(names.map((name) => primeCache(returning.get(name)!, contenders[name])));
+    await Promise.all(entries.map(([name, url]) => primeCache(returning.get(name)!, url)));
     const results: VisitCondition[] = [];
     for (const { profile: profileName, cpuSlowdown } of conditions) {
       const profile = NETWORK_PROFILES.find(({ name }) => name === profileName)!;
@@ -64,11 +76,11 @@ export async function visitViews(browser: Browser, contenders: VisitContenders):
       };
       const views = new Map(names.map((name) => [name, { first: [] as VisitView[], return: [] as VisitView[] }]));
       for (let run = 0; run < runs; run++) {
-        for (const name of names) {
+        for (const [name, url] of entries) {
           for (const visit of VISITS) {
             const fresh = visit === "first" ? await newVisitor(browser) : undefined;
             try {
-              views.get(name)![visit].push(await visitPage(fresh ?? returning.get(name)!, contenders[name], options));
+              views.get(name)![visit].push(await visitPage(fresh ?? returning.get(name)!, url, options));
             } finally {
               await fresh?.close();
             }
