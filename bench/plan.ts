@@ -33,7 +33,7 @@ export const PLAN = {
    * First and return visits of the warm page (server caches full): first paint and Lighthouse-style blocking
    * time, on loopback at full speed and on 4G with Lighthouse's 4× slower CPU. `quietMs` is how long a page
    * must be quiet after its load event (no long task, no request under way) before its time to interactive is
-   * taken: Lighthouse waits 5 s; 1 s keeps the phase near a minute and a half.
+   * taken: Lighthouse waits 5 s; 1 s keeps the phase at about two minutes.
    */
   visits: {
     runs: QUICK ? 1 : 5,
