@@ -16,6 +16,7 @@ export default defineConfig({
       "redis-bridge/**/*.test.ts",
       "sources/**/*.test.{ts,tsx}",
       "harness/**/*.test.ts",
+      "bench/**/*.test.ts",
     ],
     environment: "node",
     // Memory tests measure live data after a full collection (global.gc) rather than V8's heap growth.

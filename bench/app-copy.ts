@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 
@@ -24,8 +24,10 @@ export function copyApp(prefix: string, files: Record<string, string> = {}): App
     cwd: ROOT,
     encoding: "utf8",
   });
-  // A tracked file deleted in the working tree is still listed.
-  for (const path of listed.split("\0").filter((path) => path && existsSync(join(ROOT, path)))) {
+  // A tracked file deleted in the working tree is still listed; so is a worktree's node_modules symlink, which
+  // `.gitignore`'s `node_modules/` (a directory) does not match.
+  const paths = listed.split("\0").filter((path) => path && path !== "node_modules" && existsSync(join(ROOT, path)));
+  for (const path of paths) {
     mkdirSync(dirname(join(root, path)), { recursive: true });
     copyFileSync(join(ROOT, path), join(root, path));
   }
@@ -51,7 +53,8 @@ export function copyApp(prefix: string, files: Record<string, string> = {}): App
 
 /** Turbopack refuses a node_modules symlinked from outside the project: hard links, or a full copy. */
 function linkDependencies(copy: string): void {
-  const from = join(ROOT, "node_modules");
+  // The directory itself, where a worktree's is a symlink to another checkout's.
+  const from = realpathSync(join(ROOT, "node_modules"));
   const to = join(copy, "node_modules");
   try {
     execFileSync("cp", ["-al", from, to], { stdio: "ignore" });

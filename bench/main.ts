@@ -5,20 +5,21 @@ import { startRedisStack } from "../harness/redis-stack";
 import { startRedisTarget } from "../harness/redis-targets";
 import { startScriptedUpstream } from "../harness/upstream-server";
 import { buildAppWithFloor } from "./baselines/next-floor";
-import { startStaticFloor, type StaticFloor } from "./baselines/static-floor";
+import { staticFloorOf, type StaticFloor } from "./baselines/static-floor";
 import { coldPhase } from "./phases/cold";
+import { firstVisitPhase } from "./phases/first-visit";
 import { memoryPhase } from "./phases/memory";
 import { sharedColdPhase } from "./phases/shared-cold";
 import { steadyPhase } from "./phases/steady";
 import { warmPhase } from "./phases/warm";
-import { FRAGMENT_NAMES, PLAN, QUICK } from "./plan";
+import { PLAN, QUICK } from "./plan";
 import { markdownReport } from "./report/markdown";
 import { paintSvg } from "./report/paint-chart";
 import { throughputSvg } from "./report/throughput-chart";
 import { waterfallSvg } from "./report/waterfall";
 import type { Results } from "./results";
 import { NETWORK_PROFILES } from "./scenarios/network-profiles";
-import { launchApp, launchBrowser, log, readBody, type Services } from "./run";
+import { launchBrowser, log, type Services } from "./run";
 import { round } from "./summary";
 import { checkTargets } from "./targets";
 
@@ -44,6 +45,7 @@ async function main(): Promise<void> {
     staticFloor = await staticFloorOf(services);
     const cold = await coldPhase(services, browser, staticFloor.url);
     const warm = await warmPhase(services, browser, staticFloor.url);
+    const firstVisit = await firstVisitPhase(services, browser, staticFloor.url);
     const steady = await steadyPhase(services);
     const sharedColdKey = {
       Redis: await sharedColdPhase(services, "rest"),
@@ -64,6 +66,7 @@ async function main(): Promise<void> {
       staticFloor: staticFloor.document,
       cold,
       warm,
+      firstVisit,
       steady,
       sharedColdKey,
       memory,
@@ -85,18 +88,6 @@ async function main(): Promise<void> {
     await stack.stop();
     await upstream.close();
     copy.remove();
-  }
-}
-
-/** The static floor, made from a warm view of the streamed page on an instance of its own. */
-async function staticFloorOf(services: Services): Promise<StaticFloor> {
-  const app = await launchApp(services, "memory", { CACHE_FRESH_SECONDS: "3600" });
-  try {
-    log("static floor: a warm copy of the streamed page");
-    await readBody(`${app.url}/`);
-    return await startStaticFloor(app.url, FRAGMENT_NAMES);
-  } finally {
-    await app.stop();
   }
 }
 

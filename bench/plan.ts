@@ -29,6 +29,20 @@ export const PLAN = {
     ProfileName,
     { cold: number; warm: number }
   >,
+  /**
+   * First and return visits of the warm page (server caches full): first paint and Lighthouse-style blocking
+   * time, on loopback at full speed and on 4G with Lighthouse's 4× slower CPU. `quietMs` is how long a page
+   * must be quiet after its load event (no long task, no request under way) before its time to interactive is
+   * taken: Lighthouse waits 5 s; 1 s keeps the phase at about two minutes.
+   */
+  visits: {
+    runs: QUICK ? 1 : 5,
+    quietMs: 1000,
+    conditions: [
+      { profile: "loopback", cpuSlowdown: 1 },
+      { profile: "4G", cpuSlowdown: 4 },
+    ] satisfies Array<{ profile: ProfileName; cpuSlowdown: number }>,
+  },
   /** Views of each of the four COOP combinations (warm, loopback). */
   coopRuns: QUICK ? 1 : 5,
   /** Warm page views over which store round trips are averaged. */

@@ -6,7 +6,7 @@ import type { NetworkProfile } from "./scenarios/network-profiles";
 import type { RssFigures } from "./scenarios/hostile-clients";
 import type { Traffic } from "./scenarios/round-trips";
 import type { VisitorFigures } from "./scenarios/visitor";
-import type { Spread } from "./summary";
+import type { Spread, Tail } from "./summary";
 
 export type RawSpread = {
   firstByte: Spread;
@@ -86,6 +86,33 @@ export type SteadyResults = {
   runs: Record<string, SteadyRun>;
 };
 
+export type VisitKind = "first" | "return";
+
+/** A contender's visits of one kind under one condition: median and p90 of each figure, ms or bytes. */
+export type VisitFigures = {
+  firstContentfulPaint: Tail;
+  interactive: Tail;
+  totalBlockingTime: Tail;
+  longTasks: Tail;
+  transferredBytes: Tail;
+};
+
+/** One network profile and CPU slowdown: each contender's first and return visits. */
+export type VisitCondition = {
+  profile: string;
+  network: string;
+  cpuSlowdown: number;
+  contenders: Record<string, Record<VisitKind, VisitFigures>>;
+};
+
+/** First visits (an empty browser cache) beside return visits of the warm page, Lighthouse-style. */
+export type VisitResults = {
+  runs: number;
+  /** Quiet after the load event (no long task, no request under way) that ends a view. */
+  quietMs: number;
+  conditions: VisitCondition[];
+};
+
 export type SharedColdKey = { perKey: Traffic; upstreamCallsPerKey: number };
 
 /** An instance's own figures: its "busy" count and V8 heap (`/api/metrics`), its in-process tier (`/api/health`). */
@@ -137,6 +164,7 @@ export type Results = {
   staticFloor: StaticFloorDocument;
   cold: ColdResults;
   warm: WarmResults;
+  firstVisit: VisitResults;
   steady: SteadyResults;
   /** By the store the three instances share: "Redis" through the bridge, "Redis over TCP". */
   sharedColdKey: Record<string, SharedColdKey>;

@@ -14,6 +14,15 @@ export function round(value: number, digits = 1): number {
   return Math.round(value * scale) / scale;
 }
 
+/** Median and 90th percentile (nearest rank: of 5 runs, the slowest) of a few runs. */
+export type Tail = { median: number; p90: number; runs: number };
+
+export function tail(values: number[]): Tail {
+  const { median, runs } = spread(values);
+  const sorted = [...values].sort((a, b) => a - b);
+  return { median, p90: round(sorted[Math.ceil(0.9 * sorted.length) - 1]!), runs };
+}
+
 /** Latency percentiles of a set of timings (nearest rank), ms. */
 export type Percentiles = { count: number; p50: number; p95: number; p99: number; max: number };
 

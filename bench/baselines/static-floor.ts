@@ -1,7 +1,9 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { gzipSync } from "node:zlib";
+import { FRAGMENT_NAMES } from "../plan";
 import { DESKTOP_USER_AGENT } from "../scenarios/browser-view";
+import { launchApp, log, readBody, type Services } from "../run";
 
 /** What the static document is made of, for the report. */
 export type StaticFloorDocument = {
@@ -24,6 +26,18 @@ function attribute(tag: string, name: string): string | undefined {
     .exec(tag)
     ?.slice(1)
     .find((value) => value !== undefined);
+}
+
+/** The static floor, made from a warm view of the streamed page on an instance of its own. */
+export async function staticFloorOf(services: Services): Promise<StaticFloor> {
+  const app = await launchApp(services, "memory", { CACHE_FRESH_SECONDS: "3600" });
+  try {
+    log("static floor: a warm copy of the streamed page");
+    await readBody(`${app.url}/`);
+    return await startStaticFloor(app.url, FRAGMENT_NAMES);
+  } finally {
+    await app.stop();
+  }
 }
 
 /**

@@ -12,6 +12,7 @@ import type {
 import type { VisitorFigures } from "../scenarios/visitor";
 import { round } from "../summary";
 import { cell, table } from "./table";
+import { visitsSection } from "./visits";
 
 const fragmentHeads = FRAGMENT_NAMES.map((name) => `${name} (${PLAN.latencies[name]} ms)`);
 const STATUS: Record<TargetStatus, string> = { met: "yes", missed: "**no**" };
@@ -31,6 +32,7 @@ export function markdownReport(results: Results): string {
     ...paintSummary(results),
     ...(["cold", "warm"] as const).flatMap((phase) => browserTable(phase, results[phase].browser)),
     ...coop(results),
+    ...visitsSection(results.firstVisit),
     ...server(results),
     ...steadySection(results.steady),
     ...floodSection(results.memory),
