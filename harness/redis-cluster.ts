@@ -17,6 +17,8 @@ export type RedisClusterNode = {
   kill(): Promise<void>;
   /** The keys matching a glob on this node, asked of it directly. */
   keys(pattern: string): Promise<string[]>;
+  /** A key's time to live on this node (ms), asked of it directly (a replica too): -2 when it has no such key. */
+  pttl(key: string): Promise<number>;
   /**
    * Starts the node again with the same node id and slots, and waits until it answers (not until the
    * cluster is ok again: use `waitUntilHealthy()`). Its data is gone: nothing is persisted.
@@ -140,6 +142,7 @@ export async function startRedisCluster({ replicas = 0 }: RedisClusterOptions = 
       await server.kill();
     },
     keys: (pattern) => onNode(server.port, (redis) => redis.keys(pattern)),
+    pttl: (key) => onNode(server.port, async (redis) => (await redis.readonly(), await redis.pttl(key))),
     async start() {
       await server.start();
       running.add(server);
