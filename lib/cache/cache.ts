@@ -6,12 +6,13 @@ import { keyLayout, type KeyLayout } from "../stores/keys";
 import type { MemoryStore } from "../stores/memory";
 import type { CacheEntry } from "../stores/store";
 import { Backoff } from "./backoff";
-import { Bus, type BusChange, type BusStats } from "./bus";
+import { Bus, type BusStats } from "./bus";
 import { isBusyError } from "./errors";
 import { Gate } from "./gate";
 import { countInto, emptyStats, logLoads, type CacheEvent, type CacheListener, type CacheStats } from "./events";
 import { Loads, type FirstResult, type Load } from "./loads";
 import type { Loader, Policy } from "./policy";
+import { Purges, type PurgeOptions, type PurgeTarget } from "./purges";
 import { TagIndex } from "./tags";
 import { Tiers } from "./tiers";
 
@@ -38,17 +39,6 @@ export type Answer = {
 export type GetOptions = {
   /** Called if the answer has to wait for a load (here or on another instance). */
   onWaiting?: () => void;
-};
-
-/** What a purge forgets: one key, every key carrying a tag, or every key of this cache. */
-export type PurgeTarget = { key: string } | { tag: string } | { all: true };
-
-export type PurgeOptions = {
-  /**
-   * Soft: a fresh value becomes stale now instead of going, so the next view shows it at once and the fresh
-   * one in the same response when its refresh lands in time. Only for keys and tags.
-   */
-  soft?: boolean;
 };
 
 export type CacheOptions = {
@@ -85,7 +75,6 @@ export type CacheOptions = {
   now?: () => number;
 };
 
-const PURGE_BATCH = 100;
 /** A Cluster's bus: as many sharded channels, each key's events on one, spread over the shards. */
 const CLUSTER_BUS_CHANNELS = 4;
 
@@ -113,6 +102,7 @@ export class Cache {
   private readonly tiers: Tiers;
   private readonly loads: Loads;
   private readonly bus: Bus | undefined;
+  private readonly purges: Purges;
   private readonly emit: CacheListener;
   private readonly now: () => number;
 
@@ -143,7 +133,7 @@ export class Cache {
             layout: this.layout,
             heartbeatMs: options.bus.heartbeatMs,
             now,
-            onChange: (change) => this.heard(change),
+            onChange: (change) => this.purges.heard(change),
             onResume: () => this.tiers.distrustAll(),
           })
         : undefined;
@@ -160,6 +150,17 @@ export class Cache {
       emit: this.emit,
       now,
       inBackground,
+    });
+    this.purges = new Purges({
+      local,
+      shared,
+      layout: this.layout,
+      tags: this.tags,
+      tiers: this.tiers,
+      loads: this.loads,
+      backoff: this.backoff,
+      bus: this.bus,
+      now,
     });
     this.bus?.start();
   }
@@ -224,69 +225,12 @@ export class Cache {
   }
 
   /**
-   * Forgets one key, the keys carrying a tag, or every key of this cache, here and in the shared store:
-   * values, recorded failures and the leases of loads under way. Such a load then writes nothing back, here
-   * or on any instance, and the next lookup loads again. Resolves with the entries deleted in the store
-   * (in this process, without one); rejects when the store did not answer.
+   * Forgets one key, the keys carrying a tag, or every key of this cache, here, in the shared store and on
+   * every instance that hears the bus (see `Purges`). Resolves with the entries deleted in the store (in this
+   * process, without one); rejects when the store did not answer.
    */
-  async purge(target: PurgeTarget, { soft = false }: PurgeOptions = {}): Promise<number> {
-    const { local, shared } = this.options;
-    if (soft && !("all" in target))
-      return this.soften("key" in target ? [target.key] : await this.tags.keysTagged(target.tag));
-    if ("all" in target) {
-      const held = local.size;
-      this.forgetAll();
-      if (!shared) return held;
-      const [entries] = await Promise.all(this.layout.everyItem.map((pattern) => shared.deleteMatching(pattern)));
-      // The other instances forget their copies too; each deleted key was not announced on its own.
-      await this.bus?.announceAll();
-      return entries ?? 0;
-    }
-    const keys = "key" in target ? [target.key] : await this.tags.keysTagged(target.tag);
-    let deleted = 0;
-    for (const key of keys) {
-      if (!shared && local.slot(key)) deleted += 1;
-      this.forget(key);
-    }
-    if (!shared) return deleted;
-    for (let start = 0; start < keys.length; start += PURGE_BATCH) {
-      const batch = keys.slice(start, start + PURGE_BATCH);
-      const counts = await Promise.all(batch.map((key) => shared.delete(this.layout.item(key))));
-      deleted += counts.reduce((sum, count) => sum + count, 0);
-    }
-    return deleted;
-  }
-
-  /** A change elsewhere, heard on the bus, applied to this process's copies and loads. */
-  private heard(change: BusChange): void {
-    switch (change.kind) {
-      case "all":
-        return this.forgetAll();
-      case "gone":
-        return this.forget(change.key);
-      case "soft":
-        this.backoff.clear(change.key);
-        return this.tiers.changed(change.key);
-      case "fill":
-      case "renew":
-        return this.tiers.changed(change.key, change.version);
-      case "fail":
-        // Lookups waiting on that load woke; the copy here, if any, stands.
-        return;
-    }
-  }
-
-  /** Forgets this process's copy of `key`, its backoff and its load under way (which then stores nothing). */
-  private forget(key: string): void {
-    this.tiers.forget(key);
-    this.backoff.clear(key);
-    this.loads.purge(key);
-  }
-
-  private forgetAll(): void {
-    this.tiers.forgetAll();
-    this.backoff.clearAll();
-    this.loads.purgeAll();
+  purge(target: PurgeTarget, options: PurgeOptions = {}): Promise<number> {
+    return this.purges.purge(target, options);
   }
 
   /**
@@ -301,31 +245,6 @@ export class Cache {
     this.emit(EAGER);
     // Its failure was logged where it happened, and the fresh value stands meanwhile.
     this.loads.start(key, loader, policy, dueWithinMs).outcome.catch(() => undefined);
-  }
-
-  /**
-   * Makes each fresh value of `keys` stale now, here and in the shared store, keeping it until it would have
-   * stopped being served anyway; a failure record goes too, so its refresh may start at once. Resolves with the values made stale in the
-   * store (here, without one).
-   */
-  private async soften(keys: readonly string[]): Promise<number> {
-    const { local, shared } = this.options;
-    const now = this.now();
-    let softened = 0;
-    for (const key of keys) {
-      const slot = local.slot(key);
-      this.backoff.clear(key);
-      if (!slot || slot.entry.freshUntil <= now) continue;
-      if (!shared) softened += 1;
-      local.set(key, { ...slot.entry, freshUntil: now }, now);
-    }
-    if (!shared) return softened;
-    for (let start = 0; start < keys.length; start += PURGE_BATCH) {
-      const batch = keys.slice(start, start + PURGE_BATCH);
-      const counts = await Promise.all(batch.map((key) => shared.soften(this.layout.item(key))));
-      softened += counts.reduce((sum, count) => sum + count, 0);
-    }
-    return softened;
   }
 
   /** The load refreshing `key`: the one under way, or a new one unless the key is backing off. */

@@ -1,4 +1,5 @@
-export { Cache, type Answer, type CacheOptions, type GetOptions, type PurgeOptions, type PurgeTarget } from "./cache";
+export { Cache, type Answer, type CacheOptions, type GetOptions } from "./cache";
+export type { PurgeOptions, PurgeTarget } from "./purges";
 export {
   BusyError,
   isBusyError,

@@ -1,18 +1,13 @@
 import "server-only";
-import { Cluster, Redis, type ClientContext, type RedisOptions, type Result } from "ioredis";
+import { Cluster, type ClientContext, type Redis, type Result } from "ioredis";
 import { describeError, logEvent } from "../log";
 import { withTimeout } from "../timeout";
 import { busMessage, type BusKind } from "./bus-message";
+import { clusterClient, serverClient, subscriberClient } from "./redis-clients";
+import { CLAIM, DELETE_ITEM, FAIL, FILL, GATE, HOLD, INDEX, READ, RELEASE, RENEW, SOFTEN } from "./scripts";
 import {
-  CLAIM,
-  DELETE_ITEM,
-  FAIL,
   failArgs,
-  FILL,
   fillArgs,
-  GATE,
-  HOLD,
-  INDEX,
   indexArgs,
   itemKeys,
   ms,
@@ -20,12 +15,8 @@ import {
   parseGate,
   parseRead,
   parseWritten,
-  READ,
-  RELEASE,
-  RENEW,
   renewArgs,
-  SOFTEN,
-} from "./scripts";
+} from "./script-calls";
 import type {
   BusListener,
   BusSubscription,
@@ -68,9 +59,6 @@ export type RedisStoreOptions = {
 export class StoreUnavailableError extends Error {
   override name = "StoreUnavailableError";
 }
-
-const RECONNECT_MAX_MS = 2000;
-const CONNECT_TIMEOUT_MS = 2000;
 
 /**
  * Redis over TCP through ioredis, one server or a Redis Cluster. The scripts are defined once and sent as
@@ -314,61 +302,4 @@ async function deleteOnNode(node: Redis, pattern: string): Promise<number> {
     cursor = next;
   } while (cursor !== "0");
   return deleted;
-}
-
-/** What every connection needs, to one server or to each node of a cluster. */
-function nodeOptions(timeoutMs: number) {
-  return {
-    commandTimeout: timeoutMs,
-    connectTimeout: Math.max(timeoutMs, CONNECT_TIMEOUT_MS),
-    maxRetriesPerRequest: 0,
-    autoResendUnfulfilledCommands: false,
-  } satisfies RedisOptions;
-}
-
-/** A subscriber's connection: it waits for its first connection, and reconnects and subscribes again after a loss. */
-function subscriberClient(url: string, timeoutMs: number): Redis {
-  return new Redis(url, {
-    ...nodeOptions(timeoutMs),
-    commandTimeout: undefined,
-    autoResubscribe: true,
-    retryStrategy: (times) => Math.min(times * 100, RECONNECT_MAX_MS),
-  });
-}
-
-function serverClient(url: string, timeoutMs: number): Redis {
-  return new Redis(url, {
-    ...nodeOptions(timeoutMs),
-    enableOfflineQueue: false,
-    enableAutoPipelining: true,
-    retryStrategy: (times) => Math.min(times * 100, RECONNECT_MAX_MS),
-  });
-}
-
-/** Seed nodes from the URLs; credentials and TLS from the first URL that has them apply to every node. */
-function clusterClient(urls: string[], timeoutMs: number, shardedSubscribers = false): Cluster {
-  const parsed = urls.map((url) => new URL(url));
-  const nodes = parsed.map((url) => ({ host: url.hostname, port: Number(url.port || 6379) }));
-  const credentials = parsed.find((url) => url.username || url.password);
-  return new Cluster(nodes, {
-    shardedSubscribers,
-    // A subscriber's SSUBSCRIBE waits for its shard's connection; commands never wait (see above).
-    enableOfflineQueue: shardedSubscribers,
-    // Not auto-pipelined: ioredis 6 then answers MOVED for a master that came back instead of following
-    // it, and the slot's keys stay misses for good (seen in this project's cluster tests).
-    enableAutoPipelining: false,
-    // A cluster that declares itself down fails at once (a miss) rather than after retries past the budget.
-    retryDelayOnClusterDown: 0,
-    // A closed connection to a node is retried shortly after a refresh of the slot map; the command's
-    // budget still bounds what the caller waits.
-    retryDelayOnFailover: 50,
-    slotsRefreshTimeout: Math.max(timeoutMs, 1000),
-    clusterRetryStrategy: (times) => Math.min(times * 100, RECONNECT_MAX_MS),
-    redisOptions: {
-      ...nodeOptions(timeoutMs),
-      username: credentials ? decodeURIComponent(credentials.username) || undefined : undefined,
-      password: credentials ? decodeURIComponent(credentials.password) || undefined : undefined,
-      tls: parsed.some((url) => url.protocol === "rediss:") ? {} : undefined,
-    },
-  });
 }

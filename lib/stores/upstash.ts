@@ -1,15 +1,9 @@
 import "server-only";
 import { Redis } from "@upstash/redis";
+import { CLAIM, DELETE_ITEM, FAIL, FILL, GATE, HOLD, INDEX, READ, RELEASE, RENEW, SOFTEN } from "./scripts";
 import {
-  CLAIM,
-  DELETE_ITEM,
-  FAIL,
   failArgs,
-  FILL,
   fillArgs,
-  GATE,
-  HOLD,
-  INDEX,
   indexArgs,
   itemKeys,
   ms,
@@ -17,12 +11,8 @@ import {
   parseGate,
   parseRead,
   parseWritten,
-  READ,
-  RELEASE,
-  RENEW,
   renewArgs,
-  SOFTEN,
-} from "./scripts";
+} from "./script-calls";
 import type {
   BusListener,
   BusSubscription,
