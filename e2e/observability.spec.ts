@@ -47,7 +47,9 @@ type Counters = Record<
   | "busy"
   | "uncacheable"
   | "storeErrors"
-  | "storeSkipped",
+  | "storeSkipped"
+  | "busEvents"
+  | "busResumed",
   number
 >;
 type Health = {
@@ -78,6 +80,8 @@ const METRIC_OF: Record<keyof Counters, string> = {
   uncacheable: "workerless_cache_uncacheable_total",
   storeErrors: "workerless_store_errors_total",
   storeSkipped: "workerless_store_skipped_total",
+  busEvents: "workerless_bus_events_total",
+  busResumed: "workerless_bus_resumed_total",
 };
 
 const METRIC_NAME = "[a-zA-Z_:][a-zA-Z0-9_:]*";

@@ -5,7 +5,12 @@ import { getRuntime } from "./runtime";
 import type { StoreStats } from "./stores/guarded";
 import type { StoreKind } from "./stores/store";
 
-export type Counters = CacheStats & { storeErrors: number; storeSkipped: number };
+export type Counters = CacheStats & {
+  storeErrors: number;
+  storeSkipped: number;
+  busEvents: number;
+  busResumed: number;
+};
 
 /** Whether the shared store answered a real round trip, and how long it took (ms). */
 export type StoreProbe = { store: "memory" | StoreKind; ok: boolean; ms: number; error?: string };
@@ -34,7 +39,13 @@ export function cacheSnapshot(): CacheSnapshot {
     breaker: shared?.breakerState ?? "none",
     local: { entries: local.size, bytes: local.bytes },
     bus: cache.busStats ? { ...cache.busStats } : { state: "off" },
-    counters: { ...cache.stats, storeErrors: store.errors, storeSkipped: store.skipped },
+    counters: {
+      ...cache.stats,
+      storeErrors: store.errors,
+      storeSkipped: store.skipped,
+      busEvents: cache.busStats?.events ?? 0,
+      busResumed: cache.busStats?.resumed ?? 0,
+    },
   };
 }
 

@@ -52,6 +52,16 @@ const COUNTERS: Array<[keyof Counters, string, string]> = [
   ],
   ["storeErrors", "workerless_store_errors_total", "Redis calls that failed or ran out of time."],
   ["storeSkipped", "workerless_store_skipped_total", "Redis calls skipped while the circuit was open."],
+  [
+    "busEvents",
+    "workerless_bus_events_total",
+    "Changes heard on the fleet's bus: fills, renewals, failures and purges, here or on other instances.",
+  ],
+  [
+    "busResumed",
+    "workerless_bus_resumed_total",
+    "Times the bus came back after being down; every in-process copy was then rechecked on its next use.",
+  ],
 ];
 
 /** The snapshot the scrape under way reports: every metric of one scrape reads the same one. */
@@ -87,26 +97,6 @@ function createRegistry(): Registry {
     registers: [registry],
     collect() {
       this.set(current().bus.state === "up" ? 1 : 0);
-    },
-  });
-  new Counter({
-    name: "workerless_bus_events_total",
-    help: "Changes heard on the fleet's bus: fills, renewals, failures and purges, here or on other instances.",
-    registers: [registry],
-    collect() {
-      const { bus } = current();
-      this.reset();
-      this.inc("events" in bus ? bus.events : 0);
-    },
-  });
-  new Counter({
-    name: "workerless_bus_resumed_total",
-    help: "Times the bus came back after being down; every in-process copy was then rechecked on its next use.",
-    registers: [registry],
-    collect() {
-      const { bus } = current();
-      this.reset();
-      this.inc("resumed" in bus ? bus.resumed : 0);
     },
   });
   new Gauge({

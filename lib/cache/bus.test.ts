@@ -1,25 +1,12 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { STORE_KINDS } from "../../harness/redis-targets";
 import { startStoreBackend, type StoreBackend } from "../../harness/store-backends";
-import { CircuitBreaker } from "../circuit-breaker";
-import { GuardedStore } from "../stores/guarded";
-import { MemoryStore } from "../stores/memory";
-import { Cache, type Loader, type Policy } from ".";
+import { type Cache, type Loader, type Policy } from ".";
+import { FLEET_POLICY, fleetInstance } from "../../harness/cache-fleet";
 
 const NAMESPACE = "bus-test:v1";
-const HEARTBEAT_MS = 200;
 
-const POLICY: Policy = {
-  freshMs: 60_000,
-  graceMs: 300_000,
-  failSafeMs: 0,
-  notFoundMs: 60_000,
-  eagerRefresh: 0,
-  http: { obey: false, minFreshMs: 1000, maxFreshMs: 86_400_000 },
-  upstreamTimeoutMs: 5000,
-  tags: ["bus-tag"],
-  group: { name: "bus", maxInFlight: 100 },
-};
+const POLICY: Policy = { ...FLEET_POLICY, tags: ["bus-tag"] };
 
 /** A loader answering `value <n>` on its n-th call, after `ms`. */
 function slowLoader(ms = 0) {
@@ -65,20 +52,10 @@ describe.each(STORE_KINDS)("the bus through %s", (kind) => {
 
   /** One app instance with its bus, the default trust window (5 s) and the app's own client. */
   async function instance(): Promise<Cache> {
-    const shared = new GuardedStore(backend.store(1000), {
-      timeoutMs: 1000,
-      breaker: new CircuitBreaker({ failureThreshold: 5, coolDownMs: 200 }),
-    });
-    const cache = new Cache({
-      local: new MemoryStore({ maxEntries: 1000, maxBytes: 1 << 20 }),
-      shared,
+    const cache = fleetInstance(backend, {
       namespace: NAMESPACE,
-      maxValueBytes: 4096,
-      backoffBaseMs: 1000,
-      backoffMaxMs: 8000,
-      bus: { heartbeatMs: HEARTBEAT_MS },
+      timeoutMs: 1000,
       keepAlive: (task) => background.push(task),
-      listeners: [],
     });
     caches.push(cache);
     await vi.waitFor(() => expect(cache.busStats?.state).toBe("up"), { timeout: 10_000, interval: 20 });

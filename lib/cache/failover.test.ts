@@ -1,24 +1,11 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { startStoreBackend, type StoreBackend } from "../../harness/store-backends";
-import { CircuitBreaker } from "../circuit-breaker";
-import { GuardedStore } from "../stores/guarded";
-import { MemoryStore } from "../stores/memory";
-import { Cache, type Loader, type Policy } from ".";
+import type { Loader } from ".";
+import { FLEET_POLICY, fleetInstance } from "../../harness/cache-fleet";
 
 const NAMESPACE = "failover-test:v1";
 
-const POLICY: Policy = {
-  freshMs: 60_000,
-  graceMs: 300_000,
-  failSafeMs: 0,
-  notFoundMs: 60_000,
-  eagerRefresh: 0,
-  http: { obey: false, minFreshMs: 1000, maxFreshMs: 86_400_000 },
-  upstreamTimeoutMs: 5000,
-  tags: [],
-  group: { name: "failover", maxInFlight: 1000 },
-};
-
+const POLICY = FLEET_POLICY;
 const load: Loader = async () => "value";
 
 beforeEach(() => {
@@ -41,22 +28,8 @@ describe("a fleet on a Redis Cluster whose master dies and whose replica takes o
     await backend?.stop();
   });
 
-  function instance(): Cache {
-    return new Cache({
-      local: new MemoryStore({ maxEntries: 10_000, maxBytes: 1 << 22 }),
-      shared: new GuardedStore(backend.store(300), {
-        timeoutMs: 300,
-        breaker: new CircuitBreaker({ failureThreshold: 5, coolDownMs: 200 }),
-      }),
-      namespace: NAMESPACE,
-      maxValueBytes: 4096,
-      backoffBaseMs: 1000,
-      backoffMaxMs: 8000,
-      bus: { heartbeatMs: 200 },
-      keepAlive: (task) => background.push(task),
-      listeners: [],
-    });
-  }
+  const instance = () =>
+    fleetInstance(backend, { namespace: NAMESPACE, timeoutMs: 300, keepAlive: (task) => background.push(task) });
 
   /** Keys served by the first master (slots 0–5460), as the cache names its entries. */
   async function keysOnFirstMaster(prefix: string, count: number): Promise<string[]> {
