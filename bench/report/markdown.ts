@@ -270,7 +270,10 @@ function server(results: Results): string[] {
     ),
     "The app's figures are counted at the bridge (Upstash's REST protocol), except those over TCP: its commands at redis-server (`MONITOR`, " +
       "without the commands its scripts run), its round trips at a TCP proxy between it and redis-server (its writes, an auto-pipelined batch " +
-      "counting once). The seed's are counted at redis-server (it talks to Redis directly, one command per round trip).",
+      "counting once). The seed's are counted at redis-server (it talks to Redis directly, one command per round trip). The warm and cold " +
+      "views' apps run with `CACHE_BUS=off`: with the bus, every instance on that Redis sends a heartbeat (`PUBLISH`) each second, which " +
+      "these counts would take for the views' own traffic. The steady load reports the traffic with the bus on and off; the cold key on " +
+      "three instances runs with it on (its waiters wake on the fill), heartbeats included.",
   ];
 }
 
