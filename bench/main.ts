@@ -8,6 +8,7 @@ import { buildAppWithFloor } from "./baselines/next-floor";
 import { staticFloorOf, type StaticFloor } from "./baselines/static-floor";
 import { coldPhase } from "./phases/cold";
 import { firstVisitPhase } from "./phases/first-visit";
+import { fleetBusPhase } from "./phases/fleet-bus";
 import { memoryPhase } from "./phases/memory";
 import { sharedColdPhase } from "./phases/shared-cold";
 import { steadyPhase } from "./phases/steady";
@@ -51,6 +52,7 @@ async function main(): Promise<void> {
       Redis: await sharedColdPhase(services, "rest"),
       "Redis over TCP": await sharedColdPhase(services, "tcp"),
     };
+    const fleetBus = await fleetBusPhase(services);
     const memory = await memoryPhase(copy.root);
     const measured = {
       finishedAt: new Date().toISOString(),
@@ -69,6 +71,7 @@ async function main(): Promise<void> {
       firstVisit,
       steady,
       sharedColdKey,
+      fleetBus,
       memory,
     };
     const results: Results = { ...measured, targets: checkTargets(measured) };

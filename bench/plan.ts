@@ -90,6 +90,36 @@ export const PLAN = {
     /** How long resident memory is still watched once the flood is over. */
     afterSeconds: 5,
   },
+  /**
+   * The fleet's bus (issue 22), on each shared store: a purge or a refresh on one instance reaching two
+   * others, a lookup waiting on another instance's load, the subscriptions killed, a Cluster failover. The
+   * "bus off" trials show today's bounds (the 5 s trust window, polling 25 → 250 ms) and are capped.
+   */
+  fleetBus: {
+    /** Purge and refresh trials per store, each seen by two other instances. */
+    trials: QUICK ? 10 : 50,
+    /** Purge trials with CACHE_BUS=off (through the bridge), each wait capped. */
+    trialsWithoutBus: QUICK ? 2 : 5,
+    capWithoutBusMs: 7000,
+    /** A view that has not seen a change with the bus on after this long fails the run: something broke. */
+    capMs: 3000,
+    /** Pause between the capped views of the bus-off trials: they may last the whole trust window. */
+    pauseWithoutBusMs: 20,
+    /** Lookups waiting on another instance's load: per store, then with CACHE_BUS=off; this many at once. */
+    waiterTrials: QUICK ? 5 : 50,
+    waiterTrialsWithoutBus: QUICK ? 5 : 10,
+    waitersAtOnce: 5,
+    waiterLatencyMs: 1000,
+    /** The second instance asks this long after the first, so it finds the first one's lease. */
+    waiterDelayMs: 200,
+    /** Views while the subscriptions are killed: per instance, for this long, the kill this long after the start. */
+    killViewsPerSecond: 20,
+    killSeconds: 8,
+    killAfterMs: 2000,
+    /** How long the bench waits for the bus to be back, or for the promoted master's slots to be cached again. */
+    resumeCapMs: 15_000,
+    failoverCapMs: 30_000,
+  },
   /** Cold keys each asked of three instances at once for the cross-instance round-trip figure. */
   sharedColdKeys: QUICK ? 2 : 5,
   sharedColdLatencyMs: 300,

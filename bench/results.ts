@@ -6,7 +6,7 @@ import type { NetworkProfile } from "./scenarios/network-profiles";
 import type { RssFigures } from "./scenarios/hostile-clients";
 import type { Traffic } from "./scenarios/round-trips";
 import type { VisitorFigures } from "./scenarios/visitor";
-import type { Spread, Tail } from "./summary";
+import type { Percentiles, Spread, Tail } from "./summary";
 
 export type RawSpread = {
   firstByte: Spread;
@@ -60,6 +60,11 @@ export type SteadyRun = VisitorFigures & {
   upstreamCallsPerMinute: number;
   /** By fragment, calls per minute. */
   callsPerMinuteByFragment: Record<string, number>;
+  /**
+   * Its store traffic over the window, where `Store round trips` counts it (the bridge; redis-server and the
+   * TCP proxy; for the seed, redis-server): heartbeats and every refresh included.
+   */
+  store: Traffic & { commandsPerMinute: number; roundTripsPerView: number };
 };
 
 /** Upstream calls per minute: in all, and by fragment. */
@@ -111,6 +116,65 @@ export type VisitResults = {
   /** Quiet after the load event (no long task, no request under way) that ends a view. */
   quietMs: number;
   conditions: VisitCondition[];
+};
+
+/** Lags of a set of trials, ms: percentiles (nearest rank) over every measurement, `capped` of them cut short. */
+export type Lags = Percentiles & {
+  /** Measurements where the cap came first: counted at the cap. */
+  capped: number;
+};
+
+/**
+ * How soon a change on one instance showed on others, ms after it: until the first view that showed it was
+ * sent (a view made then no longer shows the old value), and until that view's answer was read.
+ */
+export type ChangeLags = Lags & { answered: Percentiles };
+
+/** The shared stores the fleet-bus phase runs on side by side: Redis through the REST bridge, Redis over TCP. */
+export type BusStore = "rest" | "tcp";
+
+/** Three instances on one store, bus on: a purge, a refresh and a load on one, seen from the others. */
+export type FleetStoreRun = {
+  /** Purge on one → the next view on each of two others misses: 2 per trial. */
+  purge: ChangeLags;
+  /** A refresh filled by one → visible on each of two others: 2 per trial. */
+  refresh: ChangeLags;
+  /** A lookup waiting on another instance's load of a slow upstream: its answer after the loader's. */
+  waiter: Lags;
+  /** Of the waiter trials, those whose second instance said it waited on the other's load. */
+  waited: number;
+};
+
+/** Every pubsub connection killed while two instances serve pages. */
+export type SubscriptionsKilled = {
+  /** Connections `CLIENT KILL TYPE pubsub` closed. */
+  killed: number;
+  views: VisitorFigures;
+  /** Per instance: whether it reported the bus down, ms from the kill until it reported it up with `resumed` ≥ 1, its `lastGapMs`. */
+  instances: Array<{ sawDown: boolean; resumedAfterMs?: number; lastGapMs?: number }>;
+};
+
+/** A Cluster master SIGKILLed while two instances serve pages: its replica is promoted. */
+export type ClusterFailover = {
+  /** The page on both instances from the kill on, each every 100 ms: `failed` is a status other than 200, or none. */
+  views: VisitorFigures;
+  /** From the kill until a refresh was stored on the promoted replica; undefined: not within the cap. */
+  cachedAgainMs?: number;
+  /** From the kill until both instances reported their bus up again, when one reported it down. */
+  busBackMs?: number;
+  busDownSeen: boolean;
+};
+
+/** The fleet's bus (issue 22). */
+export type FleetBusResults = {
+  trials: number;
+  waiterTrials: number;
+  waiterLatencyMs: number;
+  stores: Record<BusStore, FleetStoreRun>;
+  /** Through the bridge with CACHE_BUS=off: today's trust window and polling, capped. */
+  withoutBus: { trials: number; capMs: number; purge: ChangeLags; waiterTrials: number; waiter: Lags; waited: number };
+  subscriptionsKilled: Record<BusStore, SubscriptionsKilled>;
+  failover: ClusterFailover;
 };
 
 export type SharedColdKey = { perKey: Traffic; upstreamCallsPerKey: number };
@@ -169,5 +233,6 @@ export type Results = {
   /** By the store the three instances share: "Redis" through the bridge, "Redis over TCP". */
   sharedColdKey: Record<string, SharedColdKey>;
   memory: MemoryResult;
+  fleetBus: FleetBusResults;
   targets: Target[];
 };

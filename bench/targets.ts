@@ -1,5 +1,5 @@
 import { PLAN, SLOWEST_MS } from "./plan";
-import type { MemoryResult, Results, Target, TargetStatus, ViewSpread } from "./results";
+import type { BusStore, FleetBusResults, MemoryResult, Results, Target, TargetStatus, ViewSpread } from "./results";
 import { round } from "./summary";
 
 type Measured = Omit<Results, "targets">;
@@ -19,6 +19,8 @@ export function checkTargets(results: Measured): Target[] {
     ...browserTargets(results),
     ...serverTargets(results),
     ...floodTargets(results.memory),
+    steadyTarget(results.steady),
+    ...fleetBusTargets(results.fleetBus),
   ];
 }
 
@@ -156,6 +158,69 @@ export function floodTargets(memory: MemoryResult): Target[] {
       target: "flood: no errors (network errors, timeouts, 5xx other than busy 503)",
       measured: `${flood.errors} errors; ${flood.statuses.ok} × 200, ${flood.statuses.busy} × 503${other.join("")}`,
       status: status(flood.errors === 0),
+    },
+  ];
+}
+
+/** Issue 22: the bus must not add per-view traffic; its heartbeats and events count, over the steady window. */
+function steadyTarget(steady: Measured["steady"]): Target {
+  const withBus = ["streamed, Redis", "streamed, Redis over TCP"].map((name) => ({ name, run: at(steady.runs, name) }));
+  const noBus = at(steady.runs, "streamed, Redis, no bus");
+  return {
+    target: "steady load, bus on: ≤ 0.1 Redis round trips per view on average (REST and TCP)",
+    measured:
+      withBus
+        .map(({ name, run }) => `${name}: ${run.store.roundTripsPerView} (${run.store.commandsPerMinute} commands/min)`)
+        .join("; ") + `; no bus: ${noBus.store.roundTripsPerView} (${noBus.store.commandsPerMinute} commands/min)`,
+    status: status(withBus.every(({ run }) => run.store.roundTripsPerView <= 0.1)),
+  };
+}
+
+/** Issue 22's figures: cross-instance lags with the bus on (p99), no error when it is lost, caching back after a failover. */
+export function fleetBusTargets(fleet: FleetBusResults): Target[] {
+  const stores = Object.keys(fleet.stores) as BusStore[];
+  const p99 = (what: string, boundMs: number, of: (store: BusStore) => { p99: number; capped: number }) => ({
+    target: `fleet bus: ${what}, p99 ≤ ${boundMs} ms (REST and TCP)`,
+    measured: stores.map((store) => `${store} ${of(store).p99} ms`).join(", "),
+    status: status(stores.every((store) => of(store).capped === 0 && of(store).p99 <= boundMs)),
+  });
+  const killed = Object.entries(fleet.subscriptionsKilled);
+  const { failover } = fleet;
+  return [
+    p99("purge on one instance → a view sent then on two others misses", 50, (store) => fleet.stores[store].purge),
+    p99(
+      "a refresh filled by one instance → a view sent then on two others shows it",
+      50,
+      (store) => fleet.stores[store].refresh,
+    ),
+    p99(
+      `a lookup waiting on another instance's load of a ${fleet.waiterLatencyMs} ms upstream answers after it`,
+      10,
+      (store) => fleet.stores[store].waiter,
+    ),
+    {
+      target: "fleet bus: subscriptions killed while pages are served: no failed view, the bus back on every instance",
+      measured: killed
+        .map(
+          ([store, run]) =>
+            `${store}: ${run.views.failed} failed of ${run.views.count}, back after ` +
+            run.instances.map((instance) => instance.resumedAfterMs ?? "never").join(", ") +
+            " ms",
+        )
+        .join("; "),
+      status: status(
+        killed.every(
+          ([, run]) =>
+            run.views.failed === 0 && run.instances.every((instance) => instance.resumedAfterMs !== undefined),
+        ),
+      ),
+    },
+    {
+      target: "fleet bus: Cluster failover: every page 200, the promoted master's slots cached again",
+      measured:
+        `${failover.views.failed} failed of ${failover.views.count}; cached again ` +
+        (failover.cachedAgainMs === undefined ? "not within the cap" : `after ${failover.cachedAgainMs} ms`),
+      status: status(failover.views.failed === 0 && failover.cachedAgainMs !== undefined),
     },
   ];
 }

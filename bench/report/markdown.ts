@@ -11,6 +11,7 @@ import type {
 } from "../results";
 import type { VisitorFigures } from "../scenarios/visitor";
 import { round } from "../summary";
+import { fleetBusSection } from "./fleet-bus";
 import { cell, table } from "./table";
 import { visitsSection } from "./visits";
 
@@ -35,6 +36,7 @@ export function markdownReport(results: Results): string {
     ...visitsSection(results.firstVisit),
     ...server(results),
     ...steadySection(results.steady),
+    ...fleetBusSection(results.fleetBus),
     ...floodSection(results.memory),
     ...targetsSection(results.targets),
   ];
@@ -268,7 +270,10 @@ function server(results: Results): string[] {
     ),
     "The app's figures are counted at the bridge (Upstash's REST protocol), except those over TCP: its commands at redis-server (`MONITOR`, " +
       "without the commands its scripts run), its round trips at a TCP proxy between it and redis-server (its writes, an auto-pipelined batch " +
-      "counting once). The seed's are counted at redis-server (it talks to Redis directly, one command per round trip).",
+      "counting once). The seed's are counted at redis-server (it talks to Redis directly, one command per round trip). The warm and cold " +
+      "views' apps run with `CACHE_BUS=off`: with the bus, every instance on that Redis sends a heartbeat (`PUBLISH`) each second, which " +
+      "these counts would take for the views' own traffic. The steady load reports the traffic with the bus on and off; the cold key on " +
+      "three instances runs with it on (its waiters wake on the fill), heartbeats included.",
   ];
 }
 
@@ -285,6 +290,8 @@ function steadySection(steady: SteadyResults): string[] {
     ...Array<string>(8).fill(""),
     `**${callsPerMinute}**`,
     perFragment(byFragment),
+    "",
+    "",
   ];
   return [
     `### Upstream calls under a steady load: ${viewsPerSecond} views/s for ${seconds} s per contender, ${fresh} s freshness`,
@@ -309,6 +316,8 @@ function steadySection(steady: SteadyResults): string[] {
         "upstream calls",
         "calls / min",
         `${FRAGMENT_NAMES.join(" / ")} per min`,
+        "Redis commands / min",
+        "Redis round trips / view",
       ],
       [
         ...Object.entries(steady.runs).map(([name, run]) => [
@@ -323,6 +332,8 @@ function steadySection(steady: SteadyResults): string[] {
           String(run.upstreamCalls),
           `**${run.upstreamCallsPerMinute}**`,
           perFragment(run.callsPerMinuteByFragment),
+          String(run.store.commandsPerMinute),
+          String(run.store.roundTripsPerView),
         ]),
         ideal(`ideal, eager refresh: 60 / (${fresh} s × ${share} %) per fragment`, steady.ideal),
         ideal(`ideal, each period from the previous answer: 60 / (${eagerAfter} s + latency)`, steady.idealWithLatency),
@@ -334,6 +345,11 @@ function steadySection(steady: SteadyResults): string[] {
       `\`FRAGMENT_DEADLINE_MS\`), so every part is in at once and the last byte comes with the refresh. A seed view always shows its ` +
       `skeleton's spinners first ("a part streamed"); each expiry of a seed entry lets every request in the next upstream latency miss and ` +
       `call the upstream (about 1 + ${viewsPerSecond} × the latency per expiry), and their answers write the entry again.`,
+    "Redis traffic is counted over each window where the store round trips table counts it: at the bridge, at redis-server and " +
+      "the TCP proxy, and for the seed at redis-server (one command per round trip). With the bus on, each instance sends a heartbeat " +
+      "(a `PUBLISH`) every second and hears its own; a fill's or a renewal's event is published from inside its script, in the same round " +
+      'trip. "streamed, Redis, no bus" is the same instance with `CACHE_BUS=off`, as today. Each app is stopped after its window, so an ' +
+      "idle instance's heartbeats do not land in another's count.",
   ];
 }
 
