@@ -119,6 +119,8 @@ export const PLAN = {
     /** How long the bench waits for the bus to be back, or for the promoted master's slots to be cached again. */
     resumeCapMs: 15_000,
     failoverCapMs: 30_000,
+    /** Warm views on one instance at the steady load's rate, bus on and off: what they cost the store. */
+    warmTraffic: { viewsPerSecond: 20, seconds: QUICK ? 5 : 15 },
   },
   /** Cold keys each asked of three instances at once for the cross-instance round-trip figure. */
   sharedColdKeys: QUICK ? 2 : 5,

@@ -166,7 +166,12 @@ export type ClusterFailover = {
 };
 
 /** The fleet's bus (issue 22). */
+/** Warm views at a steady rate on one instance: what they cost the store, the bus's heartbeats included. */
+export type WarmTraffic = { views: number; failed: number; commandsPerMinute: number; roundTripsPerView: number };
+
 export type FleetBusResults = {
+  /** Warm views at `PLAN.fleetBus.warmTraffic`'s rate, by store, with the bus on and off. */
+  warmTraffic: { viewsPerSecond: number; seconds: number } & Record<BusStore, Record<"on" | "off", WarmTraffic>>;
   trials: number;
   waiterTrials: number;
   waiterLatencyMs: number;

@@ -13,6 +13,7 @@ import { ADMIN_TOKEN, busUp } from "../scenarios/fleet-views";
 import { launchApp, log, type Services } from "../run";
 import { percentiles } from "../summary";
 import { clusterFailover, subscriptionsKilled } from "./bus-outages";
+import { warmTraffic } from "./bus-traffic";
 
 /** The one fragment the purge and refresh trials use with the bus on. */
 const PURGED = "p";
@@ -124,7 +125,13 @@ export async function fleetBusPhase(services: Services): Promise<FleetBusResults
     tcp: await subscriptionsKilled(services, "tcp"),
   };
   const failover = await clusterFailover(services);
+  const { viewsPerSecond, seconds } = PLAN.fleetBus.warmTraffic;
+  const traffic = async (store: BusStore) => ({
+    on: await warmTraffic(services, store, "on"),
+    off: await warmTraffic(services, store, "off"),
+  });
   return {
+    warmTraffic: { viewsPerSecond, seconds, rest: await traffic("rest"), tcp: await traffic("tcp") },
     trials,
     waiterTrials: waiterCount,
     waiterLatencyMs,

@@ -117,5 +117,24 @@ export function fleetBusSection(fleet: FleetBusResults): string[] {
         ],
       ],
     ),
+    `**Warm views' store traffic.** One instance, every part fresh for an hour, the page viewed ${fleet.warmTraffic.viewsPerSecond} times a ` +
+      `second for ${fleet.warmTraffic.seconds} s, with the bus on and off; everything the instance sent counts: the bus's heartbeats (one ` +
+      "`PUBLISH` a second) and the trust window's background checks (each part's copy every 5 s) included.",
+    table(
+      ["store", "bus", "views", "failed", "Redis round trips per view", "Redis commands per minute"],
+      (["rest", "tcp"] as const).flatMap((store) =>
+        (["on", "off"] as const).map((bus) => {
+          const run = fleet.warmTraffic[store][bus];
+          return [
+            STORE_LABELS[store],
+            bus,
+            String(run.views),
+            String(run.failed),
+            String(run.roundTripsPerView),
+            String(run.commandsPerMinute),
+          ];
+        }),
+      ),
+    ),
   ];
 }
