@@ -36,6 +36,8 @@ export const PLAN = {
   /** Fixed offered rates, page views per second: one the server keeps up with, one it cannot. */
   offeredViewRates: [60, 400],
   loadSeconds: QUICK ? 1 : 3,
+  /** The CPU profile's window of warm views, at the lower offered rate. */
+  profileSeconds: QUICK ? 3 : 10,
   /** Unmeasured load before each contender's measured rates, so the JIT has settled on its path. */
   loadWarmUpSeconds: 1,
   loadConnections: 10,

@@ -8,6 +8,7 @@ import type {
   Target,
   TargetStatus,
   ViewSpread,
+  WarmProfile,
 } from "../results";
 import type { VisitorFigures } from "../scenarios/visitor";
 import { round } from "../summary";
@@ -212,6 +213,37 @@ function coop(results: Results): string[] {
     `What the header adds to the median first contentful paint: ${cost.join(", ")}.`,
     "Both variants pass the same streaming proxy in front of the app; without COOP, the proxy drops the header. A fresh tab is `context.newPage()` then " +
       "`goto`, as for every other view; after a same-origin page, the tab first loaded the app's `/icon.svg` (which carries the same headers).",
+  ];
+}
+
+/**
+ * Each profile's CPU by category, side by side: ms per view (and share of the sampled CPU), then the
+ * heaviest functions of the first one.
+ */
+export function profileSection(profiles: Record<string, WarmProfile>): string[] {
+  const entries = Object.entries(profiles);
+  const categories = [...new Set(entries.flatMap(([, profile]) => profile.rows.map((row) => row.category)))];
+  const first = entries[0]?.[1];
+  if (!first) return [];
+  const perView = (profile: WarmProfile, category: string) => {
+    const row = profile.rows.find((item) => item.category === category);
+    return row ? `${row.perView} (${row.share}%)` : "";
+  };
+  return [
+    `### Where a warm view's CPU goes (inspector samples over ${first.seconds} s at ${first.offeredViews} views/s offered, by module through the build's source maps)`,
+    table(
+      ["category", ...entries.map(([name]) => `${name}: ms / view (share)`)],
+      [
+        ...categories.map((category) => [category, ...entries.map(([, profile]) => perView(profile, category))]),
+        ["**sampled CPU per view**", ...entries.map(([, profile]) => `**${profile.perViewMs}**`)],
+        ["process CPU per view (/proc, same window)", ...entries.map(([, profile]) => String(profile.load.cpuPerView))],
+      ],
+    ),
+    `Heaviest functions by self time, ${entries[0]![0]}:`,
+    table(
+      ["function", "source", "ms in the window"],
+      first.top.slice(0, 15).map((item) => [`\`${item.name}\``, item.source, String(item.ms)]),
+    ),
   ];
 }
 
