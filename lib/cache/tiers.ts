@@ -50,6 +50,19 @@ export class Tiers {
   }
 
   /**
+   * This process's copy of `key` if a lookup now would serve it as it is, asking nothing of the shared store:
+   * fresh, and within the trust window (always, without a shared store; never, at a trust window of 0).
+   */
+  trustedFresh(key: string): CacheEntry | undefined {
+    const { local, shared, localTrustMs, now } = this.options;
+    const slot = local.slot(key);
+    const at = now();
+    if (!slot || slot.entry.freshUntil <= at) return undefined;
+    if (!shared) return slot.entry;
+    return localTrustMs > 0 && at - slot.storedAt < localTrustMs ? slot.entry : undefined;
+  }
+
+  /**
    * The shared store's entry, reconciled with this process's copy. The store is told which version this
    * process holds and leaves the value out of its answer when that is still the one it has.
    */
