@@ -38,6 +38,7 @@ const DEFAULTS: Config = {
   cacheMaxBytes: 64 * 1024 * 1024,
   cacheMaxValueBytes: 1024 * 1024,
   cacheLocalTrustSeconds: 5,
+  pageCache: { maxBytes: 16 * 1024 * 1024 },
   adminToken: undefined,
   metricsToken: undefined,
   exportTraces: false,

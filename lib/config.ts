@@ -96,6 +96,8 @@ const envSchema = z.object({
   CACHE_MAX_BYTES: integer(1024, 2 ** 40).default(64 * 1024 * 1024),
   CACHE_MAX_VALUE_BYTES: integer(1, 512 * 1024 * 1024).default(1024 * 1024),
   CACHE_LOCAL_TRUST_SECONDS: integer(0, 3600).default(5),
+  PAGE_CACHE: z.enum(["on", "off"], { error: 'must be "on" or "off"' }).default("on"),
+  PAGE_CACHE_MAX_BYTES: integer(1024, 2 ** 40).default(16 * 1024 * 1024),
   CACHE_ADMIN_TOKEN: z.string().trim().min(16, "must be at least 16 characters").optional(),
   METRICS_TOKEN: z.string().trim().min(16, "must be at least 16 characters").optional(),
   // Checked here because the exporter, given a URL it cannot parse, falls back to localhost without a word.
@@ -213,6 +215,11 @@ const configSchema = envSchema.transform((env) => ({
   cacheMaxValueBytes: env.CACHE_MAX_VALUE_BYTES,
   /** With Redis: how long an instance trusts its in-process copy before checking it again; 0 checks it on every lookup. */
   cacheLocalTrustSeconds: env.CACHE_LOCAL_TRUST_SECONDS,
+  /**
+   * The rendered-page cache (lib/page-cache): a page whose every part is fresh in this process is served from
+   * the HTML rendered for those same versions, with a fresh nonce; undefined when off.
+   */
+  pageCache: env.PAGE_CACHE === "on" ? { maxBytes: env.PAGE_CACHE_MAX_BYTES } : undefined,
   /** Bearer token for `POST /api/cache/purge`; unset disables the route. */
   adminToken: env.CACHE_ADMIN_TOKEN,
   /** Bearer token `GET /api/metrics` requires; unset leaves the metrics open. */

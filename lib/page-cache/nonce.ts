@@ -1,0 +1,32 @@
+import "server-only";
+import { randomBytes } from "node:crypto";
+import { processGlobal } from "../process-global";
+
+/** What this process alone knows: the nonce a page is rendered with for the page cache, and who may ask for one. */
+export type PageSecrets = {
+  /**
+   * Stands where each response's nonce goes. Random per process and never sent to a client (every response
+   * gets it replaced), so no value from an upstream can contain it. Shaped like a nonce, so Next accepts it.
+   */
+  placeholder: string;
+  /** Marks the process's own request for a rendering to keep (`capture.ts`); anyone else's is an ordinary view. */
+  captureToken: string;
+};
+
+export function pageSecrets(): PageSecrets {
+  return processGlobal("workerless.pageCache.secrets", () => ({
+    placeholder: randomBytes(24).toString("base64url"),
+    captureToken: randomBytes(32).toString("base64url"),
+  }));
+}
+
+/** A page kept as the pieces between its placeholders, so a response is one join with its nonce. */
+export type NoncedPage = readonly string[];
+
+export function splitAtPlaceholder(html: string, placeholder: string): NoncedPage {
+  return html.split(placeholder);
+}
+
+export function withNonce(page: NoncedPage, nonce: string): string {
+  return page.join(nonce);
+}
