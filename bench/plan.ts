@@ -93,6 +93,8 @@ export const PLAN = {
   paintOverFloor: 1.25,
   /** Server CPU per warm streamed view may be this many times the bare Next page's. */
   cpuOverFloor: 1.5,
+  /** …and this many times the seed's (the Express baseline, a skeleton and its fragment requests). */
+  cpuOverSeed: 2,
 } as const;
 
 export const FRAGMENT_NAMES = Object.keys(PLAN.latencies);

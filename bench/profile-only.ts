@@ -26,7 +26,7 @@ async function main(): Promise<void> {
     copy?.build();
     const services = { upstream, appRoot: args.root ?? copy!.root };
     const profiles = {
-      streamed: await profilePhase(services, { PAGE_CACHE: "off" }),
+      "streamed, no page cache": await profilePhase(services, { PAGE_CACHE: "off" }),
       "streamed, page cache": await profilePhase(services),
     };
     const markdown = `${profileSection(profiles).join("\n\n")}\n`;

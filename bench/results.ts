@@ -47,6 +47,8 @@ export type WarmResults = {
   coop: CoopView[];
   throughput: Record<string, LoadResult[]>;
   trafficPerView: Record<string, Traffic>;
+  /** Where a warm view's CPU goes, with the page cache and without. */
+  profile: Record<string, WarmProfile>;
 };
 
 /** How the steady load's apps cache, as their environment sets it; none sets `UPSTREAM_RATE`. */

@@ -19,6 +19,7 @@ const STATUS: Record<TargetStatus, string> = { met: "yes", missed: "**no**" };
 const CPU_CONTENDERS = [
   "floor, bare Next",
   "streamed, memory",
+  "streamed, memory, no page cache",
   "streamed, Redis",
   "streamed, Redis over TCP",
   "seed, Redis",
@@ -33,6 +34,7 @@ export function markdownReport(results: Results): string {
     ...(["cold", "warm"] as const).flatMap((phase) => browserTable(phase, results[phase].browser)),
     ...coop(results),
     ...server(results),
+    ...profileSection(results.warm.profile),
     ...steadySection(results.steady),
     ...floodSection(results.memory),
     ...targetsSection(results.targets),
@@ -250,6 +252,7 @@ export function profileSection(profiles: Record<string, WarmProfile>): string[] 
 function server(results: Results): string[] {
   const low = (name: string) => results.warm.throughput[name]?.[0]?.cpuPerView;
   const floor = low("floor, bare Next");
+  const seed = low("seed, Redis");
   return [
     `### Throughput, warm (${PLAN.loadConnections} connections, ${PLAN.loadSeconds} s per rate; a seed view is its skeleton + ${FRAGMENT_NAMES.length} fragment requests, latency per request)`,
     table(
@@ -268,13 +271,15 @@ function server(results: Results): string[] {
     ),
     `### Server CPU per warm view, at ${PLAN.offeredViewRates[0]} views/s offered`,
     table(
-      ["contender", "server CPU ms / view", "× the bare Next page"],
+      ["contender", "server CPU ms / view", "× the bare Next page", "× the seed (Express)"],
       CPU_CONTENDERS.map((name) => {
         const cpu = low(name);
-        return [name, String(cpu ?? ""), cpu !== undefined && floor ? `× ${round(cpu / floor, 2)}` : ""];
+        const times = (of: number | undefined) => (cpu !== undefined && of ? `× ${round(cpu / of, 2)}` : "");
+        return [name, String(cpu ?? ""), times(floor), times(seed)];
       }),
     ),
-    'The bare Next page is served by the same instance as "streamed, memory": what any page of this app costs in Next and React before it reads data.',
+    'The bare Next page is served by the same instance as "streamed, memory": what any page of this app costs in Next and React before it reads data. ' +
+      '"streamed, memory" answers warm views from the page cache; "no page cache" renders each again (`PAGE_CACHE=off`).',
     "### Store round trips",
     table(
       ["what", "Redis commands", "round trips"],
