@@ -15,7 +15,7 @@ const NEXT = String.raw`(?:next/dist/(?:esm/)?|webpack://next/\./(?:dist/)?|^(?:
 const CATEGORIES: ReadonlyArray<readonly [string, RegExp]> = [
   ["garbage collection", /^\(garbage collector\)$/],
   ["proxy.ts (ours)", /\[project\]\/(proxy\.ts|lib\/(inline-style-hashes|server-action-call|fragment-name)\.ts)/],
-  ["page cache (ours)", /\[project\]\/lib\/page-cache\//],
+  ["page cache (ours)", /\[project\]\/(lib\/page-cache\/|app\/page-cache\.ts)/],
   [
     "tracing (OpenTelemetry no-ops, Next's tracer)",
     new RegExp(`@opentelemetry|lib/tracing\\.ts|${NEXT}(src/)?server/lib/trace/`),
