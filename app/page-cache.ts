@@ -4,7 +4,7 @@ import { pageParts } from "./page-fragments";
 import { getConfig } from "@/lib/config";
 import { logEvent, describeError } from "@/lib/log";
 import { capturePage, CAPTURE_HEADER } from "@/lib/page-cache/capture";
-import { pageSecrets, withNonce } from "@/lib/page-cache/nonce";
+import { isCaptureToken, pageSecrets, withNonce } from "@/lib/page-cache/nonce";
 import { PageCache } from "@/lib/page-cache/page-cache";
 import { readerKind } from "@/lib/page-cache/reader";
 import { processGlobal } from "@/lib/process-global";
@@ -50,7 +50,7 @@ function versionsOf(parts: readonly Part[]): string[] | undefined {
 
 /** Whether the request is the process's own, for a rendering to keep (the token is this process's secret). */
 export function isCaptureRequest(request: NextRequest): boolean {
-  return request.headers.get(CAPTURE_HEADER) === pageSecrets().captureToken;
+  return isCaptureToken(request.headers.get(CAPTURE_HEADER));
 }
 
 /**
@@ -68,7 +68,7 @@ export function lookUpPage(request: NextRequest): PageLookup | undefined {
   return { key: `${pathname}${search} ${readerKind(request.headers.get("user-agent"))}`, parts, versions };
 }
 
-/** The kept page for `lookup`, with `nonce` in place of the placeholder: status, headers and body. */
+/** The kept page for `lookup`, with `nonce` in place of the placeholder: its headers and body (status 200). */
 export function keptResponse(lookup: PageLookup, nonce: string): { body: string; headers: Headers } | undefined {
   const kept = pageCache()?.find(lookup.key, lookup.versions);
   if (!kept) return undefined;

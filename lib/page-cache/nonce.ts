@@ -1,5 +1,5 @@
 import "server-only";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { processGlobal } from "../process-global";
 
 /** What this process alone knows: the nonce a page is rendered with for the page cache, and who may ask for one. */
@@ -18,6 +18,13 @@ export function pageSecrets(): PageSecrets {
     placeholder: randomBytes(24).toString("base64url"),
     captureToken: randomBytes(32).toString("base64url"),
   }));
+}
+
+const digest = (text: string) => createHash("sha256").update(text, "utf8").digest();
+
+/** Whether `value` is this process's capture token, compared in constant time. */
+export function isCaptureToken(value: string | null): boolean {
+  return value !== null && timingSafeEqual(digest(value), digest(pageSecrets().captureToken));
 }
 
 /** A page kept as the pieces between its placeholders, so a response is one join with its nonce. */

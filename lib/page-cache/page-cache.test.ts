@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { pageSecrets, splitAtPlaceholder, withNonce } from "./nonce";
+import { isCaptureToken, pageSecrets, splitAtPlaceholder, withNonce } from "./nonce";
 import { PageCache, type KeptPage } from "./page-cache";
 import { readerKind } from "./reader";
 
@@ -46,6 +46,9 @@ describe("the nonce placeholder", () => {
     expect(placeholder).toMatch(/^[A-Za-z0-9_-]{32}$/);
     expect(pageSecrets().placeholder).toBe(placeholder);
     expect(captureToken).not.toBe(placeholder);
+    expect(isCaptureToken(captureToken)).toBe(true);
+    expect(isCaptureToken(placeholder)).toBe(false);
+    expect(isCaptureToken(null)).toBe(false);
     const html = `<script nonce="${placeholder}"></script><style nonce="${placeholder}"></style>{"nonce":"${placeholder}"}`;
     const page = splitAtPlaceholder(html, placeholder);
     const first = withNonce(page, "bm9uY2UtMQ==");
