@@ -1,6 +1,7 @@
 import { devices } from "@playwright/test";
 import type { AppServer } from "../harness/app-server";
 import { timeChunks } from "../harness/chunk-timer";
+import { startNginx } from "../harness/nginx";
 import { expect, purgeCache, test } from "./fixtures";
 
 const ADMIN_TOKEN = "page-cache-admin-token-0123456789";
@@ -11,17 +12,20 @@ const NOTE = "page from the page cache";
 
 const nonceOf = (policy: string | null) => /'nonce-([A-Za-z0-9+/=_-]+)'/.exec(policy ?? "")?.[1];
 
-async function launchWarm(launch: (env: Record<string, string>) => Promise<AppServer>) {
-  return launch({ FRAGMENTS: "p1,p2", CACHE_FRESH_SECONDS: "3600", CACHE_ADMIN_TOKEN: ADMIN_TOKEN });
+async function launchWarm(
+  launch: (env: Record<string, string>, options?: { standalone?: boolean }) => Promise<AppServer>,
+  options: { standalone?: boolean } = {},
+) {
+  return launch({ FRAGMENTS: "p1,p2", CACHE_FRESH_SECONDS: "3600", CACHE_ADMIN_TOKEN: ADMIN_TOKEN }, options);
 }
 
-async function view(app: AppServer, userAgent = BROWSER) {
+async function view(app: { url: string }, userAgent = BROWSER) {
   const response = await fetch(`${app.url}/`, { headers: { "user-agent": userAgent } });
   return { response, html: await response.text() };
 }
 
 /** Views the page as `userAgent` until one is served from the page cache (it keeps a page on its second miss). */
-async function keptView(app: AppServer, userAgent = BROWSER) {
+async function keptView(app: { url: string }, userAgent = BROWSER) {
   let last = await view(app, userAgent);
   await expect.poll(async () => (last = await view(app, userAgent)).html.includes(NOTE)).toBe(true);
   return last;
@@ -145,5 +149,23 @@ test.describe("the page cache", () => {
     expect(p2, "p2 streams into the same response").toBeGreaterThanOrEqual(780);
     expect(response.arrival(NOTE)).toBeUndefined();
     expect((await keptView(app)).html).toContain("result for p2");
+  });
+
+  test("keeps and serves pages under the standalone server, and behind nginx", async ({ launch, upstream }) => {
+    upstream.script("p1", { latencyMs: 20 });
+    upstream.script("p2", { latencyMs: 20 });
+    const app = await launchWarm(launch, { standalone: true });
+    expect(app.output(), "really the standalone server").not.toContain("next start");
+    await keptView(app);
+    const nginx = await startNginx({ upstreamPort: app.port });
+    try {
+      const { response, html } = await view(nginx);
+      expect(String(response.headers.get("server"))).toMatch(/^nginx/);
+      expect(html).toContain(NOTE);
+      const nonce = nonceOf(response.headers.get("content-security-policy"));
+      for (const tag of html.match(/<script\b[^>]*>/g) ?? []) expect(tag).toContain(`nonce="${nonce}"`);
+    } finally {
+      await nginx.stop();
+    }
   });
 });
