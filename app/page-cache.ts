@@ -5,7 +5,7 @@ import { getConfig } from "@/lib/config";
 import { logEvent, describeError } from "@/lib/log";
 import { capturePage, CAPTURE_HEADER } from "@/lib/page-cache/capture";
 import { isCaptureToken, pageSecrets, withNonce } from "@/lib/page-cache/nonce";
-import { PageCache } from "@/lib/page-cache/page-cache";
+import { PAGE_CACHE_SLOT, PageCache } from "@/lib/page-cache/page-cache";
 import { readerKind } from "@/lib/page-cache/reader";
 import { processGlobal } from "@/lib/process-global";
 import { existingRuntime } from "@/lib/runtime";
@@ -31,7 +31,7 @@ export type PageLookup = { key: string; parts: readonly Part[]; versions: readon
 
 function pageCache(): PageCache | undefined {
   const settings = getConfig().pageCache;
-  return settings && processGlobal("workerless.pageCache", () => new PageCache(settings));
+  return settings && processGlobal(PAGE_CACHE_SLOT, () => new PageCache(settings));
 }
 
 /** Each part's fresh local version, or undefined if any part is not fresh here (or not looked up at all). */

@@ -85,13 +85,19 @@ describe("Cache.freshLocalVersion on the in-process tier", () => {
 
 describe("Cache.freshLocalVersion with Redis", () => {
   let backend: StoreBackend;
+  const background: Array<Promise<unknown>> = [];
   beforeAll(async () => {
     backend = await startStoreBackend("redis");
   });
-  afterAll(() => backend.stop());
+  // The fills a load writes after answering land before the servers go.
+  afterAll(async () => {
+    await Promise.allSettled(background);
+    await backend.stop();
+  });
 
   const instance = (options: Partial<CacheOptions>) =>
     cacheWith({
+      keepAlive: (task) => background.push(task),
       shared: new GuardedStore(backend.store(300), {
         timeoutMs: 300,
         breaker: new CircuitBreaker({ failureThreshold: 5, coolDownMs: 200 }),

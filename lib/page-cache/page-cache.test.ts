@@ -19,6 +19,7 @@ describe("PageCache", () => {
     expect(cache.find("/ person", ["v1", "v3"])).toBeUndefined();
     expect(cache.find("/ person", ["v1"])).toBeUndefined();
     expect(cache.find("/ crawler", ["v1", "v2"])).toBeUndefined();
+    expect(cache.stats).toEqual({ served: 1, kept: 1 });
   });
 
   it("renders a key to keep on its second miss, one rendering at a time", () => {

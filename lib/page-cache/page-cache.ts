@@ -20,11 +20,16 @@ export type PageCacheOptions = {
 
 const PAGE_OVERHEAD_BYTES = 512;
 
+/** The process's page cache lives here (`processGlobal`), so the metrics find the one the proxy fills. */
+export const PAGE_CACHE_SLOT = "workerless.pageCache";
+
 /**
  * Rendered pages by route, parameters and kind of reader (the caller's key), bounded in bytes. A page is
  * served only for the exact versions it was rendered from, so a purge, a refresh or a new value is a miss.
  */
 export class PageCache {
+  /** Views answered from a kept page, and pages rendered and kept, since the process started. */
+  readonly stats = { served: 0, kept: 0 };
   private readonly pages: LRUCache<string, KeptPage>;
   /** Keys missed once: a page is rendered to keep only when asked again, so one-off URLs cost one rendering. */
   private readonly seen: LRUCache<string, true>;
@@ -44,7 +49,9 @@ export class PageCache {
     const kept = this.pages.get(key);
     if (!kept) return undefined;
     const current = kept.versions.length === versions.length && kept.versions.every((v, i) => v === versions[i]);
-    return current ? kept : undefined;
+    if (!current) return undefined;
+    this.stats.served += 1;
+    return kept;
   }
 
   /**
@@ -67,9 +74,15 @@ export class PageCache {
 
   keep(key: string, kept: KeptPage): void {
     this.pages.set(key, kept);
+    this.stats.kept += 1;
   }
 
   get size(): number {
     return this.pages.size;
+  }
+
+  /** What the kept pages weigh, as counted against `maxBytes`. */
+  get bytes(): number {
+    return this.pages.calculatedSize;
   }
 }
