@@ -69,7 +69,10 @@ export function lookUpPage(request: NextRequest): PageLookup | undefined {
 }
 
 /** The kept page for `lookup`, with `nonce` in place of the placeholder: its headers and body (status 200). */
-export function keptResponse(lookup: PageLookup, nonce: string): { body: string; headers: Headers } | undefined {
+export function keptResponse(
+  lookup: PageLookup,
+  nonce: string,
+): { body: Uint8Array<ArrayBuffer>; headers: Headers } | undefined {
   const kept = pageCache()?.find(lookup.key, lookup.versions);
   if (!kept) return undefined;
   return { body: withNonce(kept.page, nonce), headers: new Headers(kept.headers as Array<[string, string]>) };

@@ -27,13 +27,24 @@ export function isCaptureToken(value: string | null): boolean {
   return value !== null && timingSafeEqual(digest(value), digest(pageSecrets().captureToken));
 }
 
-/** A page kept as the pieces between its placeholders, so a response is one join with its nonce. */
-export type NoncedPage = readonly string[];
+/**
+ * A page kept as the UTF-8 bytes between its placeholders, so a response is one copy of them with its nonce
+ * between: no string to encode again per response.
+ */
+export type NoncedPage = readonly Buffer[];
 
 export function splitAtPlaceholder(html: string, placeholder: string): NoncedPage {
-  return html.split(placeholder);
+  return html.split(placeholder).map((piece) => Buffer.from(piece, "utf8"));
 }
 
-export function withNonce(page: NoncedPage, nonce: string): string {
-  return page.join(nonce);
+export function withNonce(page: NoncedPage, nonce: string): Uint8Array<ArrayBuffer> {
+  const between = Buffer.from(nonce, "utf8");
+  const bytes = page.reduce((total, piece) => total + piece.length, between.length * (page.length - 1));
+  const body = new Uint8Array(bytes);
+  let offset = 0;
+  page.forEach((piece, index) => {
+    if (index > 0) offset += between.copy(body, offset);
+    offset += piece.copy(body, offset);
+  });
+  return body;
 }

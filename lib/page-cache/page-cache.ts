@@ -39,7 +39,7 @@ export class PageCache {
     this.pages = new LRUCache({
       maxSize: maxBytes,
       sizeCalculation: ({ page }, key) =>
-        page.reduce((bytes, piece) => bytes + piece.length * 2, key.length * 2 + PAGE_OVERHEAD_BYTES),
+        page.reduce((bytes, piece) => bytes + piece.length, key.length * 2 + PAGE_OVERHEAD_BYTES),
     });
     this.seen = new LRUCache({ max: maxSeen });
   }
