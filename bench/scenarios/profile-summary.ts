@@ -4,8 +4,11 @@ import { fileURLToPath } from "node:url";
 import { round } from "../summary";
 import type { CpuProfile } from "./cpu-profile";
 
-// Next's own code: its prebuilt server bundles map to webpack://next/, its unbundled files to ../../src/.
-const NEXT = String.raw`(?:next/dist/(?:esm/)?|webpack://next/\./(?:dist/)?|^(?:\.\./)+)`;
+// Next's own code: its prebuilt server bundles map to webpack://next/, its unbundled files to ../../src/ or
+// node_modules/next/.
+const NEXT = String.raw`(?:next/(?:dist/(?:esm/)?)?|webpack://next/\./(?:dist/)?|^(?:\.\./)+(?=src/))`;
+// This app's own files: `[project]/` in the pages' chunks, a relative path in the proxy's.
+const OURS = String.raw`(?:\[project\]/|^(?:\.\./)+)`;
 
 /**
  * Where a sample's function comes from, tested in this order on its original source (through the build's
@@ -14,16 +17,16 @@ const NEXT = String.raw`(?:next/dist/(?:esm/)?|webpack://next/\./(?:dist/)?|^(?:
  */
 const CATEGORIES: ReadonlyArray<readonly [string, RegExp]> = [
   ["garbage collection", /^\(garbage collector\)$/],
-  ["proxy.ts (ours)", /\[project\]\/(proxy\.ts|lib\/(inline-style-hashes|server-action-call|fragment-name)\.ts)/],
-  ["page cache (ours)", /\[project\]\/(lib\/page-cache\/|app\/page-cache\.ts)/],
+  ["proxy.ts (ours)", new RegExp(`${OURS}(proxy|lib/(inline-style-hashes|server-action-call|fragment-name))\\.ts`)],
+  ["page cache (ours)", new RegExp(`${OURS}(lib/page-cache/|app/page-cache\\.ts)`)],
   [
     "tracing (OpenTelemetry no-ops, Next's tracer)",
     new RegExp(`@opentelemetry|lib/tracing\\.ts|${NEXT}(src/)?server/lib/trace/`),
   ],
-  ["logging (ours)", /\[project\]\/lib\/log\.ts/],
-  ["metrics (prom-client, ours)", /prom-client|\[project\]\/lib\/metrics/],
-  ["our lookups (lib/, sources/, zod, isbot)", /\[project\]\/(lib|sources)\/|app\/page-fragments|\/zod\/|\/isbot\//],
-  ["our page components (app/)", /\[project\]\/app\//],
+  ["logging (ours)", new RegExp(`${OURS}lib/log\\.ts`)],
+  ["metrics (prom-client, ours)", new RegExp(`prom-client|${OURS}lib/metrics`)],
+  ["our lookups (lib/, sources/, zod, isbot)", new RegExp(`${OURS}(lib|sources)/|app/page-fragments|/zod/|/isbot/`)],
+  ["our page components (app/)", new RegExp(`${OURS}app/`)],
   ["RSC payload (React Flight render)", /react-server-dom/],
   ["HTML serialisation (React Fizz)", /react-dom-server|react-dom\/cjs\/.*server/],
   ["React (other)", /\/react(-dom)?\//],
