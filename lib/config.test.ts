@@ -239,6 +239,15 @@ describe("readConfig numbers", () => {
   });
 });
 
+describe("readConfig page cache", () => {
+  it("is on by default with 16 MiB, off with PAGE_CACHE=off, and refuses anything else, naming the variable", () => {
+    expect(readConfig({ PAGE_CACHE_MAX_BYTES: "1048576" }).pageCache).toEqual({ maxBytes: 1048576 });
+    expect(readConfig({ PAGE_CACHE: "off", PAGE_CACHE_MAX_BYTES: "1048576" }).pageCache).toBeUndefined();
+    expect(configError({ PAGE_CACHE: "yes" }).message).toMatch(/^PAGE_CACHE is invalid: must be "on" or "off"/);
+    expect(configError({ PAGE_CACHE_MAX_BYTES: "12" }).message).toMatch(/^PAGE_CACHE_MAX_BYTES is invalid/);
+  });
+});
+
 describe("readConfig renamed variables", () => {
   it.each([
     ["CACHE_TTL_SECONDS", "CACHE_FRESH_SECONDS"],
