@@ -1,6 +1,8 @@
 import { NextResponse, type NextRequest } from "next/server";
+import { isCaptureRequest, keepRendering, keptResponse, lookUpPage, RENDERED_TO_KEEP } from "./app/page-cache";
 import { FRAGMENT_NAME_RULE, isFragmentName } from "@/lib/fragment-name";
 import { inlineStyleSources } from "@/lib/inline-style-hashes";
+import { pageSecrets } from "@/lib/page-cache/nonce";
 import { isForeignOrigin, isPlainActionCall } from "@/lib/server-action-call";
 import type { AppRouteHandlerRoutes } from "./.next/types/routes";
 
@@ -100,7 +102,8 @@ function passOn(request: NextRequest, headers: Headers): NextResponse {
  * Runs before routing: rejects malformed paths with 400 (Next would answer 500 for a bad percent-encoding),
  * methods a page does not take with 405 and server action calls the retry control would not make with 403 or
  * 400, and gives every page a fresh CSP nonce, which Next puts on each inline script that streaming emits
- * (and `/fragment/<name>`, which a CDN may keep, one fixed policy).
+ * (and `/fragment/<name>`, which a CDN may keep, one fixed policy). A page whose every part is fresh here is
+ * answered from the page cache, with that nonce, when it was kept.
  * Paths arrive with dot segments already resolved.
  */
 export async function proxy(request: NextRequest) {
@@ -124,11 +127,24 @@ export async function proxy(request: NextRequest) {
     response.headers.set("content-security-policy", FRAGMENT_POLICY);
     return response;
   }
-  const nonce = Buffer.from(crypto.randomUUID()).toString("base64");
+  // The process's own request for a page to keep is rendered with the placeholder, which each response of
+  // the kept page replaces with its own nonce; that response never leaves the process.
+  const capture = isCaptureRequest(request);
+  const nonce = capture ? pageSecrets().placeholder : Buffer.from(crypto.randomUUID()).toString("base64");
   const policy = contentSecurityPolicy(nonce);
-  const requestHeaders = new Headers(request.headers);
-  requestHeaders.set("content-security-policy", policy);
-  const response = passOn(request, requestHeaders);
+  const lookup = capture ? undefined : lookUpPage(request);
+  const kept = lookup && keptResponse(lookup, nonce);
+  let response: NextResponse;
+  if (kept) {
+    response = new NextResponse(kept.body, { status: 200, headers: kept.headers });
+  } else {
+    const requestHeaders = new Headers(request.headers);
+    requestHeaders.set("content-security-policy", policy);
+    requestHeaders.delete(RENDERED_TO_KEEP);
+    if (capture) requestHeaders.set(RENDERED_TO_KEEP, "1");
+    response = passOn(request, requestHeaders);
+    if (lookup) keepRendering(request, lookup);
+  }
   response.headers.set("content-security-policy", policy);
   // Streamed responses must pass proxies unbuffered, or every fragment arrives at the end.
   response.headers.set("x-accel-buffering", "no");

@@ -7,6 +7,7 @@ import { FragmentOutcome, StreamedFragment } from "./_components/fragment";
 import { lookUpOnce } from "./_components/fragment-data";
 import { Spinner } from "./_components/spinner";
 import { Timeline, TimelinePlaceholder, TimelineView } from "./_components/timeline";
+import { RENDERED_TO_KEEP } from "./page-cache";
 import { pageParts, searchOf } from "./page-fragments";
 import { shellResults, type Part } from "@/lib/fragments";
 
@@ -40,7 +41,10 @@ export default async function Home({ searchParams }: PageProps<"/">) {
   // Crawlers and link previewers read the HTML without running the scripts that move a streamed part into
   // place: they wait for every part's final result (each settles by its deadline, a stale value's refresh
   // too), so the page has no boundary at all.
-  const crawler = isbot((await headers()).get("user-agent"));
+  const requestHeaders = await headers();
+  const crawler = isbot(requestHeaders.get("user-agent"));
+  // Set by the proxy alone: this rendering is kept, and each view of it is served from the page cache.
+  const kept = requestHeaders.has(RENDERED_TO_KEEP);
   const finalResults = crawler ? await Promise.all(lookups.map((lookup) => lookup.final)) : undefined;
   // Parts a cache answers within a moment are rendered in the shell itself, with no Suspense boundary:
   // a warm page arrives complete, however its chunks are scheduled. The rest stream in behind spinners.
@@ -75,6 +79,7 @@ export default async function Home({ searchParams }: PageProps<"/">) {
                   part={part}
                   result={answer}
                   refreshed={finalResults ? undefined : lookups[index]!.refreshed}
+                  kept={kept}
                 />
               ) : (
                 <Suspense fallback={<Spinner label={`Loading ${title}`} />}>
@@ -89,7 +94,7 @@ export default async function Home({ searchParams }: PageProps<"/">) {
       {finalResults ||
       (answered.length === parts.length &&
         answered.every((answer) => answer.status !== "ready" || answer.origin !== "stale")) ? (
-        <TimelineView results={answered} />
+        <TimelineView results={answered} kept={kept} />
       ) : (
         <Suspense fallback={<TimelinePlaceholder />}>
           <Timeline parts={parts} />

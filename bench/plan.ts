@@ -50,6 +50,8 @@ export const PLAN = {
   /** Fixed offered rates, page views per second: one the server keeps up with, one it cannot. */
   offeredViewRates: [60, 400],
   loadSeconds: QUICK ? 1 : 3,
+  /** The CPU profile's window of warm views, at the lower offered rate. */
+  profileSeconds: QUICK ? 3 : 10,
   /** Unmeasured load before each contender's measured rates, so the JIT has settled on its path. */
   loadWarmUpSeconds: 1,
   loadConnections: 10,
@@ -137,6 +139,8 @@ export const PLAN = {
   paintOverFloor: 1.25,
   /** Server CPU per warm streamed view may be this many times the bare Next page's. */
   cpuOverFloor: 1.5,
+  /** …and this many times the seed's (the Express baseline, a skeleton and its fragment requests). */
+  cpuOverSeed: 2,
 } as const;
 
 export const FRAGMENT_NAMES = Object.keys(PLAN.latencies);

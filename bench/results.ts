@@ -2,6 +2,7 @@ import type { StaticFloorDocument } from "./baselines/static-floor";
 import type { UpstreamFigures } from "./scenarios/counting-upstream";
 import type { FloodResult } from "./scenarios/flood";
 import type { LoadResult } from "./scenarios/load";
+import type { ProfileSummary } from "./scenarios/profile-summary";
 import type { NetworkProfile } from "./scenarios/network-profiles";
 import type { RssFigures } from "./scenarios/hostile-clients";
 import type { Traffic } from "./scenarios/round-trips";
@@ -38,11 +39,16 @@ export type ColdResults = {
 /** The streamed page, warm, on loopback: reached in a fresh tab or from a same-origin page, with or without COOP. */
 export type CoopView = { navigation: "fresh tab" | "after a same-origin page"; coop: boolean; view: ViewSpread };
 
+/** A CPU profile of warm views of `/` at a fixed offered rate, summarised by module. */
+export type WarmProfile = ProfileSummary & { offeredViews: number; seconds: number; load: LoadResult };
+
 export type WarmResults = {
   browser: ProfileViews;
   coop: CoopView[];
   throughput: Record<string, LoadResult[]>;
   trafficPerView: Record<string, Traffic>;
+  /** Where a warm view's CPU goes, with the page cache and without. */
+  profile: Record<string, WarmProfile>;
 };
 
 /** How the steady load's apps cache, as their environment sets it; none sets `UPSTREAM_RATE`. */

@@ -79,7 +79,10 @@ export function storeMeter({ stack, tcp }: Services, store: Exclude<AppStore, "m
   return tcpMeter(tcp.client, tcp.proxy);
 }
 
-export function launchSeed({ upstream, stack }: Services, ttlSeconds: number): Promise<SeedServer> {
+export function launchSeed(
+  { upstream, stack }: Pick<Services, "upstream" | "stack">,
+  ttlSeconds: number,
+): Promise<SeedServer> {
   return startSeed({
     SLOW_API_URL: upstream.urlTemplate,
     REDIS_URL: stack.redis.url,

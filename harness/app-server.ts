@@ -27,7 +27,7 @@ export type AppOptions = {
 const ROOT = join(__dirname, "..");
 // Variables the app reads: a developer's own settings must not leak into a test's app.
 const APP_VARIABLES =
-  /^(UPSTASH_|KV_|SLOW_API_|FRAGMENTS$|CACHE_|CDN_|FRAGMENT_|UPSTREAM_|REDIS_|NEXT_|OTEL_|METRICS_TOKEN$|SHELL_HOLD_MS$|IDLE_TIMEOUT_MS$|REQUEST_TIMEOUT_MS$)/;
+  /^(UPSTASH_|KV_|SLOW_API_|FRAGMENTS$|CACHE_|CDN_|FRAGMENT_|UPSTREAM_|REDIS_|NEXT_|OTEL_|METRICS_TOKEN$|PAGE_CACHE|SHELL_HOLD_MS$|IDLE_TIMEOUT_MS$|REQUEST_TIMEOUT_MS$)/;
 
 function parseEvents(output: string): Array<Record<string, unknown>> {
   return output

@@ -40,6 +40,7 @@ const DEFAULTS: Config = {
   cacheLocalTrustSeconds: 5,
   cacheBus: true,
   cacheBusHeartbeatMs: 1000,
+  pageCache: { maxBytes: 16 * 1024 * 1024 },
   adminToken: undefined,
   cdnPurge: undefined,
   metricsToken: undefined,
@@ -252,6 +253,15 @@ describe("readConfig numbers", () => {
     const error = configError({ CACHE_FRESH_SECONDS: "30", REDIS_TIMEOUT_MS: "fast", FRAGMENTS: "x" });
     expect(error.message).toContain("REDIS_TIMEOUT_MS");
     expect(error.message).not.toContain("CACHE_FRESH_SECONDS");
+  });
+});
+
+describe("readConfig page cache", () => {
+  it("is on by default with 16 MiB, off with PAGE_CACHE=off, and refuses anything else, naming the variable", () => {
+    expect(readConfig({ PAGE_CACHE_MAX_BYTES: "1048576" }).pageCache).toEqual({ maxBytes: 1048576 });
+    expect(readConfig({ PAGE_CACHE: "off", PAGE_CACHE_MAX_BYTES: "1048576" }).pageCache).toBeUndefined();
+    expect(configError({ PAGE_CACHE: "yes" }).message).toMatch(/^PAGE_CACHE is invalid: must be "on" or "off"/);
+    expect(configError({ PAGE_CACHE_MAX_BYTES: "12" }).message).toMatch(/^PAGE_CACHE_MAX_BYTES is invalid/);
   });
 });
 

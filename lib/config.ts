@@ -100,6 +100,8 @@ const envSchema = z.object({
   CACHE_BUS_HEARTBEAT_MS: integer(100, 60_000).default(1000),
   // Set by Vercel on its functions, where no long-lived connection outlives a request.
   VERCEL: z.string().optional(),
+  PAGE_CACHE: z.enum(["on", "off"], { error: 'must be "on" or "off"' }).default("on"),
+  PAGE_CACHE_MAX_BYTES: integer(1024, 2 ** 40).default(16 * 1024 * 1024),
   CACHE_ADMIN_TOKEN: z.string().trim().min(16, "must be at least 16 characters").optional(),
   METRICS_TOKEN: z.string().trim().min(16, "must be at least 16 characters").optional(),
   CDN_PURGE_URL: z.url({ protocol: /^https?$/ }).optional(),
@@ -236,6 +238,11 @@ const configSchema = envSchema.transform((env) => ({
    */
   cacheBus: (env.CACHE_BUS ?? (env.VERCEL === undefined ? "on" : "off")) === "on",
   cacheBusHeartbeatMs: env.CACHE_BUS_HEARTBEAT_MS,
+  /**
+   * The rendered-page cache (lib/page-cache): a page whose every part is fresh in this process is served from
+   * the HTML rendered for those same versions, with a fresh nonce; undefined when off.
+   */
+  pageCache: env.PAGE_CACHE === "on" ? { maxBytes: env.PAGE_CACHE_MAX_BYTES } : undefined,
   /** Bearer token for `POST /api/cache/purge`; unset disables the route. */
   adminToken: env.CACHE_ADMIN_TOKEN,
   /** Where a purge of the cache is forwarded, so a CDN drops its copies too; undefined: no CDN is told. */

@@ -1,7 +1,8 @@
 import "server-only";
 import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
 import { cacheSnapshot, type CacheSnapshot, type Counters } from "./health";
-import { processGlobal } from "./process-global";
+import { PAGE_CACHE_SLOT, type PageCache } from "./page-cache/page-cache";
+import { existingProcessGlobal, processGlobal } from "./process-global";
 
 const COUNTERS: Array<[keyof Counters, string, string]> = [
   ["hits", "workerless_cache_hits_total", "Lookups answered by a fresh cached value."],
@@ -124,7 +125,39 @@ function createRegistry(): Registry {
       this.set(current().local.bytes);
     },
   });
+  registerPageCacheMetrics(registry);
   return registry;
+}
+
+/** The page cache's figures: zero until the proxy made it (and always, when it is off). */
+function registerPageCacheMetrics(registry: Registry): void {
+  const pages = () => existingProcessGlobal<PageCache>(PAGE_CACHE_SLOT);
+  new Counter({
+    name: "workerless_page_cache_served_total",
+    help: "Page views answered from a kept page, rendering nothing: their parts' lookups are not counted as hits.",
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(pages()?.stats.served ?? 0);
+    },
+  });
+  new Counter({
+    name: "workerless_page_cache_kept_total",
+    help: "Pages rendered to be kept in the page cache.",
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(pages()?.stats.kept ?? 0);
+    },
+  });
+  new Gauge({
+    name: "workerless_page_cache_bytes",
+    help: "Bytes of kept pages, as counted against PAGE_CACHE_MAX_BYTES.",
+    registers: [registry],
+    collect() {
+      this.set(pages()?.bytes ?? 0);
+    },
+  });
 }
 
 function metricsRegistry(): Registry {

@@ -9,3 +9,8 @@ export function processGlobal<T>(name: string, create: () => T): T {
   slots[key] ??= create();
   return slots[key];
 }
+
+/** The value made by `processGlobal(name, …)`, if it was made: looks, never makes. */
+export function existingProcessGlobal<T>(name: string): T | undefined {
+  return (globalThis as typeof globalThis & Record<symbol, T | undefined>)[Symbol.for(name)];
+}

@@ -3,7 +3,7 @@ import { after } from "next/server";
 import { Cache } from "./cache";
 import { CircuitBreaker } from "./circuit-breaker";
 import { getConfig, type Config } from "./config";
-import { processGlobal } from "./process-global";
+import { existingProcessGlobal, processGlobal } from "./process-global";
 import { GuardedStore } from "./stores/guarded";
 import { MemoryStore } from "./stores/memory";
 import { RedisStore } from "./stores/redis";
@@ -49,6 +49,16 @@ function createRuntime(config: Config): Runtime {
   return { config, cache, upstream: createUpstream(config.upstream, config.http), local, shared };
 }
 
+const RUNTIME = "workerless.runtime";
+
 export function getRuntime(): Runtime {
-  return processGlobal("workerless.runtime", () => createRuntime(getConfig()));
+  return processGlobal(RUNTIME, () => createRuntime(getConfig()));
+}
+
+/**
+ * The runtime if a request of this process made it, else undefined. Where code runs apart from the pages
+ * (a proxy deployed on its own, as on Vercel), this process's cache is not the one the pages fill.
+ */
+export function existingRuntime(): Runtime | undefined {
+  return existingProcessGlobal<Runtime>(RUNTIME);
 }

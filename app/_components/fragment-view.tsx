@@ -33,14 +33,22 @@ function asOf(at: number): string {
   return `${part("day")} ${part("month")} ${part("hour")}:${part("minute")}`;
 }
 
-/** One part's content for each of its states: for data, what its source renders. */
-export function FragmentView({ part, result }: { part: Part; result: FragmentResult }) {
+/** Said of every part of a page rendered to be kept: each view of it is served from the page cache. */
+export const PAGE_CACHE_NOTE = "page from the page cache";
+
+/**
+ * One part's content for each of its states: for data, what its source renders. `kept`: the page is rendered
+ * to be kept in the page cache, and says so.
+ */
+export function FragmentView({ part, result, kept }: { part: Part; result: FragmentResult; kept?: boolean }) {
   // A value kept past its grace says how old it is: the reader decides whether to trust it.
   const label =
     result.status === "ready" && result.asOf !== undefined
       ? `as of ${asOf(result.asOf)} UTC: the source is not answering`
       : OUTCOME_LABELS[outcomeOf(result)];
-  const meta = <p className="fragment-meta">{`${label} · ${result.ms} ms on the server`}</p>;
+  const meta = (
+    <p className="fragment-meta">{`${label} · ${result.ms} ms on the server${kept ? ` · ${PAGE_CACHE_NOTE}` : ""}`}</p>
+  );
   switch (result.status) {
     case "ready": {
       const Render = part.fragment.source.render;
@@ -51,7 +59,7 @@ export function FragmentView({ part, result }: { part: Part; result: FragmentRes
           <p className="fragment-origin" hidden>
             {part.title}
           </p>
-          <div className="fragment-value" data-origin={result.origin}>
+          <div className="fragment-value" data-origin={result.origin} data-page-cache={kept || undefined}>
             <Render data={result.data} />
           </div>
           {meta}

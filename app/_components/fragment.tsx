@@ -19,10 +19,13 @@ export function FragmentOutcome({
   part,
   result,
   refreshed,
+  kept,
 }: {
   part: Part;
   result: FragmentResult;
   refreshed?: Promise<FragmentResult | undefined>;
+  /** The page is rendered to be kept in the page cache: only pages of fresh parts are. */
+  kept?: boolean;
 }) {
   if (result.status === "refused") return <FragmentView part={part} result={result} />;
   if (result.status === "not-found") return <FragmentView part={part} result={result} />;
@@ -33,7 +36,7 @@ export function FragmentOutcome({
       </RetryableFragment>
     );
   }
-  if (result.origin !== "stale" || !refreshed) return <FragmentView part={part} result={result} />;
+  if (result.origin !== "stale" || !refreshed) return <FragmentView part={part} result={result} kept={kept} />;
   return (
     <Suspense fallback={<FragmentView part={part} result={result} />}>
       <Refreshed part={part} stale={result} refreshed={refreshed} />

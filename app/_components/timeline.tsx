@@ -1,7 +1,7 @@
 import { outcomeOf, type FragmentResult, type Part } from "@/lib/fragments";
 import { longestDeadlineMs } from "../page-fragments";
 import { lookUpOnce } from "./fragment-data";
-import { OUTCOME_LABELS } from "./fragment-view";
+import { OUTCOME_LABELS, PAGE_CACHE_NOTE } from "./fragment-view";
 
 /**
  * When each fragment was ready, relative to the shell (which left at 0 ms), drawn as bars. It streams in
@@ -23,9 +23,12 @@ const barPercent = (ms: number, scaleMs: number) =>
 export function TimelineView({
   results,
   deadlineMs = longestDeadlineMs(),
+  kept,
 }: {
   results: FragmentResult[];
   deadlineMs?: number;
+  /** The page is rendered to be kept in the page cache: each view of it shows these same times. */
+  kept?: boolean;
 }) {
   const scaleMs = Math.max(deadlineMs, ...results.map((result) => result.ms));
   const scaleLabel = scaleMs === deadlineMs ? `${scaleMs} ms, the fragment deadline` : `${scaleMs} ms`;
@@ -34,13 +37,20 @@ export function TimelineView({
       <figcaption id="timeline-title">When each fragment was ready, after the shell left at 0 ms</figcaption>
       <ol>
         {results.map((result) => (
-          <li key={result.name} data-timeline={result.name} data-outcome={outcomeOf(result)}>
+          <li
+            key={result.name}
+            data-timeline={result.name}
+            data-outcome={outcomeOf(result)}
+            data-page-cache={kept || undefined}
+          >
             <span className="timeline-name">{result.name}</span>
             {/* SVG geometry, not a style attribute: the page's CSP allows no inline styles. */}
             <svg className="timeline-track" aria-hidden="true" focusable="false">
               <rect className="timeline-bar" x="0" y="0" height="100%" width={`${barPercent(result.ms, scaleMs)}%`} />
             </svg>
-            <span className="timeline-time">{`${result.ms} ms · ${OUTCOME_LABELS[outcomeOf(result)]}`}</span>
+            <span className="timeline-time">
+              {`${result.ms} ms · ${OUTCOME_LABELS[outcomeOf(result)]}${kept ? ` · ${PAGE_CACHE_NOTE}` : ""}`}
+            </span>
           </li>
         ))}
       </ol>

@@ -11,6 +11,7 @@ import { serverMeter, trafficPer, type Traffic, type TrafficMeter } from "../sce
 import { timePage, timeSeed } from "../scenarios/raw-timing";
 import { launchApp, launchSeed, log, readBody, storeMeter, type Services } from "../run";
 import { coopViews } from "./coop";
+import { profilePhase } from "./profile";
 
 const LONG_TTL = { CACHE_FRESH_SECONDS: "3600" };
 // Without the bus, whose heartbeats (one PUBLISH a second per instance on that Redis, all counted at the bridge
@@ -19,6 +20,7 @@ const REDIS = { ...LONG_TTL, CACHE_BUS: "off" };
 
 type Contenders = {
   memory: AppServer;
+  memoryRendered: AppServer;
   redis: AppServer;
   redisOnly: AppServer;
   redisTcp: AppServer;
@@ -29,24 +31,28 @@ type Contenders = {
 // A one-entry local tier: every view of three fragments reads Redis, as on an instance that has not seen
 // these keys yet, whose data another instance put in Redis.
 const REDIS_ONLY = { ...REDIS, CACHE_MAX_ENTRIES: "1" };
+// Every warm view rendered again, as before the page cache: its CPU beside the page cache's.
+const RENDERED = { ...LONG_TTL, PAGE_CACHE: "off" };
 
 /**
  * Scenarios 2 and 3, the COOP views and the warm round trips: every fragment cached before anything is
- * measured. The bare Next page is served by the memory store's instance, for its CPU per view.
+ * measured. The bare Next page is served by the memory store's instance, for its CPU per view; a second
+ * instance on the memory store, with the page cache off, renders every warm view again.
  */
 export async function warmPhase(services: Services, browser: Browser, staticFloorUrl: string): Promise<WarmResults> {
-  const [memory, redis, redisOnly, redisTcp, redisOnlyTcp, seed] = await Promise.all([
+  const [memory, memoryRendered, redis, redisOnly, redisTcp, redisOnlyTcp, seed] = await Promise.all([
     launchApp(services, "memory", LONG_TTL),
+    launchApp(services, "memory", RENDERED),
     launchApp(services, "rest", REDIS),
     launchApp(services, "rest", REDIS_ONLY),
     launchApp(services, "tcp", REDIS),
     launchApp(services, "tcp", REDIS_ONLY),
     launchSeed(services, 3600),
   ]);
-  const contenders: Contenders = { memory, redis, redisOnly, redisTcp, redisOnlyTcp, seed };
+  const contenders: Contenders = { memory, memoryRendered, redis, redisOnly, redisTcp, redisOnlyTcp, seed };
   try {
     log("warm: filling the caches");
-    const apps = [memory, redis, redisOnly, redisTcp, redisOnlyTcp];
+    const apps = [memory, memoryRendered, redis, redisOnly, redisTcp, redisOnlyTcp];
     // At once; apps on one Redis wait on each other's loads, so the first bodies may miss a deadline, and the
     // blocking page's loads, which wait for every fragment, check that each cache holds them all.
     await Promise.all([...apps.map((app) => readBody(`${app.url}/`)), timeSeed(seed.url, FRAGMENT_NAMES)]);
@@ -56,6 +62,10 @@ export async function warmPhase(services: Services, browser: Browser, staticFloo
       coop: await coopViews(browser, memory.url),
       trafficPerView: await warmTraffic(services, contenders),
       throughput: await throughput(contenders),
+      profile: {
+        "streamed, no page cache": await profilePhase(services, { PAGE_CACHE: "off" }),
+        "streamed, page cache": await profilePhase(services),
+      },
     };
   } finally {
     await Promise.all(Object.values(contenders).map((server: AppServer | SeedServer) => server.stop()));
@@ -106,6 +116,7 @@ async function throughput(contenders: Contenders): Promise<Record<string, LoadRe
   const target = ({ url, pid }: AppServer | SeedServer, paths = ["/"]): LoadTarget => ({ url, pid, paths });
   const targets: Record<string, LoadTarget> = {
     "streamed, memory": target(contenders.memory),
+    "streamed, memory, no page cache": target(contenders.memoryRendered),
     "streamed, Redis": target(contenders.redis),
     "streamed, Redis only": target(contenders.redisOnly),
     "streamed, Redis over TCP": target(contenders.redisTcp),

@@ -8,6 +8,7 @@ import type {
   Target,
   TargetStatus,
   ViewSpread,
+  WarmProfile,
 } from "../results";
 import type { VisitorFigures } from "../scenarios/visitor";
 import { round } from "../summary";
@@ -20,6 +21,7 @@ const STATUS: Record<TargetStatus, string> = { met: "yes", missed: "**no**" };
 const CPU_CONTENDERS = [
   "floor, bare Next",
   "streamed, memory",
+  "streamed, memory, no page cache",
   "streamed, Redis",
   "streamed, Redis over TCP",
   "seed, Redis",
@@ -35,6 +37,7 @@ export function markdownReport(results: Results): string {
     ...coop(results),
     ...visitsSection(results.firstVisit),
     ...server(results),
+    ...profileSection(results.warm.profile),
     ...steadySection(results.steady),
     ...fleetBusSection(results.fleetBus),
     ...floodSection(results.memory),
@@ -219,9 +222,41 @@ function coop(results: Results): string[] {
   ];
 }
 
+/**
+ * Each profile's CPU by category, side by side: ms per view (and share of the sampled CPU), then the
+ * heaviest functions of the first one.
+ */
+export function profileSection(profiles: Record<string, WarmProfile>): string[] {
+  const entries = Object.entries(profiles);
+  const categories = [...new Set(entries.flatMap(([, profile]) => profile.rows.map((row) => row.category)))];
+  const first = entries[0]?.[1];
+  if (!first) return [];
+  const perView = (profile: WarmProfile, category: string) => {
+    const row = profile.rows.find((item) => item.category === category);
+    return row ? `${row.perView} (${row.share}%)` : "";
+  };
+  return [
+    `### Where a warm view's CPU goes (inspector samples over ${first.seconds} s at ${first.offeredViews} views/s offered, by module through the build's source maps)`,
+    table(
+      ["category", ...entries.map(([name]) => `${name}: ms / view (share)`)],
+      [
+        ...categories.map((category) => [category, ...entries.map(([, profile]) => perView(profile, category))]),
+        ["**sampled CPU per view**", ...entries.map(([, profile]) => `**${profile.perViewMs}**`)],
+        ["process CPU per view (/proc, same window)", ...entries.map(([, profile]) => String(profile.load.cpuPerView))],
+      ],
+    ),
+    `Heaviest functions by self time, ${entries[0]![0]}:`,
+    table(
+      ["function", "source", "ms in the window"],
+      first.top.slice(0, 15).map((item) => [`\`${item.name}\``, item.source, String(item.ms)]),
+    ),
+  ];
+}
+
 function server(results: Results): string[] {
   const low = (name: string) => results.warm.throughput[name]?.[0]?.cpuPerView;
   const floor = low("floor, bare Next");
+  const seed = low("seed, Redis");
   return [
     `### Throughput, warm (${PLAN.loadConnections} connections, ${PLAN.loadSeconds} s per rate; a seed view is its skeleton + ${FRAGMENT_NAMES.length} fragment requests, latency per request)`,
     table(
@@ -240,13 +275,15 @@ function server(results: Results): string[] {
     ),
     `### Server CPU per warm view, at ${PLAN.offeredViewRates[0]} views/s offered`,
     table(
-      ["contender", "server CPU ms / view", "× the bare Next page"],
+      ["contender", "server CPU ms / view", "× the bare Next page", "× the seed (Express)"],
       CPU_CONTENDERS.map((name) => {
         const cpu = low(name);
-        return [name, String(cpu ?? ""), cpu !== undefined && floor ? `× ${round(cpu / floor, 2)}` : ""];
+        const times = (of: number | undefined) => (cpu !== undefined && of ? `× ${round(cpu / of, 2)}` : "");
+        return [name, String(cpu ?? ""), times(floor), times(seed)];
       }),
     ),
-    'The bare Next page is served by the same instance as "streamed, memory": what any page of this app costs in Next and React before it reads data.',
+    'The bare Next page is served by the same instance as "streamed, memory": what any page of this app costs in Next and React before it reads data. ' +
+      '"streamed, memory" answers warm views from the page cache; "no page cache" renders each again (`PAGE_CACHE=off`).',
     "### Store round trips",
     table(
       ["what", "Redis commands", "round trips"],

@@ -225,6 +225,19 @@ export class Cache {
   }
 
   /**
+   * The version of `key`'s value when a lookup now would answer it fresh from this process alone (no store
+   * round trip, nothing due: no eager refresh left to start), else undefined. Starts and counts nothing: a
+   * rendered page made from these versions is as current as a new rendering would be.
+   */
+  freshLocalVersion(key: string, policy: Pick<Policy, "eagerRefresh">): string | undefined {
+    const entry = this.tiers.trustedFresh(key);
+    if (!entry) return undefined;
+    const dueWithinMs = (1 - policy.eagerRefresh) * (entry.freshUntil - entry.createdAt);
+    const due = policy.eagerRefresh > 0 && !entry.notFound && entry.freshUntil - this.now() <= dueWithinMs;
+    return due && !this.loads.current(key) ? undefined : entry.version;
+  }
+
+  /**
    * Forgets one key, the keys carrying a tag, or every key of this cache, here, in the shared store and on
    * every instance that hears the bus (see `Purges`). Resolves with the entries deleted in the store (in this
    * process, without one); rejects when the store did not answer.
