@@ -37,7 +37,7 @@ export type BusOptions = {
 
 /** Heard back within this many heartbeats, or the bus counts as down. */
 const LATE_AFTER_BEATS = 2.5;
-/** Down for this many heartbeats with nothing heard: the subscription is made anew. */
+/** Down for this many heartbeats with nothing heard since the client reported the loss: the subscription is made anew. */
 const RESUBSCRIBE_AFTER_BEATS = 3;
 
 /** A wait for the next change of one key. */
@@ -183,9 +183,11 @@ export class Bus {
   private beat(): void {
     const { heartbeatMs, now, shared } = this.options;
     const at = now();
-    if (this.stats.state === "up" && this.heard.some((heardAt) => at - heardAt > heartbeatMs * LATE_AFTER_BEATS))
+    if (this.stats.state === "up" && this.heard.some((heardAt) => at - heardAt > heartbeatMs * LATE_AFTER_BEATS)) {
+      // Lost without a word from the client (an Upstash stream that ended): it will not come back by itself.
       this.lose("heartbeat not heard");
-    if (this.stats.state !== "up" && at - this.subscribedAt > heartbeatMs * RESUBSCRIBE_AFTER_BEATS) {
+      this.subscribe();
+    } else if (this.stats.state !== "up" && at - this.subscribedAt > heartbeatMs * RESUBSCRIBE_AFTER_BEATS) {
       this.subscribe();
       if (this.stats.state === "connecting") this.stats.state = "down";
     }
