@@ -113,6 +113,10 @@ async function warmTraffic(services: Services, contenders: Contenders): Promise<
 /** The blocking page is left out here: it says nothing about a target, and every contender costs seconds. */
 async function throughput(contenders: Contenders): Promise<Record<string, LoadResult[]>> {
   const seedPaths = ["/", ...FRAGMENT_NAMES.map((name) => `/fragment/${name}`)];
+  // One fragment as a CDN asks for it again: revalidated with the ETag it was given, answered 304.
+  const fragmentPath = `/fragment/${FRAGMENT_NAMES[0]}`;
+  const etag = (await fetch(`${contenders.memory.url}${fragmentPath}`)).headers.get("etag") ?? undefined;
+  if (!etag) throw new Error(`${fragmentPath} answered without an ETag`);
   const target = ({ url, pid }: AppServer | SeedServer, paths = ["/"]): LoadTarget => ({ url, pid, paths });
   const targets: Record<string, LoadTarget> = {
     "streamed, memory": target(contenders.memory),
@@ -123,6 +127,8 @@ async function throughput(contenders: Contenders): Promise<Record<string, LoadRe
     "streamed, Redis only, over TCP": target(contenders.redisOnlyTcp),
     "seed, Redis": target(contenders.seed, seedPaths),
     "floor, bare Next": target(contenders.memory, [NEXT_FLOOR_PATH]),
+    "one fragment, 200": target(contenders.memory, [fragmentPath]),
+    "one fragment, 304": { ...target(contenders.memory, [fragmentPath]), ifNoneMatch: etag },
   };
   const results: Record<string, LoadResult[]> = {};
   for (const [name, target] of Object.entries(targets)) {

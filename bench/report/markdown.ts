@@ -25,6 +25,8 @@ const CPU_CONTENDERS = [
   "streamed, Redis",
   "streamed, Redis over TCP",
   "seed, Redis",
+  "one fragment, 200",
+  "one fragment, 304",
 ];
 
 /** The run as README-ready Markdown: one table per scenario, then the targets. */
@@ -283,7 +285,8 @@ function server(results: Results): string[] {
       }),
     ),
     'The bare Next page is served by the same instance as "streamed, memory": what any page of this app costs in Next and React before it reads data. ' +
-      '"streamed, memory" answers warm views from the page cache; "no page cache" renders each again (`PAGE_CACHE=off`).',
+      '"streamed, memory" answers warm views from the page cache; "no page cache" renders each again (`PAGE_CACHE=off`). ' +
+      '"one fragment" is `/fragment/<name>` as a CDN asks for it: a full answer, or revalidated with its `ETag` (`If-None-Match`), answered `304` with no body; "views" there are requests.',
     "### Store round trips",
     table(
       ["what", "Redis commands", "round trips"],

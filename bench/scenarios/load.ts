@@ -18,6 +18,8 @@ export type LoadTarget = {
   pid: number;
   /** Paths fetched for one page view: `["/"]`, or the seed's skeleton and its parts. */
   paths: string[];
+  /** Sent as `If-None-Match`: each request is then answered `304 Not Modified`, which counts as served. */
+  ifNoneMatch?: string;
 };
 
 /**
@@ -37,7 +39,11 @@ export async function offerLoad(
     connections,
     duration: seconds,
     overallRate: views * perView,
-    requests: target.paths.map((path) => ({ method: "GET", path })),
+    requests: target.paths.map((path) => ({
+      method: "GET",
+      path,
+      ...(target.ifNoneMatch && { headers: { "if-none-match": target.ifNoneMatch } }),
+    })),
     // Its own thread, so the load generator does not hold up the bridge and upstream in this process.
     workers: 1,
   });
@@ -48,7 +54,7 @@ export async function offerLoad(
     views: round(served / seconds),
     p50: result.latency.p50,
     p99: result.latency.p99,
-    errors: result.errors + result.timeouts + result.non2xx,
+    errors: result.errors + result.timeouts + (target.ifNoneMatch ? result["4xx"] + result["5xx"] : result.non2xx),
     cpuPerView: served > 0 ? round(cpuUsed / served, 2) : Number.NaN,
   };
 }
