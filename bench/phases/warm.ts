@@ -5,7 +5,7 @@ import type { SeedServer } from "../baselines/seed/launch";
 import { profileViews } from "../browser-runs";
 import { FRAGMENT_NAMES, PLAN } from "../plan";
 import type { ProfileViews, WarmResults } from "../results";
-import { offerLoad, type LoadResult, type LoadTarget } from "../scenarios/load";
+import { throughputOf, type LoadResult, type LoadTarget } from "../scenarios/load";
 import { NETWORK_PROFILES } from "../scenarios/network-profiles";
 import { serverMeter, trafficPer, type Traffic, type TrafficMeter } from "../scenarios/round-trips";
 import { timePage, timeSeed } from "../scenarios/raw-timing";
@@ -130,15 +130,5 @@ async function throughput(contenders: Contenders): Promise<Record<string, LoadRe
     "one fragment, 200": target(contenders.memory, [fragmentPath]),
     "one fragment, 304": { ...target(contenders.memory, [fragmentPath]), ifNoneMatch: etag },
   };
-  const results: Record<string, LoadResult[]> = {};
-  for (const [name, target] of Object.entries(targets)) {
-    log(`throughput: ${name}`);
-    // Unmeasured: lets the JIT settle on this exact path before the measured runs.
-    await offerLoad(target, Math.max(...PLAN.offeredViewRates), PLAN.loadWarmUpSeconds, PLAN.loadConnections);
-    const runs: LoadResult[] = [];
-    for (const rate of PLAN.offeredViewRates)
-      runs.push(await offerLoad(target, rate, PLAN.loadSeconds, PLAN.loadConnections));
-    results[name] = runs;
-  }
-  return results;
+  return throughputOf(targets);
 }

@@ -13,6 +13,7 @@ import type {
 import type { VisitorFigures } from "../scenarios/visitor";
 import { round } from "../summary";
 import { fleetBusSection } from "./fleet-bus";
+import type { LoadResult } from "../scenarios/load";
 import { cell, table } from "./table";
 import { visitsSection } from "./visits";
 
@@ -256,34 +257,11 @@ export function profileSection(profiles: Record<string, WarmProfile>): string[] 
 }
 
 function server(results: Results): string[] {
-  const low = (name: string) => results.warm.throughput[name]?.[0]?.cpuPerView;
-  const floor = low("floor, bare Next");
-  const seed = low("seed, Redis");
   return [
     `### Throughput, warm (${PLAN.loadConnections} connections, ${PLAN.loadSeconds} s per rate; a seed view is its skeleton + ${FRAGMENT_NAMES.length} fragment requests, latency per request)`,
-    table(
-      ["contender", "offered views/s", "served views/s", "p50 ms", "p99 ms", "errors", "server CPU ms / view"],
-      Object.entries(results.warm.throughput).flatMap(([name, runs]) =>
-        runs.map((run) => [
-          name,
-          String(run.offeredViews),
-          String(run.views),
-          String(run.p50),
-          String(run.p99),
-          String(run.errors),
-          String(run.cpuPerView),
-        ]),
-      ),
-    ),
+    throughputTable(results.warm.throughput),
     `### Server CPU per warm view, at ${PLAN.offeredViewRates[0]} views/s offered`,
-    table(
-      ["contender", "server CPU ms / view", "× the bare Next page", "× the seed (Express)"],
-      CPU_CONTENDERS.map((name) => {
-        const cpu = low(name);
-        const times = (of: number | undefined) => (cpu !== undefined && of ? `× ${round(cpu / of, 2)}` : "");
-        return [name, String(cpu ?? ""), times(floor), times(seed)];
-      }),
-    ),
+    cpuTable(results.warm.throughput, CPU_CONTENDERS),
     'The bare Next page is served by the same instance as "streamed, memory": what any page of this app costs in Next and React before it reads data. ' +
       '"streamed, memory" answers warm views from the page cache; "no page cache" renders each again (`PAGE_CACHE=off`). ' +
       '"one fragment" is `/fragment/<name>` as a CDN asks for it: a full answer, or revalidated with its `ETag` (`If-None-Match`), answered `304` with no body; "views" there are requests.',
@@ -477,4 +455,32 @@ export function floodSection(memory: MemoryResult): string[] {
     ),
     "The busy answers (503 with `Retry-After`) are counted by the client and by the app (`workerless_cache_busy_total`). The upstream counts the calls under way at once, per source. Both series, second by second (calls and most in flight; resident memory), are in the results JSON.",
   ];
+}
+
+/** Every contender's fixed-rate runs: what was offered and served, latencies, errors and CPU per view. */
+export function throughputTable(throughput: Record<string, LoadResult[]>): string {
+  return table(
+    ["contender", "offered views/s", "served views/s", "p50 ms", "p99 ms", "errors", "server CPU ms / view"],
+    Object.entries(throughput).flatMap(([name, runs]) =>
+      runs.map((run) => [
+        name,
+        ...[run.offeredViews, run.views, run.p50, run.p99, run.errors, run.cpuPerView].map(String),
+      ]),
+    ),
+  );
+}
+
+/** CPU per view at the lowest offered rate of each of `names`, and as a multiple of the bare Next page's and the seed's. */
+export function cpuTable(throughput: Record<string, LoadResult[]>, names: readonly string[]): string {
+  const low = (name: string) => throughput[name]?.[0]?.cpuPerView;
+  const floor = low("floor, bare Next");
+  const seed = low("seed, Redis");
+  return table(
+    ["contender", "server CPU ms / view", "× the bare Next page", "× the seed (Express)"],
+    names.map((name) => {
+      const cpu = low(name);
+      const times = (of: number | undefined) => (cpu !== undefined && of ? `× ${round(cpu / of, 2)}` : "");
+      return [name, String(cpu ?? ""), times(floor), times(seed)];
+    }),
+  );
 }

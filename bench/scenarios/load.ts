@@ -1,5 +1,7 @@
 import autocannon from "autocannon";
+import { PLAN } from "../plan";
 import { cpuMs } from "../proc";
+import { log } from "../run";
 import { round } from "../summary";
 
 /** One fixed-rate load run against one contender; rates and latencies are per page view. */
@@ -57,4 +59,18 @@ export async function offerLoad(
     errors: result.errors + result.timeouts + (target.ifNoneMatch ? result["4xx"] + result["5xx"] : result.non2xx),
     cpuPerView: served > 0 ? round(cpuUsed / served, 2) : Number.NaN,
   };
+}
+
+/** Each target in turn: an unmeasured run at the highest rate (the JIT settles on its path), then each planned rate. */
+export async function throughputOf(targets: Record<string, LoadTarget>): Promise<Record<string, LoadResult[]>> {
+  const results: Record<string, LoadResult[]> = {};
+  for (const [name, target] of Object.entries(targets)) {
+    log(`throughput: ${name}`);
+    await offerLoad(target, Math.max(...PLAN.offeredViewRates), PLAN.loadWarmUpSeconds, PLAN.loadConnections);
+    const runs: LoadResult[] = [];
+    for (const rate of PLAN.offeredViewRates)
+      runs.push(await offerLoad(target, rate, PLAN.loadSeconds, PLAN.loadConnections));
+    results[name] = runs;
+  }
+  return results;
 }
