@@ -1,9 +1,8 @@
-import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { stopChild, track } from "./child-processes";
+import { startDaemon } from "./daemon";
 import { freePort } from "./free-port";
 
 export type NginxLocation = {
@@ -36,7 +35,6 @@ export type NginxServer = {
 };
 
 const READY_TIMEOUT_MS = 10_000;
-const STOP_GRACE_MS = 3_000;
 
 function nginxBinary(): string {
   return existsSync("/usr/sbin/nginx") ? "/usr/sbin/nginx" : "nginx";
@@ -89,34 +87,16 @@ export async function startNginx(options: NginxOptions): Promise<NginxServer> {
   const configPath = join(dir, "nginx.conf");
   await writeFile(configPath, config(dir, port, options));
   // -e: the compiled-in error log path may not be writable; -p: relative paths stay in the temp dir.
-  const child = spawn(nginxBinary(), ["-p", dir, "-e", "stderr", "-c", configPath], {
-    stdio: ["ignore", "pipe", "pipe"],
+  const daemon = await startDaemon({
+    name: "nginx",
+    binary: nginxBinary(),
+    args: ["-p", dir, "-e", "stderr", "-c", configPath],
+    port,
+    dir,
+    stopSignal: "SIGQUIT",
+    // Any HTTP answer means nginx listens (a 404 or 502 too); a static file, so the app renders nothing.
+    probe: { path: "/spinner.svg", method: "HEAD" },
+    readyTimeoutMs: READY_TIMEOUT_MS,
   });
-  const exited = track(child);
-  let output = "";
-  child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
-  child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
-  child.once("error", (error) => (output += `${error.message}\n`));
-
-  const url = `http://127.0.0.1:${port}`;
-  const stop = async () => {
-    await stopChild(child, exited, "SIGQUIT", STOP_GRACE_MS);
-    await rm(dir, { recursive: true, force: true });
-  };
-
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  // Any HTTP answer means nginx listens (a 404 or 502 too); a static file, so the app renders nothing.
-  while (
-    (await fetch(`${url}/spinner.svg`, { method: "HEAD" }).then(
-      (response) => response.status,
-      () => 0,
-    )) === 0
-  ) {
-    if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
-      await stop();
-      throw new Error(`nginx did not start on port ${port}:\n${output}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return { url, port, output: () => output, stop };
+  return { ...daemon, port };
 }

@@ -1,9 +1,8 @@
-import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { stopChild, track } from "./child-processes";
+import { startDaemon } from "./daemon";
 import { freePort } from "./free-port";
 
 export type VarnishOptions = {
@@ -31,7 +30,6 @@ export type VarnishServer = {
 };
 
 const READY_TIMEOUT_MS = 15_000;
-const STOP_GRACE_MS = 3_000;
 const PURGE_PATH = "/.cdn/purge";
 
 /** Where the purges of the Varnish listening on `port` go. */
@@ -104,32 +102,16 @@ export async function startVarnish({ upstreamPort, purgeToken, ...options }: Var
   const args = ["-F", "-j", "none", "-n", join(dir, "work"), "-a", `127.0.0.1:${port}`, "-f", vclPath];
   // No management port; a small store; no thread pool sized for production.
   args.push("-T", "none", "-s", "malloc,64m", "-p", "thread_pool_min=10", "-p", "thread_pools=1");
-  const child = spawn(varnishdBinary(), args, { stdio: ["ignore", "pipe", "pipe"] });
-  const exited = track(child);
-  let output = "";
-  child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
-  child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
-  child.once("error", (error) => (output += `${error.message}\n`));
-
-  const url = `http://127.0.0.1:${port}`;
-  const stop = async () => {
-    await stopChild(child, exited, "SIGTERM", STOP_GRACE_MS);
-    await rm(dir, { recursive: true, force: true });
-  };
-
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  // Any answer means Varnish listens; a purge without the token is refused by the VCL, reaching nothing.
-  while (
-    (await fetch(`${url}${PURGE_PATH}`, { method: "POST" }).then(
-      (response) => response.status,
-      () => 0,
-    )) === 0
-  ) {
-    if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
-      await stop();
-      throw new Error(`varnishd did not start on port ${port}:\n${output}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return { url, port, purgeUrl: varnishPurgeUrl(port), output: () => output, stop };
+  const daemon = await startDaemon({
+    name: "varnishd",
+    binary: varnishdBinary(),
+    args,
+    port,
+    dir,
+    stopSignal: "SIGTERM",
+    // Any answer means Varnish listens; a purge without the token is refused by the VCL, reaching nothing.
+    probe: { path: PURGE_PATH, method: "POST" },
+    readyTimeoutMs: READY_TIMEOUT_MS,
+  });
+  return { ...daemon, port, purgeUrl: varnishPurgeUrl(port) };
 }
