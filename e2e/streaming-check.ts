@@ -23,9 +23,12 @@ export function expectStreamed(response: TimedResponse, label: string) {
   expect(response.status).toBe(200);
   const shell = response.arrival('data-fragment="d3"');
   expect(shell, `${label}: the shell`).toBeDefined();
-  expect(response.arrival('aria-label="Loading Fragment d1"'), `${label}: every spinner is in the shell`).toBe(shell);
-  expect(shell!, `${label}: the shell leaves well before the fastest fragment`).toBeLessThan(
-    Math.min(...Object.values(LATENCIES)) / 2,
+  const fastest = Math.min(...Object.values(LATENCIES));
+  expect(shell!, `${label}: the shell leaves well before the fastest fragment`).toBeLessThan(fastest / 2);
+  // With the shell, though not always in its chunk: nginx's gzip flushes each piece of the shell the app wrote
+  // as it reads it, and two writes a moment apart arrived as two chunks 1 ms apart.
+  expect(response.arrival('aria-label="Loading Fragment d1"'), `${label}: every spinner is in the shell`).toBeLessThan(
+    fastest / 2,
   );
   const ordered = Object.entries(LATENCIES).sort(([, a], [, b]) => a - b);
   const arrivals: Record<string, number | undefined> = { shell };
