@@ -212,17 +212,16 @@ export class RedisStore implements SharedStore {
     const { target, timeoutMs } = this.options;
     const subscriber =
       target.kind === "redis" ? subscriberClient(target.url, timeoutMs) : clusterClient(target.urls, timeoutMs, true);
-    const lost = (reason: string) => () => listener.lost(reason);
+    const failed = (error: unknown) => listener.lost(describeError(error));
     subscriber.on("error", () => undefined);
     if (subscriber instanceof Cluster) {
       subscriber.on("smessage", (_channel: string, message: string) => listener.message(message));
-      subscriber.on("-node", lost("a shard's connection closed"));
-      for (const channel of channels)
-        void subscriber.ssubscribe(channel).catch((error: unknown) => lost(describeError(error))());
+      subscriber.on("-node", () => listener.lost("a shard's connection closed"));
+      for (const channel of channels) void subscriber.ssubscribe(channel).catch(failed);
     } else {
       subscriber.on("message", (_channel: string, message: string) => listener.message(message));
-      subscriber.on("close", lost("connection closed"));
-      void subscriber.subscribe(...channels).catch((error: unknown) => lost(describeError(error))());
+      subscriber.on("close", () => listener.lost("connection closed"));
+      void subscriber.subscribe(...channels).catch(failed);
     }
     return { close: () => subscriber.disconnect() };
   }
